@@ -1,0 +1,18 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+)
+
+// TODO(owner of this file): replace with the real command.
+func newCmdCheck(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "check",
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return errors.New("check: not built yet")
+		},
+	}
+}

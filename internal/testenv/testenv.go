@@ -1,0 +1,49 @@
+// Package testenv lets tests demand real components: missing ones fail the test in CI and skip it elsewhere.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI reports whether the tests run in CI (CI set and not "false").
+func InCI() bool {
+	v := os.Getenv("CI")
+	return v != "" && v != "false" && v != "0"
+}
+
+// missing fails the test in CI and skips it elsewhere, with the reason.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("CI requires it: "+format, args...)
+	}
+	t.Skipf("skipped outside CI: "+format, args...)
+}
+
+// RequireTool returns the path of an executable on PATH, or stops the test (fail in CI, skip elsewhere).
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, "%s not found on PATH (make test installs it)", name)
+	}
+	return p
+}
+
+// RequireRoot stops the test unless it runs as root (fail in CI, skip elsewhere).
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missing(t, "test needs root (network namespaces, Pacemaker)")
+	}
+}
+
+// RequireFile stops the test unless path exists (fail in CI, skip elsewhere).
+func RequireFile(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		missing(t, "%s: %v", path, err)
+	}
+}

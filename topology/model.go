@@ -1,0 +1,187 @@
+package topology
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// Agent names accepted by vip.agent.
+const (
+	AgentVipctl  = "vipctl"  // ocf:vipctl:vip
+	AgentIPaddr2 = "IPaddr2" // ocf:heartbeat:IPaddr2
+)
+
+// Repository types accepted by backup.repo.type.
+const (
+	RepoPosix = "posix"
+	RepoS3    = "s3"
+)
+
+// Topology is one loaded, defaulted and validated vipctl.hcl: one Corosync/Pacemaker cluster.
+// Every default of the file format is already applied; consumers never re-default.
+type Topology struct {
+	File        string // path the topology was loaded from
+	Datacenters []string
+	Consul      Consul
+	Corosync    Corosync
+	Pacemaker   Pacemaker
+	Fences      []Fence
+	Hosts       []Host
+	Groups      []HostGroup
+	Clusters    []Cluster
+	// Warnings are conditions worth telling the operator that do not stop loading
+	// (for example stonith_enabled = false).
+	Warnings []string
+}
+
+// Consul says how vipctl and the rendered jobs reach the Consul agent of each host.
+type Consul struct {
+	Address    string // host:port of the HTTP API that vipctl calls on the host; default 127.0.0.1:8500
+	DNS        string // host:port of Consul DNS, HAProxy's resolver; default 127.0.0.1:8600
+	JobAddress string // what jobs use to reach the host's agent; default ${attr.unique.network.ip-address}:8500
+}
+
+// Corosync holds the totem settings rendered into corosync.conf.
+type Corosync struct {
+	ClusterName string
+	TokenMS     int // default 1000
+}
+
+// Pacemaker holds the cluster-wide Pacemaker options vipctl owns.
+type Pacemaker struct {
+	StonithEnabled     bool   // default true
+	NoQuorumPolicy     string // default "stop"
+	ResourceStickiness int    // default 100
+}
+
+// Fence is one fence (stonith) device that fences exactly one host.
+type Fence struct {
+	Name   string
+	Agent  string            // e.g. fence_ipmilan
+	Host   string            // the one host this device fences
+	Params map[string]string // agent parameters; render them in sorted key order
+}
+
+// Host is one hardware host: a Corosync member and Pacemaker node.
+type Host struct {
+	Name    string     // Pacemaker node name (uname)
+	Address netip.Addr // Corosync ring0 address
+	NodeID  int        // default: 1-based position in the file
+	NIC     string     // optional per-host interface for its group's VIP; overrides vip.nic
+}
+
+// HostGroup is a set of hosts sharing one VirtualIP.
+type HostGroup struct {
+	Name  string
+	Hosts []string // host names, in file order
+	VIP   VIP
+}
+
+// VIP is the VirtualIP of a host group.
+type VIP struct {
+	Prefix netip.Prefix // address with its prefix length, e.g. 10.20.0.100/24 (not masked)
+	NIC    string       // empty: found by route lookup on the host
+	Agent  string       // AgentVipctl (default) or AgentIPaddr2
+}
+
+// Cluster is one PostgreSQL (Patroni) cluster reached at VIP:Port.
+type Cluster struct {
+	Name        string
+	HostGroup   string
+	Port        int // HAProxy's static port on every host of the group
+	PatroniPort int // static Patroni REST port
+	StatsPort   int // HAProxy stats; default Port+1000
+	Image       string
+	Replicas    int // default: number of hosts in the group
+	Resources   Resources
+	Backup      Backup
+}
+
+// Resources are the Nomad task limits of one Patroni member.
+type Resources struct {
+	CPU      int // MHz, default 4400
+	MemoryMB int // default 512
+	DiskMB   int // default 1024
+	Mbits    int // default 100
+}
+
+// Backup is the pgbackrest configuration of a cluster.
+type Backup struct {
+	Enabled  bool   // default true
+	Schedule string // cron syntax, default "0 3 * * *"
+	Repo     Repo
+}
+
+// Repo is a pgbackrest repository.
+type Repo struct {
+	Type     string // RepoPosix (default) or RepoS3
+	Path     string // posix: default /var/lib/pgbackrest; s3: the repo path inside the bucket
+	Bucket   string // s3 only
+	Endpoint string // s3 only
+	Region   string // s3 only
+}
+
+// Host returns the host with the given name.
+func (t *Topology) Host(name string) (Host, bool) {
+	i := slices.IndexFunc(t.Hosts, func(h Host) bool { return h.Name == name })
+	if i < 0 {
+		return Host{}, false
+	}
+	return t.Hosts[i], true
+}
+
+// Group returns the host group with the given name.
+func (t *Topology) Group(name string) (HostGroup, bool) {
+	i := slices.IndexFunc(t.Groups, func(g HostGroup) bool { return g.Name == name })
+	if i < 0 {
+		return HostGroup{}, false
+	}
+	return t.Groups[i], true
+}
+
+// GroupOf returns the host group that a host belongs to.
+func (t *Topology) GroupOf(host string) (HostGroup, bool) {
+	i := slices.IndexFunc(t.Groups, func(g HostGroup) bool { return slices.Contains(g.Hosts, host) })
+	if i < 0 {
+		return HostGroup{}, false
+	}
+	return t.Groups[i], true
+}
+
+// GroupHosts returns the hosts of a group, in the group's order.
+func (t *Topology) GroupHosts(group string) []Host {
+	g, ok := t.Group(group)
+	if !ok {
+		return nil
+	}
+	hosts := make([]Host, 0, len(g.Hosts))
+	for _, name := range g.Hosts {
+		if h, ok := t.Host(name); ok {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// ClustersOf returns the clusters served by a host group, in file order.
+func (t *Topology) ClustersOf(group string) []Cluster {
+	var cs []Cluster
+	for _, c := range t.Clusters {
+		if c.HostGroup == group {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// NICFor returns the interface configured for the VIP of a host's group on that host:
+// the host's own nic, else the group's vip.nic, else "" (route lookup on the host).
+func (t *Topology) NICFor(host string) string {
+	if h, ok := t.Host(host); ok && h.NIC != "" {
+		return h.NIC
+	}
+	if g, ok := t.GroupOf(host); ok {
+		return g.VIP.NIC
+	}
+	return ""
+}
