@@ -1,18 +1,18 @@
 package main
 
-import (
-	"errors"
+import "github.com/spf13/cobra"
 
-	"github.com/spf13/cobra"
-)
-
-// TODO(owner of this file): replace with the real command.
 func newCmdCib(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "cib",
-		Hidden: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("cib: not built yet")
-		},
+	cmd := &cobra.Command{
+		Use:   "cib",
+		Short: "Render, verify, simulate, diff and apply the Pacemaker CIB",
 	}
+	cmd.AddCommand(
+		newCmdCibRender(g),
+		newCmdCibVerify(g),
+		newCmdCibSimulate(g),
+		newCmdCibDiff(g),
+		newCmdCibApply(g),
+	)
+	return cmd
 }
