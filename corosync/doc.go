@@ -1,0 +1,2 @@
+// Package corosync renders the corosync.conf of a topology's cluster.
+package corosync
