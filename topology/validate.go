@@ -1,8 +1,426 @@
 package topology
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/cronexpr"
+	"github.com/hashicorp/hcl/v2"
+)
+
+var (
+	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)           // groups, clusters, fences
+	hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`) // hosts: Pacemaker node names
+)
+
+// Accepted values of pacemaker.no_quorum_policy.
+var noQuorumPolicies = []string{"stop", "freeze", "ignore", "demote", "suicide"}
+
+// Limits of corosync.token_ms.
+const (
+	minTokenMS = 200
+	maxTokenMS = 60000
+)
+
+// checker runs the validation rules.
+type checker struct {
+	collector
+	p *parsed
+}
 
 // validate checks every rule of the file format on a decoded topology.
 func validate(p *parsed) hcl.Diagnostics {
-	return nil
+	c := &checker{p: p}
+	c.datacenters()
+	c.consul()
+	c.corosync()
+	c.pacemaker()
+	c.hosts()
+	c.groups()
+	c.vips()
+	c.fences()
+	c.stonith()
+	c.clusters()
+	c.ports()
+	return c.diags
+}
+
+// name checks a block label against re and reports a duplicate at its second occurrence.
+func (c *checker) name(s *src, re *regexp.Regexp, seen map[string]*src) {
+	if !re.MatchString(s.name) {
+		c.errorf(s.label, "Invalid name "+quote(s.name),
+			"The name of a %s must match %s.", s.kind, re.String())
+	}
+	if first, dup := seen[s.name]; dup {
+		c.errorf(s.label, "Duplicate "+s.kind+" "+quote(s.name),
+			"%s is already defined at %s.", s.title(), at(first.label))
+		return
+	}
+	seen[s.name] = s
+}
+
+func (c *checker) datacenters() {
+	dcs, f := c.p.t.Datacenters, c.p.file
+	if len(dcs) == 0 {
+		c.errorf(f.at("datacenters"), "Empty datacenters", "datacenters needs at least one Nomad datacenter.")
+	}
+	for i, dc := range dcs {
+		if dc == "" {
+			c.errorf(f.elemAt("datacenters", i), `Invalid datacenter ""`, "A datacenter name must not be empty.")
+		}
+	}
+}
+
+func (c *checker) consul() {
+	s, con := c.p.file.child("consul"), c.p.t.Consul
+	c.hostPort(s, "address", con.Address)
+	c.hostPort(s, "dns", con.DNS)
+	if con.JobAddress == "" {
+		c.errorf(s.at("job_address"), `Invalid job_address ""`, "job_address must not be empty.")
+	}
+}
+
+func (c *checker) hostPort(s *src, attr, value string) {
+	host, port, err := net.SplitHostPort(value)
+	if err == nil {
+		if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+			err = fmt.Errorf("port %q is not a number in 1..65535", port)
+		} else if host == "" {
+			err = fmt.Errorf("the host is empty")
+		}
+	}
+	if err != nil {
+		c.errorf(s.at(attr), "Invalid "+attr+" "+quote(value), "consul.%s must be host:port: %v.", attr, err)
+	}
+}
+
+func (c *checker) corosync() {
+	s, co := c.p.file.child("corosync"), c.p.t.Corosync
+	if s.set["cluster_name"] && co.ClusterName == "" {
+		c.errorf(s.at("cluster_name"), `Invalid cluster_name ""`, "corosync.cluster_name must not be empty.")
+	}
+	if co.TokenMS < minTokenMS || co.TokenMS > maxTokenMS {
+		c.errorf(s.at("token_ms"), fmt.Sprintf("Invalid token_ms %d", co.TokenMS),
+			"corosync.token_ms must be within %d..%d milliseconds.", minTokenMS, maxTokenMS)
+	}
+}
+
+func (c *checker) pacemaker() {
+	s, pm := c.p.file.child("pacemaker"), c.p.t.Pacemaker
+	if !slices.Contains(noQuorumPolicies, pm.NoQuorumPolicy) {
+		c.errorf(s.at("no_quorum_policy"), "Invalid no_quorum_policy "+quote(pm.NoQuorumPolicy),
+			"no_quorum_policy must be one of %s.", strings.Join(noQuorumPolicies, ", "))
+	}
+}
+
+func (c *checker) hosts() {
+	if len(c.p.hosts) == 0 {
+		c.errorf(c.p.file.def, "No host block", "The file needs at least one host block.")
+	}
+	names := map[string]*src{}
+	addrs := map[netip.Addr]*src{}
+	nodeids := map[int]*src{}
+	for i, s := range c.p.hosts {
+		h := c.p.t.Hosts[i]
+		c.name(s, hostNameRE, names)
+		c.nic(s, h.NIC)
+		if h.NodeID < 1 {
+			c.errorf(s.at("nodeid"), fmt.Sprintf("Invalid nodeid %d", h.NodeID),
+				"%s: nodeid must be 1 or more.", s.title())
+		} else if first, dup := nodeids[h.NodeID]; dup {
+			c.errorf(s.at("nodeid"), fmt.Sprintf("Duplicate nodeid %d", h.NodeID),
+				"%s has nodeid %d%s, already used by %s at %s.", s.title(), h.NodeID, defaulted(s, "nodeid"), first.title(), at(first.at("nodeid")))
+		} else {
+			nodeids[h.NodeID] = s
+		}
+		if !h.Address.IsValid() {
+			continue
+		}
+		if first, dup := addrs[h.Address]; dup {
+			c.errorf(s.at("address"), "Duplicate address "+quote(h.Address.String()),
+				"%s has the address of %s at %s.", s.title(), first.title(), at(first.at("address")))
+		} else {
+			addrs[h.Address] = s
+		}
+	}
+}
+
+// defaulted says " (default: ...)" when attr of s was not written.
+func defaulted(s *src, attr string) string {
+	if s.set[attr] {
+		return ""
+	}
+	if attr == "nodeid" {
+		return " (default: its position in the file)"
+	}
+	return " (default)"
+}
+
+// nic checks an interface name if one is given.
+func (c *checker) nic(s *src, nic string) {
+	if !s.set["nic"] {
+		return
+	}
+	if nic == "" || len(nic) > 15 || strings.ContainsAny(nic, "/: \t\n") {
+		c.errorf(s.at("nic"), "Invalid nic "+quote(nic),
+			"nic must be a Linux interface name: 1 to 15 characters, without '/', ':' or spaces.")
+	}
+}
+
+func (c *checker) groups() {
+	if len(c.p.groups) == 0 {
+		c.errorf(c.p.file.def, "No host_group block", "The file needs at least one host_group block.")
+	}
+	names := map[string]*src{}
+	member := map[string]*src{} // host name → first group listing it
+	for i, s := range c.p.groups {
+		g := c.p.t.Groups[i]
+		c.name(s, nameRE, names)
+		if s.set["hosts"] && len(g.Hosts) == 0 {
+			c.errorf(s.at("hosts"), "Empty hosts", "%s needs at least one host.", s.title())
+		}
+		for j, h := range g.Hosts {
+			c.member(s, j, h, member)
+		}
+	}
+}
+
+// member checks element j of a group's hosts.
+func (c *checker) member(s *src, j int, host string, member map[string]*src) {
+	r := s.elemAt("hosts", j)
+	if _, ok := c.p.t.Host(host); !ok {
+		c.errorf(r, "Unknown host "+quote(host), "%s lists %q, but no host block defines it.", s.title(), host)
+		return
+	}
+	first, dup := member[host]
+	switch {
+	case !dup:
+		member[host] = s
+	case first == s:
+		c.errorf(r, "Duplicate host "+quote(host), "%s lists %q twice.", s.title(), host)
+	default:
+		c.errorf(r, "Host "+quote(host)+" in two host groups",
+			"%s lists %q, already a member of %s at %s; a host belongs to one group.",
+			s.title(), host, first.title(), at(first.def))
+	}
+}
+
+func (c *checker) vips() {
+	seen := map[netip.Addr]*src{}
+	for i, gs := range c.p.groups {
+		g, s := c.p.t.Groups[i], gs.child("vip")
+		c.nic(s, g.VIP.NIC)
+		c.agent(gs, s, g)
+		if !s.set["address"] {
+			continue
+		}
+		c.vipAddress(gs, s, g.VIP.Prefix)
+		a := g.VIP.Prefix.Addr()
+		if first, dup := seen[a]; dup {
+			c.errorf(s.at("address"), "Duplicate VIP "+quote(a.String()),
+				"%s has the VIP of %s at %s.", gs.title(), first.title(), at(first.child("vip").at("address")))
+		} else {
+			seen[a] = gs
+		}
+	}
+}
+
+// vipAddress checks one VIP on its own and against the hosts' addresses.
+func (c *checker) vipAddress(gs, s *src, p netip.Prefix) {
+	a, r, text := p.Addr(), s.at("address"), quote(p.String())
+	if !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
+		c.errorf(r, "Invalid VIP "+text, "%s: the VIP must be a unicast address.", gs.title())
+		return
+	}
+	if what := reserved(p); what != "" {
+		c.errorf(r, "Invalid VIP "+text, "%s: %s is the %s address of %s, not usable as a VIP.",
+			gs.title(), a, what, p.Masked())
+	}
+	for i, h := range c.p.t.Hosts {
+		if h.Address == a {
+			hs := c.p.hosts[i]
+			c.errorf(r, "VIP "+text+" is a host's address",
+				"%s: %s is the address of %s at %s.", gs.title(), a, hs.title(), at(hs.at("address")))
+			return
+		}
+	}
+}
+
+// reserved names what a prefix's address is when it is its network's own address
+// ("network", or "broadcast" for IPv4), else "".
+func reserved(p netip.Prefix) string {
+	a, bits := p.Addr(), p.Bits()
+	if bits >= a.BitLen()-1 {
+		return "" // /31 and /32 (IPv4), /127 and /128 (IPv6): every address is usable
+	}
+	if a == p.Masked().Addr() {
+		return "network"
+	}
+	if a.Is4() {
+		b := a.As4()
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		if v|(1<<(32-bits)-1) == v {
+			return "broadcast"
+		}
+	}
+	return ""
+}
+
+// agent checks vip.agent; IPaddr2 needs a nic on every host of the group.
+func (c *checker) agent(gs, s *src, g HostGroup) {
+	switch g.VIP.Agent {
+	case AgentVipctl:
+		return
+	case AgentIPaddr2:
+	default:
+		c.errorf(s.at("agent"), "Invalid agent "+quote(g.VIP.Agent),
+			"%s: vip.agent must be %q or %q.", gs.title(), AgentVipctl, AgentIPaddr2)
+		return
+	}
+	if g.VIP.NIC != "" {
+		return
+	}
+	var missing []string
+	for _, h := range c.p.t.GroupHosts(g.Name) {
+		if h.NIC == "" && !slices.Contains(missing, h.Name) {
+			missing = append(missing, h.Name)
+		}
+	}
+	if len(missing) > 0 {
+		c.errorf(s.at("agent"), `Agent "IPaddr2" without nic`,
+			"%s: set vip.nic, or nic on host %s: IPaddr2 without nic cannot release the VIP when the link is down.",
+			gs.title(), strings.Join(missing, ", "))
+	}
+}
+
+func (c *checker) fences() {
+	names := map[string]*src{}
+	for i, s := range c.p.fences {
+		f := c.p.t.Fences[i]
+		c.name(s, nameRE, names)
+		if s.set["agent"] && f.Agent == "" {
+			c.errorf(s.at("agent"), `Invalid agent ""`, "%s: agent must name a fence agent.", s.title())
+		}
+		if s.set["host"] {
+			if _, ok := c.p.t.Host(f.Host); !ok {
+				c.errorf(s.at("host"), "Unknown host "+quote(f.Host), "%s fences %q, but no host block defines it.", s.title(), f.Host)
+			}
+		}
+		for _, k := range []string{"password", "passwd"} {
+			if _, ok := f.Params[k]; ok {
+				c.errorf(s.at("params"), "Secret in params: "+k,
+					"%s: secrets never live in the topology; use password_script (or the agent's equivalent) instead of %s.", s.title(), k)
+			}
+		}
+	}
+}
+
+// stonith reports, in one error, the hosts without a fence device when stonith is enabled.
+func (c *checker) stonith() {
+	if !c.p.t.Pacemaker.StonithEnabled {
+		return
+	}
+	var missing []string
+	var first *src
+	for i, h := range c.p.t.Hosts {
+		fenced := slices.ContainsFunc(c.p.t.Fences, func(f Fence) bool { return f.Host == h.Name })
+		if !fenced && !slices.Contains(missing, h.Name) {
+			missing = append(missing, h.Name)
+			if first == nil {
+				first = c.p.hosts[i]
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	pm := c.p.file.child("pacemaker")
+	r := first.def
+	if pm.set["stonith_enabled"] {
+		r = pm.at("stonith_enabled")
+	}
+	c.errorf(r, "No fence device for host "+strings.Join(missing, ", "),
+		"stonith_enabled is true (the default) and these hosts have no fence block: %s. Add one per host, or write stonith_enabled = false.",
+		strings.Join(missing, ", "))
+}
+
+func (c *checker) clusters() {
+	names := map[string]*src{}
+	for i, s := range c.p.clusters {
+		cl := c.p.t.Clusters[i]
+		c.name(s, nameRE, names)
+		if s.set["image"] && strings.TrimSpace(cl.Image) == "" {
+			c.errorf(s.at("image"), `Invalid image ""`, "%s: image must name a container image.", s.title())
+		}
+		if s.set["host_group"] {
+			c.clusterGroup(s, cl)
+		}
+		c.resources(s, cl.Resources)
+		c.backup(s, cl.Backup)
+	}
+}
+
+// clusterGroup checks the group a cluster refers to and its replicas.
+func (c *checker) clusterGroup(s *src, cl Cluster) {
+	g, ok := c.p.t.Group(cl.HostGroup)
+	if !ok {
+		c.errorf(s.at("host_group"), "Unknown host_group "+quote(cl.HostGroup),
+			"%s refers to host group %q, but no host_group block defines it.", s.title(), cl.HostGroup)
+		return
+	}
+	if cl.Replicas < 1 || cl.Replicas > len(g.Hosts) {
+		c.errorf(s.at("replicas"), fmt.Sprintf("Invalid replicas %d", cl.Replicas),
+			"%s: replicas must be within 1..%d, the number of hosts in host group %q.", s.title(), len(g.Hosts), g.Name)
+	}
+}
+
+func (c *checker) resources(cs *src, r Resources) {
+	s := cs.child("resources")
+	for _, v := range []struct {
+		attr  string
+		value int
+	}{{"cpu", r.CPU}, {"memory", r.MemoryMB}, {"disk", r.DiskMB}, {"mbits", r.Mbits}} {
+		if v.value < 1 {
+			c.errorf(s.at(v.attr), fmt.Sprintf("Invalid %s %d", v.attr, v.value),
+				"%s: resources.%s must be 1 or more.", cs.title(), v.attr)
+		}
+	}
+}
+
+func (c *checker) backup(cs *src, b Backup) {
+	s := cs.child("backup")
+	if _, err := cronexpr.Parse(b.Schedule); err != nil || strings.TrimSpace(b.Schedule) == "" {
+		c.errorf(s.at("schedule"), "Invalid schedule "+quote(b.Schedule),
+			"%s: backup.schedule must be a cron expression such as \"0 3 * * *\".", cs.title())
+	}
+	c.repo(cs, s.child("repo"), b.Repo)
+}
+
+func (c *checker) repo(cs, s *src, r Repo) {
+	s3only := []string{"bucket", "endpoint", "region"}
+	switch r.Type {
+	case RepoPosix:
+		for _, a := range s3only {
+			if s.set[a] {
+				c.errorf(s.at(a), "Unexpected "+a, "%s: %s is for repo type %q only.", cs.title(), a, RepoS3)
+			}
+		}
+	case RepoS3:
+		for _, a := range s3only {
+			if _, ok := s.attrs[a]; !ok {
+				c.errorf(s.def, "Missing "+a, "%s: a repo of type %q needs %s.", cs.title(), RepoS3, a)
+			}
+		}
+	default:
+		c.errorf(s.at("type"), "Invalid repo type "+quote(r.Type), "%s: repo.type must be %q or %q.", cs.title(), RepoPosix, RepoS3)
+	}
+	if !path.IsAbs(r.Path) {
+		c.errorf(s.at("path"), "Invalid path "+quote(r.Path), "%s: repo.path must be an absolute path.", cs.title())
+	}
 }
