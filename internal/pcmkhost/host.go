@@ -1,0 +1,363 @@
+package pcmkhost
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+//go:embed supervisor.sh
+var supervisorScript string
+
+// ErrNotRunning is returned when a host's processes are gone (or were never there).
+var ErrNotRunning = errors.New("pcmkhost: host not running")
+
+// Config describes one host.
+type Config struct {
+	Name         string // node name, and the hostname of the host's UTS namespace
+	NetNS        string // existing named network namespace (ip netns) the host lives in
+	StateDir     string // host-private directories are created beneath it
+	CorosyncConf []byte // the host's /etc/corosync/corosync.conf
+	Authkey      []byte // the host's /etc/corosync/authkey
+}
+
+// Host is one running host: a supervisor that is pid 1 of the host's own pid namespace,
+// in private mount and UTS namespaces, inside Config.NetNS, running corosync and pacemakerd.
+// Every process of the host lives in that pid namespace, so killing the supervisor
+// powers the whole host off.
+type Host struct {
+	cfg  Config
+	pid  int           // the supervisor (pid 1 of the host's pid namespace), as seen from here
+	done chan struct{} // closed when the process we started has been reaped; nil after Attach
+}
+
+// Pid returns the supervisor's pid: pass it to Attach from another process.
+func (h *Host) Pid() int { return h.pid }
+
+// Name returns the host's name.
+func (h *Host) Name() string { return h.cfg.Name }
+
+// Start prepares the host's state directory and starts its supervisor, which mounts the
+// host-private /run, /dev/shm, /etc/corosync, /var/lib/corosync, /var/lib/pacemaker and
+// /var/log/pacemaker, then runs corosync -f and pacemakerd -f. It returns once pacemakerd
+// has been started; WaitOnline waits for the cluster. The host keeps running after this
+// process exits: Stop or Kill it (from here or through Attach).
+func Start(ctx context.Context, cfg Config) (*Host, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if err := prepare(cfg); err != nil {
+		return nil, err
+	}
+	started := filepath.Join(cfg.StateDir, "started")
+	if err := os.Remove(started); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("pcmkhost: %s: %w", cfg.Name, err)
+	}
+	logf, err := os.OpenFile(filepath.Join(cfg.StateDir, "host.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("pcmkhost: %s: %w", cfg.Name, err)
+	}
+	defer logf.Close()
+
+	// The supervisor outlives this call (and this process), so it is not tied to ctx;
+	// Stop and Kill end it. nsenter joins the network namespace and execs unshare, which
+	// forks the supervisor as pid 1 of a new pid namespace and kills it if unshare dies.
+	script := filepath.Join(cfg.StateDir, "supervisor.sh")
+	cmd := exec.Command("nsenter", "--net=/run/netns/"+cfg.NetNS, "--",
+		"unshare", "--pid", "--kill-child", "--mount-proc", "--uts", "--propagation", "private", "--",
+		"sh", script, cfg.Name, cfg.StateDir)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("pcmkhost: %s: start supervisor: %w", cfg.Name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+
+	h := &Host{cfg: cfg, done: done}
+	fail := func(err error) (*Host, error) {
+		_ = cmd.Process.Kill()
+		<-done
+		return nil, fmt.Errorf("pcmkhost: %s: %w%s", cfg.Name, err, logTail(cfg.StateDir))
+	}
+	err = poll(ctx, 50*time.Millisecond, func() (bool, error) {
+		select {
+		case <-done:
+			return false, errors.New("supervisor exited during start-up")
+		default:
+		}
+		if h.pid == 0 {
+			h.pid = firstChild(cmd.Process.Pid)
+		}
+		_, err := os.Stat(started)
+		return h.pid != 0 && err == nil, nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return h, nil
+}
+
+// Attach returns the running host whose supervisor has pid (from Host.Pid), after checking
+// that the process still lives in cfg.NetNS (a recycled pid is refused with ErrNotRunning).
+func Attach(cfg Config, pid int) (*Host, error) {
+	h := &Host{cfg: cfg, pid: pid}
+	if !h.Alive() {
+		return nil, fmt.Errorf("%w: %s (pid %d)", ErrNotRunning, cfg.Name, pid)
+	}
+	want, err := os.Stat("/run/netns/" + cfg.NetNS)
+	if err != nil {
+		return nil, fmt.Errorf("pcmkhost: %s: %w", cfg.Name, err)
+	}
+	got, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil || !os.SameFile(want, got) {
+		return nil, fmt.Errorf("%w: %s: pid %d is not in network namespace %s", ErrNotRunning, cfg.Name, pid, cfg.NetNS)
+	}
+	return h, nil
+}
+
+// Alive reports whether the host's supervisor is running.
+func (h *Host) Alive() bool {
+	if h.done != nil {
+		select {
+		case <-h.done:
+			return false
+		default:
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name: "pid (comm) S ...".
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
+// Command returns a command that runs name inside the host: its mount, network, UTS and
+// pid namespaces (so it ends when the host is killed).
+func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	a := append([]string{"-t", strconv.Itoa(h.pid), "-m", "-n", "-u", "-p", "--", name}, args...)
+	return exec.CommandContext(ctx, "nsenter", a...)
+}
+
+// Stop shuts the host down in order (pacemakerd, then corosync) and waits until every
+// process of the host is gone. When ctx ends first, the host is killed and ctx's error returned.
+func (h *Host) Stop(ctx context.Context) error {
+	if !h.Alive() {
+		return nil
+	}
+	if err := syscall.Kill(h.pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pcmkhost: %s: stop: %w", h.cfg.Name, err)
+	}
+	err := h.waitGone(ctx)
+	if err == nil {
+		return nil
+	}
+	kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(fmt.Errorf("pcmkhost: %s: orderly stop: %w", h.cfg.Name, err), h.Kill(kctx))
+}
+
+// Kill powers the host off: SIGKILL to its supervisor, which the kernel turns into
+// SIGKILL for every process of the host's pid namespace. It waits until they are gone.
+func (h *Host) Kill(ctx context.Context) error {
+	if !h.Alive() {
+		return nil
+	}
+	if err := syscall.Kill(h.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pcmkhost: %s: kill: %w", h.cfg.Name, err)
+	}
+	return h.waitGone(ctx)
+}
+
+// waitGone waits until the supervisor and every process of its pid namespace have exited.
+func (h *Host) waitGone(ctx context.Context) error {
+	ns, _ := os.Stat(fmt.Sprintf("/proc/%d/ns/pid", h.pid))
+	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
+		return !h.Alive() && (ns == nil || len(pidsIn(ns)) == 0), nil
+	})
+	if err != nil {
+		return fmt.Errorf("pcmkhost: %s: waiting for its processes to end: %w", h.cfg.Name, err)
+	}
+	if h.done != nil {
+		select {
+		case <-h.done:
+		case <-ctx.Done():
+			return fmt.Errorf("pcmkhost: %s: %w", h.cfg.Name, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Pids returns the pids (as seen from here) of every running process of the host.
+func (h *Host) Pids() []int {
+	if !h.Alive() {
+		return nil
+	}
+	ns, err := os.Stat(fmt.Sprintf("/proc/%d/ns/pid", h.pid))
+	if err != nil {
+		return nil
+	}
+	return pidsIn(ns)
+}
+
+// pidsIn lists the live processes whose pid namespace is ns.
+func pidsIn(ns os.FileInfo) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		fi, err := os.Stat("/proc/" + e.Name() + "/ns/pid")
+		if err != nil || !os.SameFile(fi, ns) {
+			continue
+		}
+		if (&Host{pid: pid}).Alive() {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// firstChild returns the first child of pid, or 0.
+func firstChild(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	c, _ := strconv.Atoi(f[0])
+	return c
+}
+
+// poll calls cond every interval until it reports true, fails, or ctx ends.
+func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (c Config) check() error {
+	switch {
+	case c.Name == "" || strings.ContainsAny(c.Name, "/ \t\n"):
+		return fmt.Errorf("pcmkhost: host name %q: not a hostname", c.Name)
+	case c.NetNS == "" || strings.Contains(c.NetNS, "/"):
+		return fmt.Errorf("pcmkhost: %s: network namespace %q: not a name", c.Name, c.NetNS)
+	case !filepath.IsAbs(c.StateDir):
+		return fmt.Errorf("pcmkhost: %s: state directory %q: must be absolute", c.Name, c.StateDir)
+	case len(c.CorosyncConf) == 0 || len(c.Authkey) == 0:
+		return fmt.Errorf("pcmkhost: %s: corosync.conf and authkey are both needed", c.Name)
+	}
+	if _, err := os.Stat("/run/netns/" + c.NetNS); err != nil {
+		return fmt.Errorf("pcmkhost: %s: network namespace %s: %w", c.Name, c.NetNS, err)
+	}
+	return nil
+}
+
+// prepare creates the host's private directories with the owners Pacemaker expects and
+// writes its Corosync configuration and key.
+func prepare(c Config) error {
+	uid, gid, err := hacluster()
+	if err != nil {
+		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	dirs := []struct {
+		path     string
+		mode     os.FileMode
+		hacluser bool
+	}{
+		{"etc/corosync", 0o755, false},
+		{"var/lib/corosync", 0o700, false},
+		{"var/lib/pacemaker", 0o755, false},
+		{"var/lib/pacemaker/cib", 0o750, true},
+		{"var/lib/pacemaker/pengine", 0o750, true},
+		{"var/lib/pacemaker/blackbox", 0o750, true},
+		{"var/lib/pacemaker/cores", 0o750, true},
+		{"var/log/pacemaker", 0o2775, true},
+	}
+	for _, d := range dirs {
+		p := filepath.Join(c.StateDir, d.path)
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+		}
+		if err := os.Chmod(p, d.mode); err != nil {
+			return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+		}
+		if d.hacluser {
+			if err := os.Chown(p, uid, gid); err != nil {
+				return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(c.StateDir, "supervisor.sh"), []byte(supervisorScript), 0o644); err != nil {
+		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	etc := filepath.Join(c.StateDir, "etc/corosync")
+	if err := os.WriteFile(filepath.Join(etc, "corosync.conf"), c.CorosyncConf, 0o644); err != nil {
+		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	key := filepath.Join(etc, "authkey")
+	_ = os.Remove(key) // WriteFile keeps an existing file's 0400 mode and would fail to open it
+	if err := os.WriteFile(key, c.Authkey, 0o400); err != nil {
+		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+func hacluster() (uid, gid int, err error) {
+	u, err := user.Lookup("hacluster")
+	if err != nil {
+		return 0, 0, fmt.Errorf("user hacluster (installed with pacemaker): %w", err)
+	}
+	g, err := user.LookupGroup("haclient")
+	if err != nil {
+		return 0, 0, fmt.Errorf("group haclient (installed with pacemaker): %w", err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(g.Gid)
+	return uid, gid, nil
+}
+
+// logTail returns the end of the host's log, for an error message.
+func logTail(stateDir string) string {
+	b, err := os.ReadFile(filepath.Join(stateDir, "host.log"))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return "\nhost log:\n" + string(b)
+}

@@ -1,0 +1,208 @@
+package pcmkhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/topology"
+)
+
+// netns creates a named network namespace with lo up, removed when the test ends.
+func netns(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("vipctl-pcmkhost-test-%d", os.Getpid())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "ip", "netns", "delete", name).CombinedOutput(); err != nil {
+			t.Errorf("ip netns delete: %v: %s", err, out)
+		}
+	})
+	return name
+}
+
+func soloConfig(t *testing.T) Config {
+	t.Helper()
+	testenv.RequireRoot(t)
+	for _, tool := range []string{"corosync", "pacemakerd", "crm_mon", "nsenter", "unshare", "ip"} {
+		testenv.RequireTool(t, tool)
+	}
+	tp := &topology.Topology{
+		Corosync: topology.Corosync{ClusterName: "pcmkhost-test", TokenMS: 1000},
+		Hosts:    []topology.Host{{Name: "solo", Address: netip.MustParseAddr("127.0.0.1"), NodeID: 1}},
+	}
+	conf, err := corosync.Render(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 256)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return Config{Name: "solo", NetNS: netns(t), StateDir: t.TempDir(), CorosyncConf: conf, Authkey: key}
+}
+
+// TestSoloHost starts a one-node cluster on 127.0.0.1 in a fresh network namespace, waits
+// until it is Online, runs commands inside it, and stops it leaving no process behind.
+func TestSoloHost(t *testing.T) {
+	cfg := soloConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Kill(context.Background()) })
+
+	if err := h.WaitOnline(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Status{DC: "solo", Quorate: true, Online: []string{"solo"}}
+	if d := cmp.Diff(want, st); d != "" {
+		t.Errorf("status (-want +got):\n%s", d)
+	}
+
+	out, err := h.Command(ctx, "hostname").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "solo" {
+		t.Errorf("hostname inside the host = %q, want solo", got)
+	}
+	// The host sees its private /etc/corosync, not the machine's.
+	out, err = h.Command(ctx, "cat", "/etc/corosync/corosync.conf").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, cfg.CorosyncConf) {
+		t.Errorf("/etc/corosync/corosync.conf inside the host is not the configured one:\n%s", out)
+	}
+	// Exit codes come through.
+	err = h.Command(ctx, "sh", "-c", "exit 7").Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Errorf("exit code through Command: %v, want 7", err)
+	}
+
+	// Another process can attach by pid.
+	a, err := Attach(cfg, h.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.Pids()); n < 8 { // supervisor, corosync, pacemakerd and its 6 daemons
+		t.Errorf("attached host has %d processes, want at least 8", n)
+	}
+
+	pids := h.Pids()
+	if err := h.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, pids)
+	if _, err := Attach(cfg, h.Pid()); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("Attach after Stop: %v, want ErrNotRunning", err)
+	}
+}
+
+// TestKill powers a host off while it starts up: every process is gone at once.
+func TestKill(t *testing.T) {
+	cfg := soloConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process started inside the host dies with it.
+	sleeper := h.Command(ctx, "sleep", "600")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, 20*time.Millisecond, func() (bool, error) { return len(h.Pids()) >= 4, nil }); err != nil {
+		t.Fatal(err)
+	}
+	pids := h.Pids()
+	if err := h.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = sleeper.Wait()
+	assertGone(t, pids)
+	if h.Alive() {
+		t.Error("host alive after Kill")
+	}
+	if err := h.Kill(ctx); err != nil {
+		t.Errorf("second Kill: %v", err)
+	}
+	if err := h.Stop(ctx); err != nil {
+		t.Errorf("Stop after Kill: %v", err)
+	}
+}
+
+func assertGone(t *testing.T, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		if (&Host{pid: pid}).Alive() {
+			t.Errorf("process %d still running", pid)
+		}
+	}
+}
+
+func TestStartRefusesBadConfig(t *testing.T) {
+	good := Config{Name: "h", NetNS: "vipctl-no-such-netns", StateDir: "/tmp/x", CorosyncConf: []byte("x"), Authkey: []byte("k")}
+	cases := map[string]func(*Config){
+		"empty name":    func(c *Config) { c.Name = "" },
+		"slash in name": func(c *Config) { c.Name = "a/b" },
+		"relative dir":  func(c *Config) { c.StateDir = "state" },
+		"no key":        func(c *Config) { c.Authkey = nil },
+		"no netns":      func(*Config) {},
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := good
+			mod(&c)
+			if h, err := Start(context.Background(), c); err == nil {
+				_ = h.Kill(context.Background())
+				t.Fatal("Start accepted a bad config")
+			}
+		})
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	b, err := os.ReadFile("testdata/crm_mon-solo.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseStatus(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Status{DC: "solo", Quorate: true, Online: []string{"solo"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if _, err := ParseStatus([]byte("<pacemaker-result")); err == nil {
+		t.Error("ParseStatus accepted truncated XML")
+	}
+}

@@ -1,0 +1,123 @@
+package pcmkhost
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Status is what crm_mon reports about the cluster, as seen from one host.
+type Status struct {
+	DC        string     // the designated controller's node name; "" when none is elected
+	Quorate   bool       // the partition has quorum
+	Online    []string   // node names online, sorted
+	Offline   []string   // configured node names not online, sorted
+	Resources []Resource // primitives, in crm_mon's order
+}
+
+// Resource is one primitive resource and where crm_mon says it is active.
+type Resource struct {
+	ID     string
+	Agent  string   // e.g. ocf:vipctl:vip
+	Role   string   // Started, Stopped, ...
+	Failed bool     // crm_mon marks it failed
+	Nodes  []string // nodes where it is active
+}
+
+// crmMon is the part of `crm_mon --output-as=xml` that Status reads.
+type crmMon struct {
+	Summary struct {
+		DC struct {
+			Present bool   `xml:"present,attr"`
+			Name    string `xml:"name,attr"`
+			Quorum  bool   `xml:"with_quorum,attr"`
+		} `xml:"current_dc"`
+	} `xml:"summary"`
+	Nodes []struct {
+		Name   string `xml:"name,attr"`
+		Online bool   `xml:"online,attr"`
+	} `xml:"nodes>node"`
+	Resources []crmResource `xml:"resources>resource"`
+	Groups    []struct {
+		Resources []crmResource `xml:"resource"`
+	} `xml:"resources>group"`
+}
+
+type crmResource struct {
+	ID     string `xml:"id,attr"`
+	Agent  string `xml:"resource_agent,attr"`
+	Role   string `xml:"role,attr"`
+	Failed bool   `xml:"failed,attr"`
+	Nodes  []struct {
+		Name string `xml:"name,attr"`
+	} `xml:"node"`
+}
+
+// ParseStatus reads the XML of `crm_mon --output-as=xml -1`.
+func ParseStatus(b []byte) (Status, error) {
+	var m crmMon
+	if err := xml.Unmarshal(b, &m); err != nil {
+		return Status{}, fmt.Errorf("pcmkhost: crm_mon output: %w", err)
+	}
+	var s Status
+	if m.Summary.DC.Present {
+		s.DC = m.Summary.DC.Name
+		s.Quorate = m.Summary.DC.Quorum
+	}
+	for _, n := range m.Nodes {
+		if n.Online {
+			s.Online = append(s.Online, n.Name)
+		} else {
+			s.Offline = append(s.Offline, n.Name)
+		}
+	}
+	slices.Sort(s.Online)
+	slices.Sort(s.Offline)
+	rs := m.Resources
+	for _, g := range m.Groups {
+		rs = append(rs, g.Resources...)
+	}
+	for _, r := range rs {
+		res := Resource{ID: r.ID, Agent: r.Agent, Role: r.Role, Failed: r.Failed}
+		for _, n := range r.Nodes {
+			res.Nodes = append(res.Nodes, n.Name)
+		}
+		s.Resources = append(s.Resources, res)
+	}
+	return s, nil
+}
+
+// Status runs crm_mon inside the host and returns what it reports.
+func (h *Host) Status(ctx context.Context) (Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := h.Command(ctx, "crm_mon", "--output-as=xml", "--one-shot").Output()
+	if err != nil {
+		return Status{}, fmt.Errorf("pcmkhost: %s: crm_mon: %w", h.cfg.Name, err)
+	}
+	return ParseStatus(out)
+}
+
+// WaitOnline polls crm_mon in the host until at least nodes nodes are online, a DC is
+// elected and the partition is quorate, or ctx ends (the error then says what was last seen).
+func (h *Host) WaitOnline(ctx context.Context, nodes int) error {
+	var last Status
+	var lastErr error
+	err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
+		if !h.Alive() {
+			return false, fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
+		}
+		last, lastErr = h.Status(ctx)
+		return lastErr == nil && len(last.Online) >= nodes && last.DC != "" && last.Quorate, nil
+	})
+	if err != nil {
+		if lastErr != nil {
+			return fmt.Errorf("pcmkhost: %s: waiting for %d nodes online: %w (last: %w)", h.cfg.Name, nodes, err, lastErr)
+		}
+		return fmt.Errorf("pcmkhost: %s: waiting for %d nodes online: %w (last: online %v, dc %q, quorate %v)",
+			h.cfg.Name, nodes, err, last.Online, last.DC, last.Quorate)
+	}
+	return nil
+}

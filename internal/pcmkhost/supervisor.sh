@@ -1,0 +1,46 @@
+# The supervisor of one lab host. It runs as pid 1 of the host's pid namespace, inside the
+# host's private mount and UTS namespaces and its network namespace. $1 is the host name,
+# $2 the host's state directory (prepared by pcmkhost.Start).
+set -eu
+name=$1
+state=$2
+
+hostname "$name"
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+mkdir -p /run/lock /run/resource-agents
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+mount --bind "$state/etc/corosync" /etc/corosync
+mount --bind "$state/var/lib/corosync" /var/lib/corosync
+mount --bind "$state/var/lib/pacemaker" /var/lib/pacemaker
+mount --bind "$state/var/log/pacemaker" /var/log/pacemaker
+ip link set lo up
+
+corosync -f &
+corosync=$!
+pacemakerd=
+stop() {
+	if [ -n "$pacemakerd" ]; then
+		kill -TERM "$pacemakerd" 2>/dev/null || true
+		wait "$pacemakerd" || true
+	fi
+	kill -TERM "$corosync" 2>/dev/null || true
+	wait "$corosync" || true
+	exit 0
+}
+trap stop TERM INT
+
+# pacemakerd gives up when Corosync does not answer yet: wait (bounded) for its IPC.
+tries=0
+until corosync-cfgtool -s >/dev/null 2>&1; do
+	tries=$((tries + 1))
+	if [ "$tries" -gt 300 ] || ! kill -0 "$corosync" 2>/dev/null; then
+		echo "pcmkhost: corosync did not come up" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+pacemakerd -f &
+pacemakerd=$!
+: >"$state/started"
+wait
