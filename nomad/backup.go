@@ -1,0 +1,191 @@
+package nomad
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/vipctl/vipctl/topology"
+)
+
+// Paths inside the Patroni container (the image built from the compose Dockerfile follows
+// them; the Patroni job places the rendered files there and must keep them):
+const (
+	// ContainerPgbackrestConf is where pgbackrest.conf goes (pgbackrest's default path).
+	ContainerPgbackrestConf = "/etc/pgbackrest/pgbackrest.conf"
+	// ContainerStanzaInit is stanza_init.sh; the container starts it in the background.
+	ContainerStanzaInit = "/usr/local/bin/stanza_init.sh"
+	// ContainerBackupIfPrimary is backup_if_primary.sh, which pgsql_backup.sh runs through docker exec.
+	ContainerBackupIfPrimary = "/usr/local/bin/backup_if_primary.sh"
+	// ContainerPGData is PostgreSQL's data directory (PATRONI_POSTGRESQL_DATA_DIR): a
+	// subdirectory of the data volume mounted at /var/lib/postgresql/data.
+	ContainerPGData = "/var/lib/postgresql/data/pgdata"
+	// ContainerPGSocketDir is PostgreSQL's unix socket directory in the container.
+	ContainerPGSocketDir = "/var/run/postgresql"
+	// ContainerPGPort is the port PostgreSQL listens on inside the container.
+	ContainerPGPort = 5432
+	// ContainerLabel is the docker label naming the cluster of a Patroni container; pgsql_backup.sh
+	// finds the cluster's containers by it (and falls back to Nomad's job_name label).
+	ContainerLabel = "vipctl.cluster"
+)
+
+// ErrInvalidBackup is matched (errors.Is) by every error about a cluster's backup settings
+// that the backup files cannot carry.
+var ErrInvalidBackup = errors.New("invalid backup settings")
+
+//go:embed scripts/*.tmpl
+var scriptFS embed.FS
+
+var backupTemplates = template.Must(template.New("").
+	Funcs(template.FuncMap{"q": shellQuote}).
+	ParseFS(scriptFS, "scripts/*.tmpl"))
+
+// The backup files of a cluster, in the order BackupFiles returns them.
+var backupOutputs = []struct {
+	name string // file name under backup/<cluster>/ and template name without .tmpl
+	mode fs.FileMode
+}{
+	{"pgbackrest.conf", 0o644},
+	{"stanza_init.sh", 0o755},
+	{"backup_if_primary.sh", 0o755},
+	{"pgsql_backup.sh", 0o755},
+	{"cron_backup", 0o644},
+}
+
+// HostBackupScript is where pgsql_backup.sh of a cluster is installed on each host of its group.
+func HostBackupScript(cluster string) string { return "/root/pgsql_backup-" + cluster + ".sh" }
+
+// HostCronFile is where cron_backup of a cluster is installed on each host of its group.
+func HostCronFile(cluster string) string { return "/etc/cron.d/vipctl-backup-" + cluster }
+
+// HostBackupLog is the log file the cron entry of a cluster appends to.
+func HostBackupLog(cluster string) string { return "/var/log/pgsql_backup-" + cluster + ".log" }
+
+// ArchiveCommand returns PostgreSQL's archive_command for the cluster's Patroni configuration:
+// pgbackrest pushes each WAL segment into the cluster's stanza.
+func ArchiveCommand(c topology.Cluster) string {
+	return "pgbackrest --stanza=" + shellQuote(c.Name) + " archive-push %p"
+}
+
+// backupData is what the backup templates see; every value is raw, templates quote with q.
+type backupData struct {
+	Cluster       string
+	Stanza        string
+	Group         string
+	Repo          topology.Repo
+	PGData        string
+	PGPort        int
+	PGSocketDir   string
+	PatroniURL    string
+	PatroniJob    string
+	BackupJob     string
+	Label         string
+	InnerScript   string
+	ContainerConf string
+	Schedule      string
+	HostScript    string
+	CronPath      string
+	LogFile       string
+}
+
+// BackupFiles renders the pgbackrest files of one cluster under backup/<cluster>/:
+// pgbackrest.conf, stanza_init.sh, backup_if_primary.sh, pgsql_backup.sh and cron_backup.
+// It returns nil when the cluster's backup is disabled.
+func BackupFiles(t *topology.Topology, c topology.Cluster) ([]File, error) {
+	if !c.Backup.Enabled {
+		return nil, nil
+	}
+	if err := checkBackup(c); err != nil {
+		return nil, err
+	}
+	d := backupData{
+		Cluster:       c.Name,
+		Stanza:        c.Name,
+		Group:         c.HostGroup,
+		Repo:          c.Backup.Repo,
+		PGData:        ContainerPGData,
+		PGPort:        ContainerPGPort,
+		PGSocketDir:   ContainerPGSocketDir,
+		PatroniURL:    "http://127.0.0.1:" + strconv.Itoa(c.PatroniPort),
+		PatroniJob:    "pgsql-" + c.Name,
+		BackupJob:     "backup-" + c.Name,
+		Label:         ContainerLabel,
+		InnerScript:   ContainerBackupIfPrimary,
+		ContainerConf: ContainerPgbackrestConf,
+		Schedule:      strings.Join(strings.Fields(c.Backup.Schedule), " "),
+		HostScript:    HostBackupScript(c.Name),
+		CronPath:      HostCronFile(c.Name),
+		LogFile:       HostBackupLog(c.Name),
+	}
+	files := make([]File, 0, len(backupOutputs))
+	for _, o := range backupOutputs {
+		data, err := renderTemplate(o.name+".tmpl", d)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		files = append(files, File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data})
+	}
+	return files, nil
+}
+
+func renderTemplate(name string, data any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := backupTemplates.ExecuteTemplate(&b, name, data); err != nil {
+		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
+	}
+	return b.Bytes(), nil
+}
+
+// clusterName is the topology's rule for cluster and group names (they become stanza, job and file names).
+var clusterName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// cronField matches one field of a cron schedule (numbers, names, *, ranges, steps, lists).
+var cronField = regexp.MustCompile(`^[0-9A-Za-z*,/-]+$`)
+
+// checkBackup refuses values that no quoting can carry: pgbackrest.conf is line based and a
+// cron schedule cannot be quoted.
+func checkBackup(c topology.Cluster) error {
+	if !clusterName.MatchString(c.Name) {
+		return fmt.Errorf("cluster name %q does not match %s: %w", c.Name, clusterName, ErrInvalidBackup)
+	}
+	if !clusterName.MatchString(c.HostGroup) {
+		return fmt.Errorf("cluster %s: host group name %q does not match %s: %w", c.Name, c.HostGroup, clusterName, ErrInvalidBackup)
+	}
+	r := c.Backup.Repo
+	if r.Type != topology.RepoPosix && r.Type != topology.RepoS3 {
+		return fmt.Errorf("cluster %s: backup repo type %q: %w", c.Name, r.Type, ErrInvalidBackup)
+	}
+	values := map[string]string{"repo path": r.Path}
+	if r.Type == topology.RepoS3 {
+		values["repo bucket"], values["repo endpoint"], values["repo region"] = r.Bucket, r.Endpoint, r.Region
+	}
+	for what, v := range values {
+		if v == "" || v != strings.TrimSpace(v) || strings.ContainsAny(v, "\n\r\x00") {
+			return fmt.Errorf("cluster %s: %s %q is empty or holds blanks at its ends or control characters: %w",
+				c.Name, what, v, ErrInvalidBackup)
+		}
+	}
+	if r.Type == topology.RepoPosix && !path.IsAbs(r.Path) {
+		return fmt.Errorf("cluster %s: posix repo path %q is not absolute: %w", c.Name, r.Path, ErrInvalidBackup)
+	}
+	if c.PatroniPort < 1 || c.PatroniPort > 65535 {
+		return fmt.Errorf("cluster %s: patroni_port %d: %w", c.Name, c.PatroniPort, ErrInvalidBackup)
+	}
+	fields := strings.Fields(c.Backup.Schedule)
+	ok := len(fields) == 5
+	for _, f := range fields {
+		ok = ok && cronField.MatchString(f)
+	}
+	if !ok {
+		return fmt.Errorf("cluster %s: backup schedule %q is not five cron fields: %w",
+			c.Name, c.Backup.Schedule, ErrInvalidBackup)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package nomad
+
+import (
+	"bytes"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vipctl/vipctl/topology"
+)
+
+// updateGolden rewrites the golden files of the package: go test ./nomad -run Golden -update.
+var updateGolden = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// backupExampleTopology is examples/vipctl.hcl as a loaded (defaulted) Topology.
+func backupExampleTopology() *topology.Topology {
+	res := topology.Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100}
+	posix := topology.Backup{Enabled: true, Schedule: "0 3 * * *",
+		Repo: topology.Repo{Type: topology.RepoPosix, Path: "/var/lib/pgbackrest"}}
+	return &topology.Topology{
+		File:        "examples/vipctl.hcl",
+		Datacenters: []string{"dc1"},
+		Consul: topology.Consul{Address: "127.0.0.1:8500", DNS: "127.0.0.1:8600",
+			JobAddress: "${attr.unique.network.ip-address}:8500"},
+		Corosync:  topology.Corosync{ClusterName: "pg-prod", TokenMS: 1000},
+		Pacemaker: topology.Pacemaker{StonithEnabled: true, NoQuorumPolicy: "stop", ResourceStickiness: 100},
+		Hosts: []topology.Host{
+			{Name: "pg-01", Address: netip.MustParseAddr("10.20.0.11"), NodeID: 1},
+			{Name: "pg-02", Address: netip.MustParseAddr("10.20.0.12"), NodeID: 2},
+			{Name: "pg-03", Address: netip.MustParseAddr("10.20.0.13"), NodeID: 3},
+		},
+		Groups: []topology.HostGroup{{Name: "db-a", Hosts: []string{"pg-01", "pg-02", "pg-03"},
+			VIP: topology.VIP{Prefix: netip.MustParsePrefix("10.20.0.100/24"), NIC: "eth0", Agent: topology.AgentVipctl}}},
+		Clusters: []topology.Cluster{
+			{Name: "msrvc01", HostGroup: "db-a", Port: 5001, PatroniPort: 8008, StatsPort: 6001,
+				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: res, Backup: posix},
+			{Name: "msrvc02", HostGroup: "db-a", Port: 5002, PatroniPort: 8009, StatsPort: 7002,
+				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: res, Backup: posix},
+		},
+	}
+}
+
+// backupS3Cluster is a cluster of the example backed up to S3.
+func backupS3Cluster() topology.Cluster {
+	c := backupExampleTopology().Clusters[1]
+	c.Backup.Schedule = "30 1 * * 0"
+	c.Backup.Repo = topology.Repo{Type: topology.RepoS3, Path: "/pgbackrest/msrvc02",
+		Bucket: "pg-backups", Endpoint: "s3.eu-central-1.amazonaws.com", Region: "eu-central-1"}
+	return c
+}
+
+// bkCheckGolden compares rendered files with testdata/<dir>/<file path>, or rewrites them with -update.
+// The golden directory must hold exactly the rendered files.
+func bkCheckGolden(t *testing.T, dir string, files []File) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]string{}
+	got := map[string]string{}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		got[f.Path] = string(f.Data)
+		if *updateGolden {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		want[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read golden files (run with -update to create them): %v", err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("rendered files differ from %s (-golden +rendered); run go test -update if intended:\n%s", dir, d)
+	}
+}
+
+// bkWriteFiles writes rendered files under dir with their modes.
+func bkWriteFiles(t *testing.T, dir string, files []File) {
+	t.Helper()
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, f.Mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bkSameFiles reports whether two renders are byte-identical, path by path.
+func bkSameFiles(a, b []File) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Path != b[i].Path || a[i].Mode != b[i].Mode || !bytes.Equal(a[i].Data, b[i].Data) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,18 @@
+package nomad
+
+import (
+	"regexp"
+	"strings"
+)
+
+// shellSafe matches words that the shell reads literally without quotes.
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellQuote returns s as one shell word that bash reads back as exactly s: unchanged when
+// it holds only safe characters, else in single quotes (a ' becomes '\”).
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
