@@ -1,6 +1,7 @@
 package cib
 
 import (
+	"errors"
 	"net/netip"
 
 	"github.com/vipctl/vipctl/topology"
@@ -38,3 +39,5 @@ func exampleTopology() *topology.Topology {
 		},
 	}
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
