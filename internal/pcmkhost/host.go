@@ -29,6 +29,9 @@ type Config struct {
 	StateDir     string // host-private directories are created beneath it
 	CorosyncConf []byte // the host's /etc/corosync/corosync.conf
 	Authkey      []byte // the host's /etc/corosync/authkey
+	// Share lists absolute directories of the machine that stay visible at the same path
+	// inside the host, even under /run (the host has its own /run).
+	Share []string
 }
 
 // Host is one running host: a supervisor that is pid 1 of the host's own pid namespace,
@@ -73,9 +76,10 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 	// Stop and Kill end it. nsenter joins the network namespace and execs unshare, which
 	// forks the supervisor as pid 1 of a new pid namespace and kills it if unshare dies.
 	script := filepath.Join(cfg.StateDir, "supervisor.sh")
-	cmd := exec.Command("nsenter", "--net=/run/netns/"+cfg.NetNS, "--",
+	args := []string{"--net=/run/netns/" + cfg.NetNS, "--",
 		"unshare", "--pid", "--kill-child", "--mount-proc", "--uts", "--propagation", "private", "--",
-		"sh", script, cfg.Name, cfg.StateDir)
+		"sh", script, cfg.Name, cfg.StateDir}
+	cmd := exec.Command("nsenter", append(args, cfg.Share...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -279,6 +283,14 @@ func (c Config) check() error {
 		return fmt.Errorf("pcmkhost: %s: state directory %q: must be absolute", c.Name, c.StateDir)
 	case len(c.CorosyncConf) == 0 || len(c.Authkey) == 0:
 		return fmt.Errorf("pcmkhost: %s: corosync.conf and authkey are both needed", c.Name)
+	}
+	for _, d := range c.Share {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("pcmkhost: %s: shared directory %q: must be absolute", c.Name, d)
+		}
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return fmt.Errorf("pcmkhost: %s: shared directory %q: not a directory", c.Name, d)
+		}
 	}
 	if _, err := os.Stat("/run/netns/" + c.NetNS); err != nil {
 		return fmt.Errorf("pcmkhost: %s: network namespace %s: %w", c.Name, c.NetNS, err)

@@ -57,7 +57,17 @@ func soloConfig(t *testing.T) Config {
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
 	}
-	return Config{Name: "solo", NetNS: netns(t), StateDir: t.TempDir(), CorosyncConf: conf, Authkey: key}
+	// The state lives under /run, which the host replaces with its own: Share keeps it visible.
+	run := fmt.Sprintf("/run/vipctl-pcmkhost-test-%d", os.Getpid())
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(run); err != nil {
+			t.Error(err)
+		}
+	})
+	return Config{Name: "solo", NetNS: netns(t), StateDir: run + "/solo", CorosyncConf: conf, Authkey: key, Share: []string{run}}
 }
 
 // TestSoloHost starts a one-node cluster on 127.0.0.1 in a fresh network namespace, waits
@@ -98,6 +108,13 @@ func TestSoloHost(t *testing.T) {
 	}
 	if !bytes.Equal(out, cfg.CorosyncConf) {
 		t.Errorf("/etc/corosync/corosync.conf inside the host is not the configured one:\n%s", out)
+	}
+	// The shared directory is there, and the host's /run is its own.
+	if err := h.Command(ctx, "test", "-f", cfg.StateDir+"/host.log").Run(); err != nil {
+		t.Errorf("shared %s not visible inside the host: %v", cfg.Share[0], err)
+	}
+	if err := h.Command(ctx, "test", "-e", "/run/netns").Run(); err == nil {
+		t.Error("the machine's /run/netns is visible inside the host: /run is not private")
 	}
 	// Exit codes come through.
 	err = h.Command(ctx, "sh", "-c", "exit 7").Run()

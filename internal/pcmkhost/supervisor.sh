@@ -1,18 +1,34 @@
 # The supervisor of one lab host. It runs as pid 1 of the host's pid namespace, inside the
 # host's private mount and UTS namespaces and its network namespace. $1 is the host name,
-# $2 the host's state directory (prepared by pcmkhost.Start).
+# $2 the host's state directory (prepared by pcmkhost.Start), the rest are directories of the
+# machine that stay visible at their path (even under /run, which is the host's own).
 set -eu
 name=$1
 state=$2
+shift 2
 
 hostname "$name"
+# From here on the state directory is the working directory: it may itself live under /run.
+cd "$state"
+mount --bind etc/corosync /etc/corosync
+mount --bind var/lib/corosync /var/lib/corosync
+mount --bind var/lib/pacemaker /var/lib/pacemaker
+mount --bind var/log/pacemaker /var/log/pacemaker
+i=0
+for dir in "$@"; do
+	mkdir -p "share/$i"
+	mount --bind "$dir" "share/$i"
+	i=$((i + 1))
+done
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mkdir -p /run/lock /run/resource-agents
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
-mount --bind "$state/etc/corosync" /etc/corosync
-mount --bind "$state/var/lib/corosync" /var/lib/corosync
-mount --bind "$state/var/lib/pacemaker" /var/lib/pacemaker
-mount --bind "$state/var/log/pacemaker" /var/log/pacemaker
+i=0
+for dir in "$@"; do
+	mkdir -p "$dir"
+	mount --move "share/$i" "$dir"
+	i=$((i + 1))
+done
 ip link set lo up
 
 corosync -f &
@@ -42,5 +58,5 @@ done
 
 pacemakerd -f &
 pacemakerd=$!
-: >"$state/started"
+: >started
 wait
