@@ -1,0 +1,338 @@
+package vip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// OCF exit codes (OCF resource agent API 1.0).
+const (
+	OCFSuccess          = 0
+	OCFErrGeneric       = 1
+	OCFErrArgs          = 2
+	OCFErrUnimplemented = 3
+	OCFErrPerm          = 4
+	OCFErrInstalled     = 5
+	OCFErrConfigured    = 6
+	OCFNotRunning       = 7
+)
+
+// Status is an action's outcome other than success: an OCF exit code and why.
+type Status struct {
+	Code int
+	Err  error
+}
+
+func (s *Status) Error() string { return s.Err.Error() }
+func (s *Status) Unwrap() error { return s.Err }
+
+func status(code int, err error) error { return &Status{Code: code, Err: err} }
+
+// errNotRunning is the reason of a monitor that found the VIP absent.
+var errNotRunning = errors.New("address is not on any interface")
+
+// Agent runs the actions of the ocf:vipctl:vip resource agent.
+type Agent struct {
+	Getenv func(string) string // OCF_RESKEY_* source; default os.Getenv
+	Stdout io.Writer           // meta-data goes here
+	Stderr io.Writer           // ocf-exit-reason lines go here
+	Exe    string              // executable re-run as the announcement helper; default /proc/self/exe
+	RunDir string              // pidfiles of announcement helpers; default DefaultRunDir
+}
+
+const usage = "usage: vip {start|stop|monitor|validate-all|meta-data}"
+
+// Run runs the action args[0] and returns its OCF exit code. On failure it writes an
+// "ocf-exit-reason:" line to Stderr.
+func (a *Agent) Run(ctx context.Context, args []string) int {
+	if a.Getenv == nil {
+		a.Getenv = os.Getenv
+	}
+	if a.Stdout == nil {
+		a.Stdout = io.Discard
+	}
+	if a.Stderr == nil {
+		a.Stderr = io.Discard
+	}
+	if a.Exe == "" {
+		a.Exe = "/proc/self/exe"
+	}
+	if a.RunDir == "" {
+		a.RunDir = DefaultRunDir
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(a.Stderr, usage)
+		return OCFErrArgs
+	}
+	err := a.run(ctx, args[0], args[1:])
+	if err == nil {
+		return OCFSuccess
+	}
+	code := codeOf(err)
+	reason := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(a.Stderr, "ocf-exit-reason:%s\n", reason)
+	return code
+}
+
+// codeOf maps an action's error to its OCF exit code. This is the only place that does.
+func codeOf(err error) int {
+	var st *Status
+	switch {
+	case errors.As(err, &st):
+		return st.Code
+	case errors.Is(err, ErrConfig):
+		return OCFErrConfigured
+	case errors.Is(err, ErrPermission):
+		return OCFErrPerm
+	case errors.Is(err, ErrNoNetns), errors.Is(err, ErrNoInterface), errors.Is(err, ErrNoRoute):
+		return OCFErrInstalled
+	default:
+		return OCFErrGeneric
+	}
+}
+
+func (a *Agent) run(ctx context.Context, action string, rest []string) error {
+	switch action {
+	case "meta-data":
+		return WriteMetadata(a.Stdout)
+	case "usage", "help":
+		_, err := fmt.Fprintln(a.Stdout, usage)
+		return err
+	case announcerAction:
+		return runAnnouncer(ctx, rest)
+	case "start", "stop", "monitor", "status", "validate-all":
+	default:
+		fmt.Fprintln(a.Stderr, usage)
+		return status(OCFErrUnimplemented, fmt.Errorf("action %q is not implemented", action))
+	}
+	p, err := ParseParams(a.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout-p.Timeout/10)
+	defer cancel()
+	h, err := OpenHost(p.Netns)
+	if err != nil {
+		if action == "stop" && errors.Is(err, ErrNoNetns) {
+			return nil // nothing can be in a namespace that does not exist
+		}
+		return err
+	}
+	defer h.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		if err := h.SetDeadline(dl); err != nil {
+			return fmt.Errorf("netlink: %w", err)
+		}
+	}
+	switch action {
+	case "start":
+		return a.start(ctx, h, p)
+	case "stop":
+		return a.stop(ctx, h, p)
+	case "validate-all":
+		_, _, err := resolve(h, p)
+		return err
+	default: // monitor, status
+		return a.monitor(ctx, h, p)
+	}
+}
+
+// resolve finds the interface for the VIP (nic, else route lookup) and its prefix length.
+func resolve(h *Host, p Params) (Link, int, error) {
+	var (
+		link Link
+		err  error
+	)
+	bits := p.Bits
+	if p.NIC != "" {
+		link, err = h.LinkByName(p.NIC)
+		if err != nil {
+			return Link{}, 0, err
+		}
+	} else {
+		r, err := h.LookupRoute(p.Addr, 0)
+		if err != nil {
+			return Link{}, 0, fmt.Errorf("%w; set nic", err)
+		}
+		if link, err = h.LinkByIndex(r.LinkIndex); err != nil {
+			return Link{}, 0, err
+		}
+		if bits < 0 {
+			bits = r.Dst.Bits()
+		}
+	}
+	if bits < 0 {
+		r, err := h.LookupRoute(p.Addr, link.Index)
+		if err != nil {
+			return Link{}, 0, fmt.Errorf("%w on %s; set cidr_netmask", err, link.Name)
+		}
+		bits = r.Dst.Bits()
+	}
+	return link, bits, nil
+}
+
+// split separates the entries of the VIP on link from those on other interfaces.
+func split(found []Address, link Link) (here *Address, elsewhere []Address) {
+	for i := range found {
+		if found[i].LinkIndex == link.Index {
+			here = &found[i]
+		} else {
+			elsewhere = append(elsewhere, found[i])
+		}
+	}
+	return here, elsewhere
+}
+
+func (h *Host) names(as []Address) string {
+	var s []string
+	for _, a := range as {
+		if l, err := h.LinkByIndex(a.LinkIndex); err == nil {
+			s = append(s, l.Name)
+		} else {
+			s = append(s, fmt.Sprintf("interface %d", a.LinkIndex))
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
+	link, bits, err := resolve(h, p)
+	if err != nil {
+		return err
+	}
+	found, err := h.Find(p.Addr)
+	if err != nil {
+		return err
+	}
+	here, elsewhere := split(found, link)
+	if len(elsewhere) > 0 {
+		return fmt.Errorf("%w: %s is on %s, not on %s", ErrElsewhere, p.Addr, h.names(elsewhere), link.Name)
+	}
+	if !link.Up {
+		return status(OCFErrInstalled, fmt.Errorf("%w: %s", ErrLinkDown, link.Name))
+	}
+	prefix := netip.PrefixFrom(p.Addr, bits)
+	added := false
+	if here == nil {
+		if p.Addr.Is4() && p.DADProbe {
+			mac, err := h.Probe(ctx, link, p.Addr, MaxProbe)
+			if err != nil {
+				return err
+			}
+			if mac != nil {
+				return fmt.Errorf("%w: %s answers for %s on %s", ErrDuplicate, mac, p.Addr, link.Name)
+			}
+		}
+		err := h.Add(link, prefix, AddOptions{Label: p.Label, NoPrefixRoute: p.NoPrefixRoute, NoDAD: p.NoDAD, PreferredLft: p.PreferredLft})
+		if err != nil {
+			return err
+		}
+		added = true
+	}
+	if p.Addr.Is6() && !p.NoDAD {
+		if err := waitDAD(ctx, h, link, p.Addr); err != nil {
+			if errors.Is(err, ErrDADFailed) || added {
+				if derr := h.Del(Address{LinkIndex: link.Index, Prefix: prefix}); derr != nil {
+					err = errors.Join(err, derr)
+				}
+			}
+			return err
+		}
+	}
+	return a.announce(ctx, h, link, p.Addr, p.ARPCount, p.ARPInterval)
+}
+
+// waitDAD waits until duplicate address detection of addr on link has ended, or ctx's deadline
+// (less a reserve to clean up) has passed.
+func waitDAD(ctx context.Context, h *Host, link Link, addr netip.Addr) error {
+	deadline := time.Now().Add(10 * time.Second)
+	if dl, ok := ctx.Deadline(); ok {
+		deadline = dl.Add(-200 * time.Millisecond)
+	}
+	for {
+		as, err := h.AddrsOn(link, true)
+		if err != nil {
+			return err
+		}
+		var cur *Address
+		for i := range as {
+			if as[i].Prefix.Addr() == addr {
+				cur = &as[i]
+			}
+		}
+		switch {
+		case cur == nil:
+			return fmt.Errorf("%s vanished from %s during duplicate address detection", addr, link.Name)
+		case cur.DADFailed():
+			return fmt.Errorf("%w: another host on %s holds %s", ErrDADFailed, link.Name, addr)
+		case !cur.Tentative():
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("%w: %s on %s after %s of duplicate address detection", ErrTentative, addr, link.Name, "the action's timeout")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s on %s: %w", ErrTentative, addr, link.Name, ctx.Err())
+		case <-time.After(min(50*time.Millisecond, time.Until(deadline))):
+		}
+	}
+}
+
+func (a *Agent) stop(ctx context.Context, h *Host, p Params) error {
+	errAnn := endAnnouncer(ctx, pidfile(a.RunDir, h.Netns, p.Addr), p.Addr)
+	found, err := h.Find(p.Addr)
+	if err != nil {
+		return errors.Join(errAnn, err)
+	}
+	var errs []error
+	for _, f := range found {
+		errs = append(errs, h.Del(f))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return errors.Join(errAnn, err)
+	}
+	if left, err := h.Find(p.Addr); err != nil || len(left) > 0 {
+		return errors.Join(errAnn, err, fmt.Errorf("%s is still on %s", p.Addr, h.names(left)))
+	}
+	return errAnn
+}
+
+func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
+	found, err := h.Find(p.Addr)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return status(OCFNotRunning, errNotRunning)
+	}
+	if p.Interval == 0 {
+		return nil // a probe: the address is on this host, so Pacemaker must count it as active here
+	}
+	link, _, err := resolve(h, p)
+	if err != nil {
+		return status(OCFErrGeneric, fmt.Errorf("%s is on %s, but: %w", p.Addr, h.names(found), err))
+	}
+	here, elsewhere := split(found, link)
+	if len(elsewhere) > 0 {
+		return fmt.Errorf("%w: %s is on %s, not on %s", ErrElsewhere, p.Addr, h.names(elsewhere), link.Name)
+	}
+	if !link.Up {
+		return status(OCFNotRunning, fmt.Errorf("%w: %s", ErrLinkDown, link.Name))
+	}
+	if here.DADFailed() {
+		return fmt.Errorf("%w: another host on %s holds %s", ErrDADFailed, link.Name, p.Addr)
+	}
+	if p.ARPCountRefresh > 0 && !here.Tentative() {
+		if err := a.announce(ctx, h, link, p.Addr, p.ARPCountRefresh, p.ARPInterval); err != nil {
+			fmt.Fprintf(a.Stderr, "warning: refresh announcements: %v\n", err)
+		}
+	}
+	return nil
+}

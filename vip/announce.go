@@ -1,0 +1,225 @@
+package vip
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// announcerAction is the hidden agent action run by the background announcement helper.
+const announcerAction = "_announce"
+
+// DefaultRunDir holds the pidfiles of running announcement helpers.
+const DefaultRunDir = "/run/vipctl"
+
+// pidfile is where the helper announcing addr in namespace ns records its pid.
+func pidfile(runDir, ns string, addr netip.Addr) string {
+	name := "announce-" + addr.String() + ".pid"
+	if ns != "" {
+		name = "announce-" + ns + "-" + addr.String() + ".pid"
+	}
+	return filepath.Join(runDir, name)
+}
+
+// announce sends the first round of announcements for addr on link now and, when rounds > 1,
+// starts a detached helper (the same executable, action _announce) that sends the rest through
+// the same socket. A helper still running for addr is ended first.
+func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Addr, rounds int, interval time.Duration) error {
+	pf := pidfile(a.RunDir, h.Netns, addr)
+	if err := endAnnouncer(ctx, pf, addr); err != nil {
+		return err
+	}
+	if rounds <= 0 {
+		return nil
+	}
+	frames, err := announceFrames(link.MAC, addr)
+	if err != nil {
+		return fmt.Errorf("build announcement for %s: %w", addr, err)
+	}
+	sock, err := h.packetSocket(link, 0)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	if err := sendFrames(int(sock.Fd()), link.Index, frames); err != nil {
+		return fmt.Errorf("announce %s on %s: %w", addr, link.Name, err)
+	}
+	if rounds == 1 {
+		return nil
+	}
+	if err := os.MkdirAll(a.RunDir, 0o755); err != nil {
+		return fmt.Errorf("announcement helper: %w", err)
+	}
+	args := []string{"vip", announcerAction, addr.String(), pf, strconv.Itoa(link.Index),
+		strconv.Itoa(rounds - 1), strconv.FormatInt(interval.Milliseconds(), 10)}
+	for _, f := range frames {
+		args = append(args, hex.EncodeToString(f))
+	}
+	cmd := &exec.Cmd{
+		Path:        a.Exe,
+		Args:        args,
+		ExtraFiles:  []*os.File{sock}, // fd 3 in the helper
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start announcement helper: %w", err)
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	if err := writeFileAtomic(pf, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("announcement helper pidfile: %w", err)
+	}
+	return nil
+}
+
+// runAnnouncer is the helper: args are addr, pidfile, ifindex, rounds, interval_ms and the frames
+// in hex; the packet socket is fd 3. It ends when its rounds are sent or when stop kills it.
+func runAnnouncer(ctx context.Context, args []string) error {
+	if len(args) < 6 {
+		return errors.New("announcer: missing arguments")
+	}
+	pf := args[1]
+	ifindex, err1 := strconv.Atoi(args[2])
+	rounds, err2 := strconv.Atoi(args[3])
+	ms, err3 := strconv.Atoi(args[4])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("announcer: %w", err)
+	}
+	var frames [][]byte
+	for _, s := range args[5:] {
+		f, err := hex.DecodeString(s)
+		if err != nil {
+			return fmt.Errorf("announcer: %w", err)
+		}
+		frames = append(frames, f)
+	}
+	defer removePidfileOf(pf, os.Getpid())
+	t := time.NewTicker(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	for range rounds {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := sendFrames(3, ifindex, frames); err != nil {
+			return fmt.Errorf("announcer: %w", err)
+		}
+	}
+	return nil
+}
+
+// sendFrames sends Ethernet frames through a raw packet socket on the interface ifindex.
+func sendFrames(fd, ifindex int, frames [][]byte) error {
+	for _, f := range frames {
+		if len(f) < 14 {
+			return errors.New("short frame")
+		}
+		to := &unix.SockaddrLinklayer{Ifindex: ifindex, Protocol: htons(binary.BigEndian.Uint16(f[12:14]))}
+		if err := unix.Sendto(fd, f, 0, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endAnnouncer kills the helper recorded in pf if it is really the helper for addr, waits until
+// it has exited (bounded by ctx) and removes the pidfile.
+func endAnnouncer(ctx context.Context, pf string, addr netip.Addr) error {
+	b, err := os.ReadFile(pf)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("announcement helper pidfile: %w", err)
+	}
+	defer os.Remove(pf)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return nil // garbage: nothing to end
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil // gone
+	}
+	defer unix.Close(pidfd)
+	// The pidfd pins the process: the check and the kill are about the same one.
+	if !isAnnouncerFor(pid, addr) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil
+		}
+		return fmt.Errorf("end announcement helper %d: %w", pid, err)
+	}
+	wait := 1000
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(1, int(time.Until(d).Milliseconds())))
+	}
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, wait)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n == 0 {
+			return fmt.Errorf("announcement helper %d did not end", pid)
+		}
+		return nil
+	}
+}
+
+// isAnnouncerFor reports whether pid runs the announcement helper for addr.
+func isAnnouncerFor(pid int, addr netip.Addr) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(b), "\x00")
+	if len(args) < 3 || args[1] != announcerAction {
+		return false
+	}
+	a, err := netip.ParseAddr(args[2])
+	return err == nil && a == addr
+}
+
+func removePidfileOf(pf string, pid int) {
+	b, err := os.ReadFile(pf)
+	if err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+		os.Remove(pf)
+	}
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it into place.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename this finds nothing
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

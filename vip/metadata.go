@@ -1,0 +1,62 @@
+package vip
+
+import (
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Version is the agent's version in its meta-data.
+const Version = "1.0"
+
+// actionTimeouts are the default timeouts advertised in meta-data.
+var actions = []struct{ name, timeout, interval string }{
+	{"start", "20s", ""},
+	{"stop", "20s", ""},
+	{"monitor", "20s", "10s"},
+	{"meta-data", "5s", ""},
+	{"validate-all", "20s", ""},
+}
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+
+// WriteMetadata writes the agent's OCF meta-data: valid under ra-api-1.dtd and metadata.rng.
+func WriteMetadata(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0"?>
+<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
+<resource-agent name="vip" version="` + Version + `">
+<version>1.0</version>
+<longdesc lang="en">
+Manages a virtual IP address (IPv4 or IPv6) with netlink from one process, without forking
+ip or arping. Start adds the address (after an ARP duplicate probe for IPv4, and the kernel's
+duplicate address detection for IPv6) and announces it with gratuitous ARP or unsolicited
+neighbour advertisements; stop removes the address from whatever interface holds it, even
+when the link is down; monitor checks that the address is on the expected interface and that
+the link is up. A condition of this host alone never returns OCF_ERR_CONFIGURED.
+</longdesc>
+<shortdesc lang="en">Virtual IP address managed through netlink</shortdesc>
+<parameters>
+`)
+	for _, p := range params {
+		b.WriteString(`<parameter name="` + p.name + `" unique="` + bit(p.unique) + `" required="` + bit(p.required) + `">
+<longdesc lang="en">` + xmlEscaper.Replace(p.long) + `</longdesc>
+<shortdesc lang="en">` + xmlEscaper.Replace(p.short) + `</shortdesc>
+<content type="` + p.typ + `" default="` + xmlEscaper.Replace(p.def) + `"/>
+</parameter>
+`)
+	}
+	b.WriteString("</parameters>\n<actions>\n")
+	for _, a := range actions {
+		b.WriteString(`<action name="` + a.name + `" timeout="` + a.timeout + `"`)
+		if a.interval != "" {
+			b.WriteString(` interval="` + a.interval + `" depth="0"`)
+		}
+		b.WriteString("/>\n")
+	}
+	b.WriteString("</actions>\n</resource-agent>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func bit(v bool) string { return strconv.Itoa(map[bool]int{false: 0, true: 1}[v]) }

@@ -1,0 +1,140 @@
+package vip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/mdlayher/ndp"
+	"golang.org/x/sys/unix"
+)
+
+// MaxProbe bounds the duplicate probe before start.
+const MaxProbe = 300 * time.Millisecond
+
+// Probe looks for another host that holds addr on link's segment, for at most d (and never past
+// ctx's deadline): ARP probes with sender 0.0.0.0 (RFC 5227) for IPv4, a neighbour solicitation
+// from the unspecified address for IPv6. It returns the MAC address of a host that answered, or
+// nil when none did.
+func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Duration) (net.HardwareAddr, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl))
+	}
+	if d <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	var (
+		proto uint16
+		probe []byte
+		err   error
+	)
+	if addr.Is4() {
+		proto = unix.ETH_P_ARP
+		probe, err = arpProbeFrame(link.MAC, addr)
+	} else {
+		proto = unix.ETH_P_IPV6
+		probe, err = nsProbeFrame(link.MAC, addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("build probe for %s: %w", addr, err)
+	}
+	sock, err := h.packetSocket(link, proto)
+	if err != nil {
+		return nil, err
+	}
+	defer sock.Close()
+	fd := int(sock.Fd())
+
+	// Three probes spread over the window; any answer ends it.
+	const probes = 3
+	start := time.Now()
+	end := start.Add(d)
+	next := start
+	buf := make([]byte, 1600)
+	for sent := 0; ; {
+		now := time.Now()
+		if sent < probes && !now.Before(next) {
+			if err := sendFrames(fd, link.Index, [][]byte{probe}); err != nil {
+				return nil, fmt.Errorf("probe %s on %s: %w", addr, link.Name, err)
+			}
+			sent++
+			next = start.Add(d * time.Duration(sent) / probes)
+		}
+		wake := end
+		if sent < probes && next.Before(wake) {
+			wake = next
+		}
+		wait := time.Until(wake)
+		if wait <= 0 {
+			if !time.Now().Before(end) {
+				return nil, nil
+			}
+			continue
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(wait.Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("probe %s: %w", addr, err)
+		}
+		if n == 0 {
+			continue
+		}
+		m, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			return nil, fmt.Errorf("probe %s: %w", addr, err)
+		}
+		if mac := conflict(buf[:m], link.MAC, addr); mac != nil {
+			return mac, nil
+		}
+	}
+}
+
+// conflict returns the MAC of another host claiming addr in frame, or nil.
+func conflict(frame []byte, own net.HardwareAddr, addr netip.Addr) net.HardwareAddr {
+	if addr.Is4() {
+		p := parseARP(frame)
+		if p == nil || sameMAC(p.SenderHardwareAddr, own) {
+			return nil
+		}
+		// A host using addr, or another host probing for it at the same time (RFC 5227 2.1.1).
+		if p.SenderIP == addr || (p.SenderIP.IsUnspecified() && p.TargetIP == addr && p.Operation == 1) {
+			return p.SenderHardwareAddr
+		}
+		return nil
+	}
+	f := parseNDP(frame)
+	if f == nil || sameMAC(f.SrcMAC, own) {
+		return nil
+	}
+	switch m := f.Message.(type) {
+	case *ndp.NeighborAdvertisement:
+		if m.TargetAddress == addr {
+			return targetLLA(m.Options, f.SrcMAC)
+		}
+	case *ndp.NeighborSolicitation:
+		if m.TargetAddress == addr && f.Src.IsUnspecified() {
+			return f.SrcMAC
+		}
+	}
+	return nil
+}
+
+func targetLLA(opts []ndp.Option, fallback net.HardwareAddr) net.HardwareAddr {
+	for _, o := range opts {
+		if l, ok := o.(*ndp.LinkLayerAddress); ok && l.Direction == ndp.Target {
+			return l.Addr
+		}
+	}
+	return fallback
+}
+
+func sameMAC(a, b net.HardwareAddr) bool { return string(a) == string(b) }
