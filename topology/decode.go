@@ -19,8 +19,8 @@ type parsed struct {
 }
 
 // decode reads the file body into a Topology with every default applied.
-func decode(body hcl.Body, filename string) (*parsed, hcl.Diagnostics) {
-	d := &decoder{}
+func decode(body hcl.Body, filename string, text []byte) (*parsed, hcl.Diagnostics) {
+	d := &decoder{file: text}
 	start := hcl.Pos{Line: 1, Column: 1, Byte: 0}
 	file := d.body("", body, hcl.Range{Filename: filename, Start: start, End: start})
 	p := &parsed{
@@ -128,11 +128,11 @@ func (d *decoder) group(s *src) HostGroup {
 	if _, ok := s.single["vip"]; !ok {
 		d.errorf(s.def, "Missing vip block", "%s needs exactly one vip block.", s.title())
 	}
-	g.VIP = d.vip(s.child("vip"))
+	g.VIP = d.vip(s.child("vip"), s.title())
 	return g
 }
 
-func (d *decoder) vip(s *src) VIP {
+func (d *decoder) vip(s *src, title string) VIP {
 	v := VIP{Agent: defaultAgent}
 	d.require(s, "address")
 	var text string
@@ -140,7 +140,7 @@ func (d *decoder) vip(s *src) VIP {
 		prefix, err := netip.ParsePrefix(strings.TrimSpace(text))
 		if err != nil {
 			d.errorf(s.at("address"), "Invalid VIP "+quote(text),
-				"The VIP must be an address with its prefix length, e.g. 10.20.0.100/24: %v.", err)
+				"%s: the VIP must be an address with its prefix length, e.g. 10.20.0.100/24: %v.", title, err)
 			s.set["address"] = false
 		}
 		v.Prefix = prefix

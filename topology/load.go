@@ -28,7 +28,7 @@ func Parse(src []byte, filename string) (*Topology, error) {
 	if diags.HasErrors() {
 		return nil, newError(diags)
 	}
-	p, diags := decode(file.Body, filename)
+	p, diags := decode(file.Body, filename, src)
 	diags = append(diags, validate(p)...)
 	if diags.HasErrors() {
 		return nil, newError(diags)

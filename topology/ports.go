@@ -52,10 +52,13 @@ func (c *checker) ports() {
 		if byGroup[cl.HostGroup] == nil {
 			byGroup[cl.HostGroup] = map[int]portUse{}
 		}
+		portBad := false
 		for _, u := range uses(s, cl) {
-			if !c.portRange(u) && known {
-				c.collision(u, byGroup[cl.HostGroup], cl.HostGroup)
+			if portBad && defaultedPort(u) != "" {
+				continue // follows from port, already reported
 			}
+			bad := c.portRange(u) || known && c.collision(u, byGroup[cl.HostGroup], cl.HostGroup)
+			portBad = portBad || u.attr == "port" && bad
 		}
 	}
 }
@@ -90,15 +93,17 @@ func (c *checker) portRange(u portUse) bool {
 	return true
 }
 
-// collision reports a port already used on the group's hosts, at its second use.
-func (c *checker) collision(u portUse, used map[int]portUse, group string) {
+// collision reports a port already used on the group's hosts, at its second use;
+// it says whether it did.
+func (c *checker) collision(u portUse, used map[int]portUse, group string) bool {
 	first, dup := used[u.value]
 	if !dup {
 		used[u.value] = u
-		return
+		return false
 	}
 	c.errorf(u.where(), fmt.Sprintf("Port %d used twice on host group %q", u.value, group),
 		"%s collides with %s at %s.", u, first, at(first.where()))
+	return true
 }
 
 func isConsulPort(p int) bool {

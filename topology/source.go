@@ -50,6 +50,27 @@ func (s *src) child(kind string) *src {
 // decoder reads blocks and attribute values, collecting diagnostics.
 type decoder struct {
 	collector
+	file []byte // the source, to quote values in messages
+}
+
+// text is the source text at r, shortened for a message.
+func (d *decoder) text(r hcl.Range) string {
+	if r.Start.Byte < 0 || r.End.Byte > len(d.file) || r.Start.Byte > r.End.Byte {
+		return ""
+	}
+	t := string(d.file[r.Start.Byte:r.End.Byte])
+	if len(t) > 60 {
+		t = t[:57] + "..."
+	}
+	return t
+}
+
+// hint adds advice to a decoding diagnostic where a common mistake causes it.
+func hint(diag *hcl.Diagnostic) string {
+	if diag.Summary == "Variables not allowed" {
+		return ` Write "$${" for a literal "${", e.g. "$${attr.unique.network.ip-address}:8500".`
+	}
+	return ""
 }
 
 // body decodes a block body of the given kind with its nested blocks.
@@ -89,9 +110,10 @@ func value[T any](d *decoder, s *src, name string, dst *T) bool {
 		return false
 	}
 	var v T
-	diags := gohcl.DecodeExpression(a.Expr, nil, &v)
-	d.add(diags)
-	if diags.HasErrors() {
+	if diags := gohcl.DecodeExpression(a.Expr, nil, &v); diags.HasErrors() {
+		first := diags.Errs()[0].(*hcl.Diagnostic) // the rest follow from it
+		d.errorf(a.Expr.Range(), "Invalid "+name+" "+d.text(a.Expr.Range()), "%s: %s%s",
+			s.title(), first.Detail, hint(first))
 		return false
 	}
 	*dst = v

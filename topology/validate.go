@@ -374,7 +374,7 @@ func (c *checker) clusterGroup(s *src, cl Cluster) {
 			"%s refers to host group %q, but no host_group block defines it.", s.title(), cl.HostGroup)
 		return
 	}
-	if cl.Replicas < 1 || cl.Replicas > len(g.Hosts) {
+	if len(g.Hosts) > 0 && (cl.Replicas < 1 || cl.Replicas > len(g.Hosts)) {
 		c.errorf(s.at("replicas"), fmt.Sprintf("Invalid replicas %d", cl.Replicas),
 			"%s: replicas must be within 1..%d, the number of hosts in host group %q.", s.title(), len(g.Hosts), g.Name)
 	}

@@ -1,0 +1,135 @@
+package topology
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// diagWant is one expected diagnostic of a bad file: where it starts, its summary, and,
+// for a duplicate, where the first occurrence is (as named in the detail).
+type diagWant struct {
+	Line, Col int
+	Summary   string
+	First     string // "line,col" or ""
+}
+
+// readWants reads the "# want: L,C summary" and "# first: L,C" lines at the end of a bad file.
+func readWants(t *testing.T, src []byte) []diagWant {
+	t.Helper()
+	var wants []diagWant
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "# want: "):
+			var w diagWant
+			rest := strings.TrimPrefix(line, "# want: ")
+			pos, summary, _ := strings.Cut(rest, " ")
+			if _, err := fmt.Sscanf(pos, "%d,%d", &w.Line, &w.Col); err != nil {
+				t.Fatalf("bad want line %q: %v", line, err)
+			}
+			w.Summary = summary
+			wants = append(wants, w)
+		case strings.HasPrefix(line, "# first: "):
+			wants[len(wants)-1].First = strings.TrimPrefix(line, "# first: ")
+		}
+	}
+	if len(wants) == 0 {
+		t.Fatal("no '# want:' line in the file")
+	}
+	return wants
+}
+
+// gotDiags turns the diagnostics of an *Error into the same form.
+func gotDiags(filename string, e *Error) []diagWant {
+	firstRE := regexp.MustCompile(regexp.QuoteMeta(filename) + `:(\d+,\d+)`)
+	var got []diagWant
+	for _, d := range e.Diagnostics {
+		g := diagWant{Summary: d.Summary}
+		if d.Subject != nil {
+			g.Line, g.Col = d.Subject.Start.Line, d.Subject.Start.Column
+		}
+		if m := firstRE.FindStringSubmatch(d.Detail); m != nil {
+			g.First = m[1]
+		}
+		got = append(got, g)
+	}
+	return got
+}
+
+func badFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("testdata/bad/*.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestBadTopologies(t *testing.T) {
+	files := badFiles(t)
+	if len(files) < 35 {
+		t.Fatalf("only %d bad topology files; want at least 35", len(files))
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			top, err := Parse(src, file)
+			if top != nil || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Parse = %v, %v; want nil and an error matching ErrInvalid", top, err)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is not a *topology.Error", err)
+			}
+			if diff := cmp.Diff(readWants(t, src), gotDiags(file, e)); diff != "" {
+				t.Errorf("diagnostics mismatch (-want +got):\n%s\nfull error:\n%v", diff, err)
+			}
+		})
+	}
+}
+
+// Every error of a file comes in one error, one line each, in file order, naming the file,
+// the position and the offending value.
+func TestAllErrorsTogether(t *testing.T) {
+	const file = "testdata/bad/many-errors.hcl"
+	_, err := Load(file)
+	want := []string{
+		file + `:6,22-29: Invalid no_quorum_policy "panic"`,
+		file + `:12,13-24: Duplicate address "192.0.2.1"`,
+		file + `:15,24-28: Unknown host "h7"`,
+		file + `:21,18-24: Unknown host_group "nope"`,
+		file + `:22,18-22: Invalid port 8600`,
+	}
+	var got []string
+	for _, line := range strings.Split(fmt.Sprint(err), "\n") {
+		summary, _, _ := strings.Cut(line, ";")
+		got = append(got, summary)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load(%s) error lines (-want +got):\n%s", file, diff)
+	}
+}
+
+func TestErrorString(t *testing.T) {
+	src := []byte("corosync {\n  cluster_name = \"t\"\n  token_ms     = 5\n}\n")
+	_, err := Parse(src, "x.hcl")
+	want := "x.hcl:1,1-1: No host block; The file needs at least one host block.\n" +
+		"x.hcl:1,1-1: No host_group block; The file needs at least one host_group block.\n" +
+		"x.hcl:3,18-19: Invalid token_ms 5; corosync.token_ms must be within 200..60000 milliseconds."
+	if diff := cmp.Diff(want, fmt.Sprint(err)); diff != "" {
+		t.Errorf("error text (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,33 @@
+corosync {
+  cluster_name = "t"
+}
+fence "ipmi" {
+  agent = "fence_ipmilan"
+  host  = "h1"
+}
+fence "ipmi" {
+  agent = "fence_ipmilan"
+  host  = "h2"
+}
+host "h1" {
+  address = "192.0.2.1"
+}
+host "h2" {
+  address = "192.0.2.2"
+}
+host_group "g" {
+  hosts = ["h1", "h2"]
+  vip {
+    address = "192.0.2.100/24"
+  }
+}
+cluster "c" {
+  host_group   = "g"
+  port         = 5001
+  patroni_port = 8008
+  image        = "img"
+}
+
+# Expected diagnostics (checked by TestBadTopologies):
+# want: 8,7 Duplicate fence "ipmi"
+# first: 4,7
