@@ -1,0 +1,124 @@
+package nomad
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"text/template"
+
+	"github.com/vipctl/vipctl/topology"
+)
+
+// HAProxySRVName returns the Consul DNS SRV name under which the members of a cluster are found.
+//
+// Patroni (consul.register_service) registers every member as a service named after its scope,
+// here the job name pgsql-<cluster>, at its PostgreSQL connect address (node IP and the dynamic
+// host port of "pgsql"), tagged with its role. The tag differs between Patroni versions
+// ("master" before 3.0, "primary" after), so HAProxy asks for all members (RFC 2782 form with
+// the protocol "_tcp") and its health check against Patroni's /primary picks the leader.
+func HAProxySRVName(c topology.Cluster) string {
+	return "_" + PatroniJobName(c) + "._tcp.service.consul"
+}
+
+// haproxyTemplate is the configuration of one cluster's HAProxy.
+var haproxyTemplate = template.Must(template.New("haproxy.cfg").Parse(`# HAProxy for PostgreSQL cluster {{.Cluster}} (Nomad job {{.Job}}), rendered by vipctl: do not edit.
+# Clients connect to the VIP of host group {{.Group}} on port {{.Port}}; the one server that passes
+# Patroni's /primary check (the leader) receives the connection.
+
+global
+    log stdout format raw local0
+    maxconn 4096
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    option dontlognull
+    option clitcpka
+    option srvtcpka
+    retries 2
+    timeout connect 4s
+    timeout client 30m
+    timeout server 30m
+    timeout check 3s
+
+# Consul DNS of the host's agent: HAProxy runs in the host's network.
+resolvers consul
+    nameserver consul {{.DNS}}
+    accepted_payload_size 8192
+    resolve_retries 3
+    timeout resolve 1s
+    timeout retry 1s
+    hold valid 10s
+    hold other 30s
+    hold refused 30s
+    hold nx 30s
+    hold timeout 30s
+    hold obsolete 30s
+
+listen {{.Cluster}}
+    bind *:{{.Port}}
+    mode tcp
+    option httpchk
+    http-check send meth GET uri /primary
+    http-check expect status 200
+    default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
+    server-template pg 1-{{.Replicas}} {{.SRV}} resolvers consul resolve-prefer ipv4 init-addr none check port {{.PatroniPort}}
+
+listen {{.Cluster}}-stats
+    bind *:{{.StatsPort}}
+    mode http
+    stats enable
+    stats uri /
+    stats refresh 10s
+`))
+
+// HAProxyConfig returns the haproxy.cfg of a cluster: a TCP listener on the cluster's port whose
+// backends are the cluster's Patroni members found through Consul DNS, of which only the primary
+// passes the health check, and a stats listener on the cluster's stats port.
+func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
+	dns, err := netip.ParseAddrPort(t.Consul.DNS)
+	if err != nil {
+		return nil, fmt.Errorf("%w: consul.dns %q: HAProxy needs an IP:port nameserver: %w", ErrRender, t.Consul.DNS, err)
+	}
+	if c.Replicas < 1 {
+		return nil, fmt.Errorf("%w: cluster %q: replicas %d", ErrRender, c.Name, c.Replicas)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"port", c.Port}, {"patroni_port", c.PatroniPort}, {"stats_port", c.StatsPort}} {
+		if p.v < 1 || p.v > 65535 {
+			return nil, fmt.Errorf("%w: cluster %q: %s %d outside 1..65535", ErrRender, c.Name, p.name, p.v)
+		}
+	}
+	var b bytes.Buffer
+	err = haproxyTemplate.Execute(&b, map[string]any{
+		"Cluster":     c.Name,
+		"Job":         HAProxyJobName(c),
+		"Group":       c.HostGroup,
+		"Port":        c.Port,
+		"StatsPort":   c.StatsPort,
+		"PatroniPort": c.PatroniPort,
+		"Replicas":    c.Replicas,
+		"SRV":         HAProxySRVName(c),
+		"DNS":         dns.String(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("haproxy.cfg of cluster %q: %w", c.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// HAProxyFiles returns haproxy/<cluster>.cfg for every cluster of the topology.
+func HAProxyFiles(t *topology.Topology) ([]File, error) {
+	var files []File
+	for _, c := range t.Clusters {
+		cfg, err := HAProxyConfig(t, c)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, File{Path: "haproxy/" + c.Name + ".cfg", Mode: 0o644, Data: cfg})
+	}
+	return files, nil
+}

@@ -1,0 +1,471 @@
+package nomad
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/vipctl/vipctl/topology"
+)
+
+// ErrRender is matched (errors.Is) by every error about a topology that cannot be rendered into jobs.
+var ErrRender = errors.New("cannot render")
+
+// Job name prefixes: the job of cluster C is "<prefix>C".
+const (
+	PatroniJobPrefix = "pgsql-"
+	HAProxyJobPrefix = "haproxy-"
+	BackupJobPrefix  = "backup-"
+)
+
+// Paths and names inside the Patroni container and on the host.
+const (
+	// patroniDataMount is where the cluster's host volume is mounted in the container.
+	patroniDataMount = "/var/lib/postgresql/data"
+	// patroniDataDir is PostgreSQL's data directory: a subdirectory of the mount, so initdb
+	// finds an empty directory it owns even when the volume root holds lost+found.
+	patroniDataDir = ContainerPGData
+	// patroniContainerPort is PostgreSQL's port inside the container (the "pgsql" port maps to it).
+	patroniContainerPort = ContainerPGPort
+	// patroniVarKeys are the keys of the Nomad Variable nomad/jobs/pgsql-<cluster>.
+	superuserPasswordKey   = "superuser_password"
+	replicationPasswordKey = "replication_password"
+	// patroniConfContainer is where the rendered patroni.yml is in the container (the task's local/).
+	patroniConfContainer = "/local/patroni.yml"
+	// haproxyImage is the HAProxy image of the HAProxy jobs (2.6, as Debian's haproxy that checks the config).
+	haproxyImage = "haproxy:2.6"
+	// haproxyConfigPath is where the official haproxy image reads its configuration.
+	haproxyConfigPath = "/usr/local/etc/haproxy/haproxy.cfg"
+	// healthChecks gates updates and migrations on the group's service checks.
+	healthChecks = "checks"
+)
+
+// Timing of the Patroni job, chosen so PostgreSQL stops cleanly and members go down one at a time.
+const (
+	patroniKillTimeout       = 60 * time.Second // PostgreSQL's fast shutdown plus Patroni's leader hand-off
+	patroniStopOnClientAfter = 30 * time.Second // an isolated member stops itself (Patroni's ttl is 30 s)
+	patroniMinHealthy        = 30 * time.Second
+	patroniHealthyDeadline   = 10 * time.Minute // a new replica may need a long base backup
+	patroniProgressDeadline  = 15 * time.Minute
+)
+
+// PatroniJobName returns the Nomad job name of a cluster's Patroni job; it is also the Patroni scope
+// and the Consul service name the members register.
+func PatroniJobName(c topology.Cluster) string { return PatroniJobPrefix + c.Name }
+
+// HAProxyJobName returns the Nomad job name of a cluster's HAProxy job.
+func HAProxyJobName(c topology.Cluster) string { return HAProxyJobPrefix + c.Name }
+
+// BackupJobName returns the Nomad job name of a cluster's periodic backup job.
+func BackupJobName(c topology.Cluster) string { return BackupJobPrefix + c.Name }
+
+// VolumeName returns the name of the Nomad host volume holding a cluster's PostgreSQL data.
+// Every host of the cluster's group declares it in its client configuration.
+func VolumeName(c topology.Cluster) string { return "pgdata-" + c.Name }
+
+// VariablePath returns the Nomad Variables path holding a cluster's Patroni passwords;
+// every task of the job pgsql-<cluster> may read it without a policy.
+func VariablePath(c topology.Cluster) string { return "nomad/jobs/" + PatroniJobName(c) }
+
+// Jobs returns every Nomad job of the topology: per cluster, in file order, the Patroni job,
+// the HAProxy job and (when backup is enabled) the backup job.
+func Jobs(t *topology.Topology) ([]*api.Job, error) {
+	var jobs []*api.Job
+	for _, c := range t.Clusters {
+		p, err := PatroniJob(t, c)
+		if err != nil {
+			return nil, err
+		}
+		h, err := HAProxyJob(t, c)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, p, h)
+		if !c.Backup.Enabled {
+			continue
+		}
+		b, err := BackupJob(t, c)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, b)
+	}
+	return jobs, nil
+}
+
+// groupHosts returns the host names of a cluster's group, or an error when the group is unknown or empty.
+func groupHosts(t *topology.Topology, c topology.Cluster) ([]string, error) {
+	g, ok := t.Group(c.HostGroup)
+	if !ok {
+		return nil, fmt.Errorf("%w: cluster %q: unknown host_group %q", ErrRender, c.Name, c.HostGroup)
+	}
+	if len(g.Hosts) == 0 {
+		return nil, fmt.Errorf("%w: cluster %q: host_group %q has no hosts", ErrRender, c.Name, c.HostGroup)
+	}
+	return g.Hosts, nil
+}
+
+// hostConstraints keeps a group's allocations on the named hosts (Nomad node name = host name),
+// at most one per host.
+func hostConstraints(hosts []string) []*api.Constraint {
+	quoted := make([]string, len(hosts))
+	for i, h := range hosts {
+		quoted[i] = regexp.QuoteMeta(h)
+	}
+	return []*api.Constraint{
+		api.NewConstraint("${node.unique.name}", api.ConstraintRegex, "^("+strings.Join(quoted, "|")+")$"),
+		{Operand: api.ConstraintDistinctHosts, RTarget: "true"},
+	}
+}
+
+// patroniExtras carries what the backup renderer contributes to the Patroni job.
+type patroniExtras struct {
+	archiveCommand string          // PostgreSQL's archive_command; empty: archiving off
+	templates      []*api.Template // backup files shipped into the container
+	mounts         []string        // docker volumes binding those files over the image's paths
+	startFirst     string          // a script the container starts in the background before Patroni
+}
+
+func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api.Job, error) {
+	hosts, err := groupHosts(t, c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Replicas < 1 || c.Replicas > len(hosts) {
+		return nil, fmt.Errorf("%w: cluster %q: replicas %d not in 1..%d (hosts of %q)", ErrRender, c.Name, c.Replicas, len(hosts), c.HostGroup)
+	}
+	if c.Image == "" {
+		return nil, fmt.Errorf("%w: cluster %q: no image", ErrRender, c.Name)
+	}
+	name := PatroniJobName(c)
+	vol := VolumeName(c)
+	patroni := strconv.Itoa(c.PatroniPort)
+
+	env := map[string]string{
+		"PATRONI_NAME":                       "pgsql-${NOMAD_ALLOC_INDEX}",
+		"PATRONI_SCOPE":                      "${NOMAD_JOB_NAME}",
+		"PATRONI_POSTGRESQL_CONNECT_ADDRESS": "${NOMAD_ADDR_pgsql}",
+		"PATRONI_POSTGRESQL_LISTEN":          "0.0.0.0:" + strconv.Itoa(patroniContainerPort),
+		"PATRONI_POSTGRESQL_DATA_DIR":        patroniDataDir,
+		"PATRONI_RESTAPI_CONNECT_ADDRESS":    "${NOMAD_IP_patroni}:" + patroni,
+		"PATRONI_RESTAPI_LISTEN":             "0.0.0.0:" + patroni,
+		"PATRONI_CONSUL_HOST":                t.Consul.JobAddress,
+		"PATRONI_CONSUL_REGISTER_SERVICE":    "true",
+		"PATRONI_SUPERUSER_USERNAME":         "postgres",
+		"PATRONI_REPLICATION_USERNAME":       "replicator",
+	}
+
+	// The job, not the image, says how a member starts: Patroni with the rendered patroni.yml
+	// (environment variables complete it), after the stanza initialisation in the background.
+	start := "exec patroni " + patroniConfContainer
+	if x.startFirst != "" {
+		start = x.startFirst + " & " + start
+	}
+	config := map[string]any{
+		"image":   c.Image,
+		"ports":   []string{"patroni", "pgsql"},
+		"command": "/bin/sh",
+		"args":    []string{"-c", start},
+		// pgsql_backup.sh finds the cluster's container on a host by this label.
+		"labels": map[string]string{ContainerLabel: c.Name},
+	}
+	if len(x.mounts) > 0 {
+		config["volumes"] = x.mounts
+	}
+
+	task := &api.Task{
+		Name:        "patroni",
+		Driver:      "docker",
+		Config:      config,
+		Env:         env,
+		KillTimeout: new(patroniKillTimeout),
+		KillSignal:  "SIGTERM",
+		Templates: append([]*api.Template{{
+			// The passwords never appear in the job: Nomad renders them from its Variables
+			// into the task's secrets directory and exports them as environment variables.
+			EmbeddedTmpl: new(passwordTemplate(c)),
+			DestPath:     new("secrets/patroni.env"),
+			Envvars:      new(true),
+			ChangeMode:   new("noop"),
+		}, {
+			EmbeddedTmpl: new(literalTemplate(patroniYAML(c, x.archiveCommand))),
+			DestPath:     new("local/patroni.yml"),
+			ChangeMode:   new("noop"),
+		}}, x.templates...),
+		VolumeMounts: []*api.VolumeMount{{
+			Volume:      new(vol),
+			Destination: new(patroniDataMount),
+			ReadOnly:    new(false),
+		}},
+		Resources: &api.Resources{
+			CPU:      new(c.Resources.CPU),
+			MemoryMB: new(c.Resources.MemoryMB),
+		},
+	}
+
+	group := &api.TaskGroup{
+		Name:        new("pgsql"),
+		Count:       new(c.Replicas),
+		Constraints: hostConstraints(hosts),
+		Networks: []*api.NetworkResource{{
+			ReservedPorts: []api.Port{{Label: "patroni", Value: c.PatroniPort}},
+			DynamicPorts:  []api.Port{{Label: "pgsql", To: patroniContainerPort}},
+		}},
+		Volumes: map[string]*api.VolumeRequest{
+			vol: {Name: vol, Type: "host", Source: vol},
+		},
+		EphemeralDisk: &api.EphemeralDisk{SizeMB: new(c.Resources.DiskMB)},
+		// A failing member is restarted in place, after a pause, forever: it never counts as
+		// failed, so Nomad never reschedules it onto another host while it is half alive.
+		RestartPolicy: &api.RestartPolicy{
+			Attempts: new(3),
+			Interval: new(5 * time.Minute),
+			Delay:    new(25 * time.Second),
+			Mode:     new(api.RestartPolicyModeDelay),
+		},
+		ReschedulePolicy: &api.ReschedulePolicy{
+			Delay:         new(1 * time.Minute),
+			DelayFunction: new("exponential"),
+			MaxDelay:      new(30 * time.Minute),
+			Unlimited:     new(true),
+		},
+		// An allocation on a host cut off from the Nomad servers stops itself after 30 s and is
+		// never replaced while disconnected: two members never carry the same alloc index (and
+		// so the same PATRONI_NAME) at once.
+		Disconnect: &api.DisconnectStrategy{
+			StopOnClientAfter: new(patroniStopOnClientAfter),
+			Replace:           new(false),
+		},
+		Update: &api.UpdateStrategy{
+			MaxParallel:      new(1),
+			HealthCheck:      new(healthChecks),
+			MinHealthyTime:   new(patroniMinHealthy),
+			HealthyDeadline:  new(patroniHealthyDeadline),
+			ProgressDeadline: new(patroniProgressDeadline),
+			AutoRevert:       new(false),
+		},
+		Migrate: &api.MigrateStrategy{
+			MaxParallel:     new(1),
+			HealthCheck:     new(healthChecks),
+			MinHealthyTime:  new(patroniMinHealthy),
+			HealthyDeadline: new(patroniHealthyDeadline),
+		},
+		// Nomad's own service for the REST API: its check (/readiness: running and caught up)
+		// gates rolling updates. The PostgreSQL service itself is registered by Patroni.
+		Services: []*api.Service{{
+			Name:      name + "-api",
+			PortLabel: "patroni",
+			Provider:  api.ServiceProviderConsul,
+			Checks: []api.ServiceCheck{{
+				Name:      "patroni readiness",
+				Type:      "http",
+				PortLabel: "patroni",
+				Path:      "/readiness",
+				Interval:  10 * time.Second,
+				Timeout:   3 * time.Second,
+			}},
+		}},
+		Tasks: []*api.Task{task},
+	}
+
+	return &api.Job{
+		ID:          new(name),
+		Name:        new(name),
+		Type:        new(api.JobTypeService),
+		Datacenters: t.Datacenters,
+		TaskGroups:  []*api.TaskGroup{group},
+		Meta:        map[string]string{"vipctl_cluster": c.Name},
+	}, nil
+}
+
+// patroniYAML is the part of Patroni's configuration that vipctl decides; names, addresses,
+// Consul and credentials come from the task's environment (PATRONI_*), which Patroni merges in.
+func patroniYAML(c topology.Cluster, archiveCommand string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Patroni configuration of cluster %s, rendered by vipctl: do not edit.
+# Names, addresses, Consul and passwords come from the environment (PATRONI_*).
+bootstrap:
+  dcs:
+    ttl: 30
+    loop_wait: 10
+    retry_timeout: 10
+    maximum_lag_on_failover: 1048576
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        wal_level: replica
+        hot_standby: "on"
+        wal_log_hints: "on"
+  initdb:
+    - encoding: UTF8
+    - data-checksums
+postgresql:
+  pg_hba:
+    - local all all trust
+    - host replication replicator all scram-sha-256
+    - host all all all scram-sha-256
+`, c.Name)
+	if archiveCommand != "" {
+		fmt.Fprintf(&b, `  parameters:
+    archive_mode: "on"
+    archive_timeout: 60
+    archive_command: %s
+`, yamlQuote(archiveCommand))
+	}
+	return b.String()
+}
+
+// literalTemplate makes text safe as the data of a Nomad template block: consul-template
+// renders it back to exactly the text (every "{{" becomes an action printing "{{").
+func literalTemplate(s string) string { return strings.ReplaceAll(s, "{{", `{{"{{"}}`) }
+
+// yamlQuote is s as a single-quoted YAML scalar.
+func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// passwordTemplate renders the Patroni passwords from the job's Nomad Variable as an env file.
+func passwordTemplate(c topology.Cluster) string {
+	return fmt.Sprintf(`{{ with nomadVar %q -}}
+PATRONI_SUPERUSER_PASSWORD={{ .%s }}
+PATRONI_REPLICATION_PASSWORD={{ .%s }}
+{{- end }}
+`, VariablePath(c), superuserPasswordKey, replicationPasswordKey)
+}
+
+// HAProxyJob returns the HAProxy job haproxy-<cluster>: one HAProxy per host of the group, in the
+// host's network, serving the cluster's port on every address of the host (so on the VIP wherever
+// it is) and forwarding to the Patroni primary found through Consul DNS.
+func HAProxyJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
+	hosts, err := groupHosts(t, c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := HAProxyConfig(t, c)
+	if err != nil {
+		return nil, err
+	}
+	name := HAProxyJobName(c)
+	task := &api.Task{
+		Name:   "haproxy",
+		Driver: "docker",
+		Config: map[string]any{
+			"image":        haproxyImage,
+			"network_mode": "host",
+			"volumes":      []string{"local/haproxy.cfg:" + haproxyConfigPath},
+		},
+		Templates: []*api.Template{{
+			EmbeddedTmpl: new(literalTemplate(string(cfg))),
+			DestPath:     new("local/haproxy.cfg"),
+			ChangeMode:   new("signal"),
+			ChangeSignal: new("SIGUSR2"), // the image runs HAProxy in master-worker mode: USR2 reloads
+		}},
+		KillTimeout: new(10 * time.Second),
+		Resources: &api.Resources{
+			CPU:      new(200),
+			MemoryMB: new(128),
+		},
+	}
+	group := &api.TaskGroup{
+		Name:        new("haproxy"),
+		Count:       new(len(hosts)),
+		Constraints: hostConstraints(hosts),
+		Networks: []*api.NetworkResource{{
+			Mode: "host",
+			ReservedPorts: []api.Port{
+				{Label: "db", Value: c.Port},
+				{Label: "stats", Value: c.StatsPort},
+			},
+		}},
+		RestartPolicy: &api.RestartPolicy{
+			Attempts: new(5),
+			Interval: new(5 * time.Minute),
+			Delay:    new(10 * time.Second),
+			Mode:     new(api.RestartPolicyModeDelay),
+		},
+		Update: &api.UpdateStrategy{
+			MaxParallel:     new(1),
+			HealthCheck:     new(healthChecks),
+			MinHealthyTime:  new(10 * time.Second),
+			HealthyDeadline: new(3 * time.Minute),
+			AutoRevert:      new(true),
+		},
+		Services: []*api.Service{{
+			Name:      name,
+			PortLabel: "db",
+			Provider:  api.ServiceProviderConsul,
+			Checks: []api.ServiceCheck{{
+				Name:      "haproxy stats",
+				Type:      "http",
+				PortLabel: "stats",
+				Path:      "/",
+				Interval:  10 * time.Second,
+				Timeout:   2 * time.Second,
+			}},
+		}},
+		Tasks: []*api.Task{task},
+	}
+	return &api.Job{
+		ID:          new(name),
+		Name:        new(name),
+		Type:        new(api.JobTypeService),
+		Datacenters: t.Datacenters,
+		TaskGroups:  []*api.TaskGroup{group},
+		Meta:        map[string]string{"vipctl_cluster": c.Name},
+	}, nil
+}
+
+func backupJob(t *topology.Topology, c topology.Cluster, script string) (*api.Job, error) {
+	hosts, err := groupHosts(t, c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Backup.Schedule == "" {
+		return nil, fmt.Errorf("%w: cluster %q: backup has no schedule", ErrRender, c.Name)
+	}
+	name := BackupJobName(c)
+	task := &api.Task{
+		Name:   "backup",
+		Driver: "raw_exec", // on the host: pgsql_backup.sh finds the local Patroni container and docker-execs into it
+		Config: map[string]any{
+			"command": "/bin/bash",
+			"args":    []string{"${NOMAD_TASK_DIR}/pgsql_backup.sh"},
+		},
+		Templates: []*api.Template{{
+			EmbeddedTmpl: new(literalTemplate(script)),
+			DestPath:     new("local/pgsql_backup.sh"),
+			Perms:        new("0755"),
+			ChangeMode:   new("noop"),
+		}},
+		Resources: &api.Resources{
+			CPU:      new(100),
+			MemoryMB: new(64),
+		},
+	}
+	group := &api.TaskGroup{
+		Name: new("backup"),
+		// A sysbatch job runs once on every eligible node: the regexp keeps it on the group's hosts.
+		Constraints: hostConstraints(hosts)[:1],
+		RestartPolicy: &api.RestartPolicy{
+			Attempts: new(0),
+			Mode:     new(api.RestartPolicyModeFail),
+		},
+		Tasks: []*api.Task{task},
+	}
+	return &api.Job{
+		ID:          new(name),
+		Name:        new(name),
+		Type:        new(api.JobTypeSysbatch),
+		Datacenters: t.Datacenters,
+		Periodic: &api.PeriodicConfig{
+			Spec:            new(c.Backup.Schedule),
+			ProhibitOverlap: new(true),
+		},
+		TaskGroups: []*api.TaskGroup{group},
+		Meta:       map[string]string{"vipctl_cluster": c.Name},
+	}, nil
+}

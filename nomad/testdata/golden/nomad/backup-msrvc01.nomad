@@ -1,0 +1,78 @@
+job "backup-msrvc01" {
+  type        = "sysbatch"
+  datacenters = ["dc1"]
+  periodic {
+    cron             = "0 3 * * *"
+    prohibit_overlap = true
+  }
+  meta {
+    vipctl_cluster = "msrvc01"
+  }
+
+  group "backup" {
+    constraint {
+      attribute = "${node.unique.name}"
+      operator  = "regexp"
+      value     = "^(pg-01|pg-02|pg-03)$"
+    }
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+
+    task "backup" {
+      driver = "raw_exec"
+      config {
+        args    = ["${NOMAD_TASK_DIR}/pgsql_backup.sh"]
+        command = "/bin/bash"
+      }
+      template {
+        destination = "local/pgsql_backup.sh"
+        change_mode = "noop"
+        perms       = "0755"
+        data        = <<EOT
+#!/bin/bash
+# pgsql_backup.sh for cluster msrvc01: rendered by vipctl, do not edit (render again).
+# Runs on every host of group db-a (cron or the Nomad job backup-msrvc01). Finds the
+# running containers of the cluster on this host and runs backup_if_primary.sh in each through
+# docker exec: only the Patroni primary backs up, replicas print "skipped: replica".
+# No container of the cluster on this host is not an error (exit 0): the cluster may run
+# fewer members than the group has hosts. Arguments are passed on: [full|diff|incr].
+set -euo pipefail
+
+cluster=msrvc01
+job=pgsql-msrvc01
+label=vipctl.cluster
+inner=/usr/local/bin/backup_if_primary.sh
+
+log() {
+	printf '%s pgsql_backup[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$cluster" "$*"
+}
+
+ids=$(docker ps -q --filter "label=$label=$cluster")
+if [[ -z $ids ]]; then
+	ids=$(docker ps -q --filter "label=com.hashicorp.nomad.job_name=$job")
+fi
+if [[ -z $ids ]]; then
+	log "no running container of cluster $cluster on this host: nothing to do"
+	exit 0
+fi
+
+rc=0
+while IFS= read -r id; do
+	log "container $id: $inner $*"
+	if ! docker exec --user postgres "$id" "$inner" "$@"; then
+		rc=1
+		log "error: backup step failed in container $id"
+	fi
+done <<<"$ids"
+exit "$rc"
+EOT
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
