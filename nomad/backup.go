@@ -43,8 +43,9 @@ var ErrInvalidBackup = errors.New("invalid backup settings")
 //go:embed scripts/*.tmpl
 var scriptFS embed.FS
 
-var backupTemplates = template.Must(template.New("").
-	Funcs(template.FuncMap{"q": shellQuote}).
+// scriptTemplates are every template of scripts/: backup files and the compose micro-cluster.
+var scriptTemplates = template.Must(template.New("").
+	Funcs(template.FuncMap{"q": shellQuote, "y": composeQuote, "yaml": yamlString}).
 	ParseFS(scriptFS, "scripts/*.tmpl"))
 
 // The backup files of a cluster, in the order BackupFiles returns them.
@@ -137,7 +138,7 @@ func BackupFiles(t *topology.Topology, c topology.Cluster) ([]File, error) {
 
 func renderTemplate(name string, data any) ([]byte, error) {
 	var b bytes.Buffer
-	if err := backupTemplates.ExecuteTemplate(&b, name, data); err != nil {
+	if err := scriptTemplates.ExecuteTemplate(&b, name, data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
 	}
 	return b.Bytes(), nil

@@ -9,7 +9,8 @@ import (
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
 
 // shellQuote returns s as one shell word that bash reads back as exactly s: unchanged when
-// it holds only safe characters, else in single quotes (a ' becomes '\”).
+// it holds only safe characters, else in single quotes, each quote inside written as quote,
+// backslash, quote, quote.
 func shellQuote(s string) string {
 	if shellSafe.MatchString(s) {
 		return s

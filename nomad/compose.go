@@ -1,0 +1,142 @@
+package nomad
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/vipctl/vipctl/topology"
+)
+
+// Images of the compose micro-cluster besides the cluster's own.
+const (
+	composeConsulImage  = "hashicorp/consul:1.16"
+	composeHAProxyImage = "haproxy:2.6"
+)
+
+// Paths of the postgres-patroni image that only the image and the compose files use.
+const (
+	// ContainerPatroniConf is Patroni's configuration file; the image's entrypoint runs
+	// "patroni ContainerPatroniConf". A Nomad job may bind its own file there.
+	ContainerPatroniConf = "/etc/patroni/patroni.yml"
+	// containerPGDataMount is the data volume; PostgreSQL's data is ContainerPGData below it.
+	containerPGDataMount = "/var/lib/postgresql/data"
+)
+
+// composeMembers is the size of the micro-cluster: three Consul servers, three Patroni members.
+const composeMembers = 3
+
+type composeMember struct {
+	Name   string // service and host name, also PATRONI_NAME
+	Consul string // the Consul server it registers through
+}
+
+type composeData struct {
+	Cluster, Scope, Image, Label         string
+	Port, StatsPort, PatroniPort, PGPort int
+	PGData, PGDataMount, PGSocketDir     string
+	Backup, PosixRepo, S3                bool
+	RepoPath, ArchiveCommand             string
+	PatroniConf, PatroniConfDir          string
+	PgbackrestConf, PgbackrestConfDir    string
+	StanzaInit, BackupIfPrimary          string
+	ConsulImage, HAProxyImage            string
+	Consuls                              []string
+	Members                              []composeMember
+}
+
+// ComposeFiles renders the local micro-cluster of the topology's first cluster under compose/:
+// docker-compose.yml (three Consul servers, three Patroni members, HAProxy), the Dockerfile of
+// the postgres-patroni image and every file it copies (entrypoint.sh, patroni.yml, and with
+// backups on: stanza_init.sh, backup_if_primary.sh, pgbackrest.conf), and haproxy.cfg.
+func ComposeFiles(t *topology.Topology) ([]File, error) {
+	if len(t.Clusters) == 0 {
+		return nil, fmt.Errorf("%w: compose: the topology has no cluster", ErrRender)
+	}
+	c := t.Clusters[0]
+	for _, p := range []int{c.Port, c.StatsPort, c.PatroniPort} {
+		if p < 1 || p > 65535 {
+			return nil, fmt.Errorf("%w: compose: cluster %q: port %d outside 1..65535", ErrRender, c.Name, p)
+		}
+	}
+	if !clusterName.MatchString(c.Name) || c.Image == "" || strings.ContainsAny(c.Image, " \t\r\n") {
+		return nil, fmt.Errorf("%w: compose: cluster %q with image %q", ErrRender, c.Name, c.Image)
+	}
+	d := composeData{
+		Cluster: c.Name, Scope: PatroniJobName(c), Image: c.Image, Label: ContainerLabel,
+		Port: c.Port, StatsPort: c.StatsPort, PatroniPort: c.PatroniPort, PGPort: ContainerPGPort,
+		PGData: ContainerPGData, PGDataMount: containerPGDataMount, PGSocketDir: ContainerPGSocketDir,
+		Backup:      c.Backup.Enabled,
+		PatroniConf: ContainerPatroniConf, PatroniConfDir: path.Dir(ContainerPatroniConf),
+		PgbackrestConf: ContainerPgbackrestConf, PgbackrestConfDir: path.Dir(ContainerPgbackrestConf),
+		StanzaInit: ContainerStanzaInit, BackupIfPrimary: ContainerBackupIfPrimary,
+		ConsulImage: composeConsulImage, HAProxyImage: composeHAProxyImage,
+	}
+	for i := 1; i <= composeMembers; i++ {
+		consul := fmt.Sprintf("consul-%d", i)
+		d.Consuls = append(d.Consuls, consul)
+		d.Members = append(d.Members, composeMember{Name: fmt.Sprintf("pg-%d", i), Consul: consul})
+	}
+
+	var backup []File
+	if c.Backup.Enabled {
+		var err error
+		if backup, err = BackupFiles(t, c); err != nil {
+			return nil, fmt.Errorf("compose: %w", err)
+		}
+		d.ArchiveCommand = ArchiveCommand(c)
+		d.RepoPath = c.Backup.Repo.Path
+		d.PosixRepo = c.Backup.Repo.Type == topology.RepoPosix
+		d.S3 = c.Backup.Repo.Type == topology.RepoS3
+	}
+
+	var files []File
+	for _, o := range []struct {
+		name string
+		mode fs.FileMode
+	}{
+		{"docker-compose.yml", 0o644},
+		{"Dockerfile", 0o644},
+		{"entrypoint.sh", 0o755},
+		{"patroni.yml", 0o644},
+		{"haproxy.cfg", 0o644},
+	} {
+		data, err := renderTemplate(o.name+".tmpl", d)
+		if err != nil {
+			return nil, fmt.Errorf("compose: %w", err)
+		}
+		files = append(files, File{Path: path.Join("compose", o.name), Mode: o.mode, Data: data})
+	}
+	// The image carries the cluster's in-container backup files.
+	for _, f := range backup {
+		switch name := path.Base(f.Path); name {
+		case "stanza_init.sh", "backup_if_primary.sh", "pgbackrest.conf":
+			files = append(files, File{Path: path.Join("compose", name), Mode: f.Mode, Data: f.Data})
+		}
+	}
+	return files, nil
+}
+
+// PatroniConfig returns the patroni.yml of the postgres-patroni image for a cluster: the
+// bootstrap and PostgreSQL settings shared by every member, with WAL archiving through
+// pgbackrest when the cluster's backup is on. Per-member values come from PATRONI_* variables.
+func PatroniConfig(c topology.Cluster) ([]byte, error) {
+	d := composeData{Cluster: c.Name, Backup: c.Backup.Enabled, PatroniConf: ContainerPatroniConf,
+		PGSocketDir: ContainerPGSocketDir}
+	if c.Backup.Enabled {
+		d.ArchiveCommand = ArchiveCommand(c)
+	}
+	return renderTemplate("patroni.yml.tmpl", d)
+}
+
+// yamlString returns s as a YAML double-quoted scalar: a JSON string is one.
+func yamlString(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+// composeQuote returns s as a YAML scalar that docker-compose reads back as s: every $ is
+// doubled, so compose does not take it for an interpolation.
+func composeQuote(s string) string { return yamlString(strings.ReplaceAll(s, "$", "$$")) }

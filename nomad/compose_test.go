@@ -1,0 +1,171 @@
+package nomad
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/topology"
+)
+
+func renderCompose(t *testing.T, tp *topology.Topology) []File {
+	t.Helper()
+	files, err := ComposeFiles(tp)
+	if err != nil {
+		t.Fatalf("ComposeFiles: %v", err)
+	}
+	again, err := ComposeFiles(tp)
+	if err != nil || !bkSameFiles(files, again) {
+		t.Fatalf("ComposeFiles is not idempotent (err %v)", err)
+	}
+	return files
+}
+
+// composeS3Topology is the example whose first cluster backs up to S3.
+func composeS3Topology() *topology.Topology {
+	tp := backupExampleTopology()
+	tp.Clusters = []topology.Cluster{backupS3Cluster()}
+	return tp
+}
+
+// composeNoBackupTopology is the example whose first cluster has no backup.
+func composeNoBackupTopology() *topology.Topology {
+	tp := backupExampleTopology()
+	tp.Clusters[0].Backup = topology.Backup{Enabled: false}
+	return tp
+}
+
+func TestComposeFilesGolden(t *testing.T) {
+	bkCheckGolden(t, filepath.Join("testdata", "compose-example"), renderCompose(t, backupExampleTopology()))
+	bkCheckGolden(t, filepath.Join("testdata", "compose-s3"), renderCompose(t, composeS3Topology()))
+	bkCheckGolden(t, filepath.Join("testdata", "compose-nobackup"), renderCompose(t, composeNoBackupTopology()))
+}
+
+func TestComposeFilesList(t *testing.T) {
+	var got []string
+	for _, f := range renderCompose(t, backupExampleTopology()) {
+		got = append(got, f.Path+" "+f.Mode.String())
+	}
+	want := []string{
+		"compose/docker-compose.yml -rw-r--r--",
+		"compose/Dockerfile -rw-r--r--",
+		"compose/entrypoint.sh -rwxr-xr-x",
+		"compose/patroni.yml -rw-r--r--",
+		"compose/haproxy.cfg -rw-r--r--",
+		"compose/pgbackrest.conf -rw-r--r--",
+		"compose/stanza_init.sh -rwxr-xr-x",
+		"compose/backup_if_primary.sh -rwxr-xr-x",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("compose files (-want +got):\n%s", d)
+	}
+}
+
+func TestComposeFilesNoCluster(t *testing.T) {
+	tp := backupExampleTopology()
+	tp.Clusters = nil
+	if _, err := ComposeFiles(tp); !errors.Is(err, ErrRender) {
+		t.Fatalf("ComposeFiles(no cluster) error = %v, want ErrRender", err)
+	}
+}
+
+// TestComposeDockerfileCopiesExist checks that every file the Dockerfile copies is rendered beside it.
+func TestComposeDockerfileCopiesExist(t *testing.T) {
+	for name, tp := range map[string]*topology.Topology{"example": backupExampleTopology(),
+		"s3": composeS3Topology(), "nobackup": composeNoBackupTopology()} {
+		files := renderCompose(t, tp)
+		rendered := map[string]bool{}
+		var dockerfile string
+		for _, f := range files {
+			rendered[f.Path] = true
+			if f.Path == "compose/Dockerfile" {
+				dockerfile = string(f.Data)
+			}
+		}
+		var copied int
+		for _, line := range strings.Split(dockerfile, "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 3 || fields[0] != "COPY" {
+				continue
+			}
+			for _, src := range fields[1 : len(fields)-1] {
+				copied++
+				if !rendered["compose/"+src] {
+					t.Errorf("%s: Dockerfile copies %s, which is not rendered", name, src)
+				}
+			}
+		}
+		if copied == 0 {
+			t.Errorf("%s: the Dockerfile copies nothing", name)
+		}
+	}
+}
+
+func composeConfig(t *testing.T, dir string, env []string) ([]byte, error) {
+	t.Helper()
+	dc := testenv.RequireTool(t, "docker-compose")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dc, "-f", filepath.Join(dir, "compose", "docker-compose.yml"), "config", "-q")
+	cmd.Dir = filepath.Join(dir, "compose")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+	return cmd.CombinedOutput()
+}
+
+// TestComposeConfigAccepted runs docker-compose config on the rendered micro-cluster: it
+// accepts the file with the passwords set and refuses it without them (no default password).
+func TestComposeConfigAccepted(t *testing.T) {
+	for name, tc := range map[string]struct {
+		tp  *topology.Topology
+		env []string
+	}{
+		"example":  {backupExampleTopology(), nil},
+		"nobackup": {composeNoBackupTopology(), nil},
+		"s3":       {composeS3Topology(), []string{"PGBACKREST_REPO1_S3_KEY=k", "PGBACKREST_REPO1_S3_KEY_SECRET=s"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			bkWriteFiles(t, dir, renderCompose(t, tc.tp))
+			pw := []string{"PATRONI_SUPERUSER_PASSWORD=su-secret", "PATRONI_REPLICATION_PASSWORD=repl-secret"}
+			if out, err := composeConfig(t, dir, append(pw, tc.env...)); err != nil {
+				t.Fatalf("docker-compose config: %v\n%s", err, out)
+			}
+			out, err := composeConfig(t, dir, tc.env)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("docker-compose config without passwords: %v, want a refusal\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "set PATRONI_SUPERUSER_PASSWORD") {
+				t.Errorf("the refusal does not tell the operator what to set:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestComposeHAProxyAndScripts checks the compose haproxy.cfg with haproxy -dW -c and the
+// entrypoint with bash -n and shellcheck.
+func TestComposeHAProxyAndScripts(t *testing.T) {
+	haproxy := testenv.RequireTool(t, "haproxy")
+	bash := testenv.RequireTool(t, "bash")
+	shellcheck := testenv.RequireTool(t, "shellcheck")
+	dir := t.TempDir()
+	bkWriteFiles(t, dir, renderCompose(t, backupExampleTopology()))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, args := range [][]string{
+		{haproxy, "-dW", "-c", "-f", filepath.Join(dir, "compose", "haproxy.cfg")},
+		{bash, "-n", filepath.Join(dir, "compose", "entrypoint.sh")},
+		{shellcheck, "-S", "style", filepath.Join(dir, "compose", "entrypoint.sh")},
+	} {
+		if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
