@@ -317,6 +317,12 @@ func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
 	}
 	link, _, err := resolve(h, p)
 	if err != nil {
+		// Without nic, a link that went down took its routes along: report the link.
+		for _, f := range found {
+			if l, lerr := h.LinkByIndex(f.LinkIndex); lerr == nil && !l.Up {
+				return status(OCFNotRunning, fmt.Errorf("%w: %s", ErrLinkDown, l.Name))
+			}
+		}
 		return status(OCFErrGeneric, fmt.Errorf("%s is on %s, but: %w", p.Addr, h.names(found), err))
 	}
 	here, elsewhere := split(found, link)

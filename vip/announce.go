@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -67,25 +68,35 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 	for _, f := range frames {
 		args = append(args, hex.EncodeToString(f))
 	}
+	// The helper waits for EOF on fd 4 before sending, so that its pidfile exists before it can
+	// finish and remove it, and before start returns (stop must find any running helper).
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("start announcement helper: %w", err)
+	}
+	defer goW.Close()
 	cmd := &exec.Cmd{
 		Path:        a.Exe,
 		Args:        args,
-		ExtraFiles:  []*os.File{sock}, // fd 3 in the helper
+		ExtraFiles:  []*os.File{sock, goR}, // fd 3 and 4 in the helper
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	goR.Close()
+	if err != nil {
 		return fmt.Errorf("start announcement helper: %w", err)
 	}
 	pid := cmd.Process.Pid
 	_ = cmd.Process.Release()
 	if err := writeFileAtomic(pf, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 		return fmt.Errorf("announcement helper pidfile: %w", err)
 	}
 	return nil
 }
 
 // runAnnouncer is the helper: args are addr, pidfile, ifindex, rounds, interval_ms and the frames
-// in hex; the packet socket is fd 3. It ends when its rounds are sent or when stop kills it.
+// in hex; the packet socket is fd 3, and fd 4 reaches EOF when its pidfile is in place. It ends when its rounds are sent or when stop kills it.
 func runAnnouncer(ctx context.Context, args []string) error {
 	if len(args) < 6 {
 		return errors.New("announcer: missing arguments")
@@ -105,6 +116,9 @@ func runAnnouncer(ctx context.Context, args []string) error {
 		}
 		frames = append(frames, f)
 	}
+	goR := os.NewFile(4, "go")
+	_, _ = io.Copy(io.Discard, goR) // EOF: the parent has written the pidfile (or died)
+	goR.Close()
 	defer removePidfileOf(pf, os.Getpid())
 	t := time.NewTicker(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()

@@ -212,7 +212,7 @@ type Route struct {
 // created (preferred source addr) are ignored. onLink > 0 restricts the lookup to that interface.
 // No candidate gives an error matching ErrNoRoute.
 func (h *Host) LookupRoute(addr netip.Addr, onLink int) (Route, error) {
-	routes, err := h.nl.RouteListFiltered(family(addr), nil, 0)
+	routes, err := h.nl.RouteListFiltered(family(addr), &netlink.Route{}, 0) // main table
 	if err != nil {
 		return Route{}, fmt.Errorf("netlink: list routes: %w", err)
 	}

@@ -3,4 +3,9 @@ package main
 
 import "os"
 
-func main() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	if args, ok := agentArgs(os.Args); ok { // the OCF agent: no command tree, OCF exit codes
+		os.Exit(runAgent(args, os.Stdout, os.Stderr))
+	}
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}

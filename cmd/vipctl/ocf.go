@@ -1,18 +1,98 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vipctl/vipctl/vip"
 )
 
-// TODO(owner of this file): replace with the real command.
+// agentPath is where Pacemaker finds ocf:vipctl:vip.
+const agentPath = "/usr/lib/ocf/resource.d/vipctl/vip"
+
+// agentArgs reports whether the process runs as the OCF agent — installed as "vip", or as
+// `vipctl ocf ACTION` — and returns the action and its arguments. The agent path then skips the
+// command tree entirely.
+func agentArgs(args []string) ([]string, bool) {
+	switch {
+	case len(args) > 0 && filepath.Base(args[0]) == "vip":
+		return args[1:], true
+	case len(args) > 2 && args[1] == "ocf" && args[2] != "install" && args[2] != "help" && args[2][0] != '-':
+		return args[2:], true
+	}
+	return nil, false
+}
+
+// runAgent runs one OCF action and returns its OCF exit code.
+func runAgent(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &vip.Agent{Getenv: os.Getenv, Stdout: stdout, Stderr: stderr}
+	return a.Run(ctx, args)
+}
+
+type ocfInstallOptions struct {
+	Dest   string // where the agent goes
+	Source string // the executable to install; default this one
+	Stderr io.Writer
+}
+
 func newCmdOcf(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "ocf",
-		Hidden: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("ocf: not built yet")
+	cmd := &cobra.Command{
+		Use:   "ocf ACTION",
+		Short: "The ocf:vipctl:vip resource agent (start, stop, monitor, validate-all, meta-data)",
+		Long: "Runs an action of the ocf:vipctl:vip OCF resource agent with its parameters from " +
+			"OCF_RESKEY_* variables and exits with the OCF exit code. Installed as " + agentPath +
+			" (see `vipctl ocf install`) the same binary is the agent Pacemaker runs.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// `vipctl ocf ACTION` is dispatched by main before the command tree is built;
+			// only a global flag in front of "ocf" gets here.
+			return usageErrorf("run the agent as `vipctl ocf %s` with nothing before ocf", args[0])
 		},
 	}
+	cmd.AddCommand(newCmdOcfInstall(g))
+	return cmd
+}
+
+func newCmdOcfInstall(g *globals) *cobra.Command {
+	opts := &ocfInstallOptions{Stderr: g.Stderr}
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install this binary as the OCF agent " + agentPath,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return ocfInstallRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dest, "dest", agentPath, "path of the installed agent")
+	return cmd
+}
+
+// ocfInstallRun copies the executable to opts.Dest atomically with mode 0755 and makes sure user
+// nobody can reach it (ocf-tester and Pacemaker run meta-data unprivileged).
+func ocfInstallRun(_ context.Context, opts *ocfInstallOptions) error {
+	src := opts.Source
+	if src == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this executable: %w", err)
+		}
+		src = exe
+	}
+	if filepath.Base(opts.Dest) != "vip" {
+		return usageErrorf("--dest must end in /vip (the agent recognises itself by that name), not %q", opts.Dest)
+	}
+	if err := vip.Install(src, opts.Dest); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Stderr, "installed %s\n", opts.Dest)
+	return nil
 }

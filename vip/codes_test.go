@@ -1,0 +1,144 @@
+package vip
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipctl/vipctl/vip/viptest"
+)
+
+// codes is the exit code of each action, run in this order on one state.
+type codes struct{ Probe, Monitor, Validate, Start, Stop int }
+
+// TestExitCodes runs every action against every condition in fresh namespaces and checks the
+// OCF exit codes, that every failure carries an ocf-exit-reason, and that stop leaves no entry.
+func TestExitCodes(t *testing.T) {
+	const vip = "10.99.0.100"
+	base := map[string]string{"ip": vip, "cidr_netmask": "24", "nic": "veth0", "arp_count": "1", "dad_probe": "false"}
+	start := func(t *testing.T, e *agentEnv) {
+		if code, stderr := e.run("start"); code != OCFSuccess {
+			t.Fatalf("setup start: %d %s", code, stderr)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		params map[string]string // merged over base; "" removes
+		setup  func(t *testing.T, p *viptest.Pair, e *agentEnv)
+		want   codes
+	}{
+		{name: "stopped", want: codes{7, 7, 0, 0, 0}},
+		{name: "running", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) { start(t, e) },
+			want: codes{0, 0, 0, 0, 0}},
+		{name: "running without nic", params: map[string]string{"nic": "", "cidr_netmask": ""},
+			setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) { start(t, e) }, want: codes{0, 0, 0, 0, 0}},
+		{name: "removed behind the agent's back", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			start(t, e)
+			viptest.IP(t, p.A, "addr", "del", vip+"/24", "dev", p.IfA)
+		}, want: codes{7, 7, 0, 0, 0}},
+		{name: "link set down", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			start(t, e)
+			viptest.IP(t, p.A, "link", "set", p.IfA, "down")
+		}, want: codes{0, 7, 0, 5, 0}},
+		{name: "carrier lost", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			start(t, e)
+			viptest.IP(t, p.B, "link", "set", p.IfB, "down")
+		}, want: codes{0, 7, 0, 5, 0}},
+		{name: "link down without nic", params: map[string]string{"nic": ""}, setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			start(t, e)
+			viptest.IP(t, p.A, "link", "set", p.IfA, "down") // the routes of veth0 are gone too
+		}, want: codes{0, 7, 5, 5, 0}},
+		{name: "on another interface", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			viptest.IP(t, p.A, "link", "add", "veth2", "type", "veth", "peer", "name", "veth3")
+			viptest.IP(t, p.A, "link", "set", "veth2", "up")
+			viptest.IP(t, p.A, "link", "set", "veth3", "up")
+			viptest.IP(t, p.A, "addr", "add", vip+"/24", "dev", "veth2")
+		}, want: codes{0, 1, 0, 1, 0}},
+		{name: "duplicate on the wire", params: map[string]string{"dad_probe": "true"},
+			setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+				viptest.IP(t, p.B, "addr", "add", vip+"/24", "dev", p.IfB)
+			}, want: codes{7, 7, 0, 1, 0}},
+		{name: "namespace missing", params: map[string]string{"network_namespace": "vipctl-no-such-ns"},
+			want: codes{5, 5, 5, 5, 0}},
+		{name: "interface missing", params: map[string]string{"nic": "nosuch0"}, want: codes{7, 7, 5, 5, 0}},
+		{name: "no route and no nic", params: map[string]string{"nic": "", "ip": "192.0.2.10"}, want: codes{7, 7, 5, 5, 0}},
+		{name: "no ip", params: map[string]string{"ip": ""}, want: codes{6, 6, 6, 6, 6}},
+		{name: "malformed ip", params: map[string]string{"ip": "10.99.0"}, want: codes{6, 6, 6, 6, 6}},
+		{name: "prefix and netmask disagree", params: map[string]string{"ip": vip + "/16"}, want: codes{6, 6, 6, 6, 6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pair := viptest.NewPair(t)
+			e := newAgentEnv(t, pair, base)
+			for k, v := range tc.params {
+				e.params[k] = v
+			}
+			if tc.setup != nil {
+				tc.setup(t, pair, e)
+			}
+			var got codes
+			var reasons []string
+			for _, step := range []struct {
+				action string
+				code   *int
+				extra  []string
+			}{
+				{"monitor", &got.Probe, []string{"CRM_meta_interval", "0"}},
+				{"monitor", &got.Monitor, []string{"CRM_meta_interval", "10000"}},
+				{"validate-all", &got.Validate, nil},
+				{"start", &got.Start, nil},
+				{"stop", &got.Stop, nil},
+			} {
+				code, stderr := e.run(step.action, step.extra...)
+				*step.code = code
+				if code != OCFSuccess && !strings.HasPrefix(stderr, "ocf-exit-reason:") {
+					t.Errorf("%s exited %d without ocf-exit-reason: %q", step.action, code, stderr)
+				}
+				reasons = append(reasons, step.action+": "+strings.TrimSpace(stderr))
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("exit codes (-want +got):\n%s\n%s", d, strings.Join(reasons, "\n"))
+			}
+			if got.Stop == OCFSuccess && tc.params["network_namespace"] == "" {
+				if a, err := netip.ParseAddr(e.params["ip"]); err == nil {
+					wantAddrs(t, pair.A, a)
+				}
+			}
+		})
+	}
+}
+
+func TestMetadataAndUnknownAction(t *testing.T) {
+	e := &agentEnv{t: t, runDir: t.TempDir(), params: map[string]string{}}
+	if code, _ := e.run("meta-data"); code != OCFSuccess {
+		t.Errorf("meta-data without parameters: %d", code)
+	}
+	if code, _ := e.run("reload-agent"); code != OCFErrUnimplemented {
+		t.Errorf("reload-agent: %d, want %d", code, OCFErrUnimplemented)
+	}
+}
+
+func TestLinkDownUp(t *testing.T) {
+	pair := viptest.NewPair(t)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100/24", "nic": pair.IfA, "arp_count": "1",
+		"CRM_meta_interval": "10000"})
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start: %d %s", code, stderr)
+	}
+	viptest.IP(t, pair.B, "link", "set", pair.IfB, "down")
+	if code, stderr := e.run("monitor"); code != OCFNotRunning || !strings.Contains(stderr, ErrLinkDown.Error()) {
+		t.Errorf("monitor with the peer down: %d %q", code, stderr)
+	}
+	viptest.IP(t, pair.B, "link", "set", pair.IfB, "up")
+	code, stderr := 0, ""
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if code, stderr = e.run("monitor"); code == OCFSuccess {
+			break
+		}
+	}
+	if code != OCFSuccess {
+		t.Errorf("monitor after the link came back: %d %s", code, stderr)
+	}
+}

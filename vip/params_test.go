@@ -1,0 +1,95 @@
+package vip
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func envOf(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m["OCF_RESKEY_"+kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func defaults(addr string, bits int) Params {
+	return Params{
+		Addr: netip.MustParseAddr(addr), Bits: bits, PreferredLft: Forever,
+		ARPCount: 5, ARPInterval: 200 * time.Millisecond, DADProbe: true,
+		Timeout: 20 * time.Second,
+	}
+}
+
+func TestParseParams(t *testing.T) {
+	withV6 := defaults("fd00::10", 64)
+	withV6.NIC = "eth1"
+	withV6.NoDAD = true
+	withV6.PreferredLft = 0
+	withV6.Interval = 10 * time.Second
+	withV6.Timeout = 5 * time.Second
+	withV6.Netns = "blue"
+
+	dotted := defaults("10.0.0.5", 24)
+	dotted.Label = "vip"
+	dotted.NIC = "eth0"
+	dotted.NoPrefixRoute = true
+	dotted.ARPCount = 0
+	dotted.ARPCountRefresh = 2
+	dotted.ARPInterval = 10 * time.Millisecond
+	dotted.DADProbe = false
+
+	for _, tc := range []struct {
+		name string
+		env  func(string) string
+		want Params
+	}{
+		{"bare", envOf("ip", "10.0.0.5"), defaults("10.0.0.5", -1)},
+		{"prefix in ip", envOf("ip", "10.0.0.5/24"), defaults("10.0.0.5", 24)},
+		{"prefix both agree", envOf("ip", "10.0.0.5/24", "cidr_netmask", "24"), defaults("10.0.0.5", 24)},
+		{"dotted and options", envOf("ip", "10.0.0.5", "cidr_netmask", "255.255.255.0", "label", "vip", "nic", "eth0",
+			"noprefixroute", "yes", "arp_count", "0", "arp_count_refresh", "2", "arp_interval_ms", "10", "dad_probe", "off"), dotted},
+		{"ipv6", envOf("ip", "fd00::10", "cidr_netmask", "64", "nic", "eth1", "nodad", "true", "preferred_lft", "0",
+			"CRM_meta_interval", "10000", "CRM_meta_timeout", "5000", "network_namespace", "blue"), withV6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseParams(tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got, addrCmp); d != "" {
+				t.Errorf("-want +got\n%s", d)
+			}
+		})
+	}
+}
+
+func TestParseParamsErrors(t *testing.T) {
+	for _, env := range []func(string) string{
+		envOf(),
+		envOf("ip", "10.0.0"),
+		envOf("ip", "10.0.0.5/33"),
+		envOf("ip", "0.0.0.0"),
+		envOf("ip", "224.0.0.5"),
+		envOf("ip", "::ffff:10.0.0.5"),
+		envOf("ip", "fe80::1%eth0"),
+		envOf("ip", "10.0.0.5/24", "cidr_netmask", "16"),
+		envOf("ip", "10.0.0.5", "cidr_netmask", "255.0.255.0"),
+		envOf("ip", "fd00::1", "cidr_netmask", "255.255.255.0"),
+		envOf("ip", "10.0.0.5", "arp_count", "-1"),
+		envOf("ip", "10.0.0.5", "arp_interval_ms", "x"),
+		envOf("ip", "10.0.0.5", "nodad", "maybe"),
+		envOf("ip", "10.0.0.5", "preferred_lft", "never"),
+		envOf("ip", "10.0.0.5", "nic", "eth0/1"),
+		envOf("ip", "10.0.0.5", "CRM_meta_timeout", "soon"),
+	} {
+		_, err := ParseParams(env)
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%v: got %v, want ErrConfig", env("OCF_RESKEY_ip"), err)
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package vip
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ndp"
+
+	"github.com/vipctl/vipctl/vip/viptest"
+)
+
+// arpSeen is what the peer saw of one ARP frame.
+type arpSeen struct {
+	Op                 arp.Operation
+	SenderMAC          string
+	SenderIP, TargetIP netip.Addr
+}
+
+func arpFrames(frames [][]byte, match func(*arp.Packet) bool) []arpSeen {
+	var out []arpSeen
+	for _, f := range frames {
+		if p := parseARP(f); p != nil && match(p) {
+			out = append(out, arpSeen{p.Operation, p.SenderHardwareAddr.String(), p.SenderIP, p.TargetIP})
+		}
+	}
+	return out
+}
+
+// naSeen is what the peer saw of one neighbour advertisement.
+type naSeen struct {
+	SrcMAC, DstMAC, TargetLLA string
+	Src, Dst, Target          netip.Addr
+	HopLimit                  int
+	Override, Solicited       bool
+}
+
+func naFrames(frames [][]byte, target netip.Addr) []naSeen {
+	var out []naSeen
+	for _, f := range frames {
+		p := parseNDP(f)
+		if p == nil {
+			continue
+		}
+		na, ok := p.Message.(*ndp.NeighborAdvertisement)
+		if !ok || na.TargetAddress != target {
+			continue
+		}
+		out = append(out, naSeen{p.SrcMAC.String(), p.DstMAC.String(), targetLLA(na.Options, nil).String(),
+			p.Src, p.Dst, na.TargetAddress, p.HopLimit, na.Override, na.Solicited})
+	}
+	return out
+}
+
+func gratuitous(vip netip.Addr) func(*arp.Packet) bool {
+	return func(p *arp.Packet) bool { return p.SenderIP == vip && p.TargetIP == vip }
+}
+
+// addrs returns the entries of addr in namespace ns, by interface name.
+func addrsIn(t *testing.T, ns string, addr netip.Addr) []string {
+	t.Helper()
+	h, err := OpenHost(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	found, err := h.Find(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range found {
+		l, err := h.LinkByIndex(f.LinkIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l.Name+" "+f.Prefix.String())
+	}
+	return out
+}
+
+func wantAddrs(t *testing.T, ns string, addr netip.Addr, want ...string) {
+	t.Helper()
+	if d := cmp.Diff(want, addrsIn(t, ns, addr)); d != "" {
+		t.Errorf("entries of %s in %s (-want +got):\n%s", addr, ns, d)
+	}
+}
+
+// waitHelperGone waits until no announcement helper pidfile is left in dir.
+func waitHelperGone(t *testing.T, dir string) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(dir, "announce-*")); len(m) == 0 {
+			return
+		}
+	}
+	t.Fatal("announcement helper still running after 5s")
+}
+
+func TestStartAnnouncesIPv4(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("10.99.0.100")
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": vip.String(), "cidr_netmask": "24", "nic": pair.IfA,
+		"arp_count": "3", "arp_interval_ms": "50"})
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start: %d %s", code, stderr)
+	}
+	wantAddrs(t, pair.A, vip, "veth0 10.99.0.100/24")
+	waitHelperGone(t, e.runDir)
+	time.Sleep(100 * time.Millisecond) // let the last frames arrive
+	mac := pair.MACA.String()
+	req := arpSeen{arp.OperationRequest, mac, vip, vip}
+	rep := arpSeen{arp.OperationReply, mac, vip, vip}
+	if d := cmp.Diff([]arpSeen{req, rep, req, rep, req, rep}, arpFrames(cap.Frames(), gratuitous(vip)), addrCmp); d != "" {
+		t.Errorf("gratuitous ARP seen by the peer (-want +got):\n%s", d)
+	}
+	probe := arpSeen{arp.OperationRequest, mac, netip.IPv4Unspecified(), vip}
+	probes := arpFrames(cap.Frames(), func(p *arp.Packet) bool { return p.SenderIP.IsUnspecified() })
+	if d := cmp.Diff([]arpSeen{probe, probe, probe}, probes, addrCmp); d != "" {
+		t.Errorf("ARP probes seen by the peer (-want +got):\n%s", d)
+	}
+}
+
+func TestStartAnnouncesIPv6AfterDAD(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("fd00:99::100")
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": vip.String() + "/64", "nic": pair.IfA,
+		"arp_count": "2", "arp_interval_ms": "50"})
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start: %d %s", code, stderr)
+	}
+	h, err := OpenHost(pair.A)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	found, err := h.Find(vip)
+	if err != nil || len(found) != 1 || found[0].Tentative() || found[0].DADFailed() {
+		t.Fatalf("after start: %+v, %v; want one entry, DAD done", found, err)
+	}
+	waitHelperGone(t, e.runDir)
+	time.Sleep(100 * time.Millisecond)
+	na := naSeen{SrcMAC: pair.MACA.String(), DstMAC: "33:33:00:00:00:01", TargetLLA: pair.MACA.String(),
+		Src: vip, Dst: netip.MustParseAddr("ff02::1"), Target: vip, HopLimit: 255, Override: true}
+	if d := cmp.Diff([]naSeen{na, na}, naFrames(cap.Frames(), vip), addrCmp); d != "" {
+		t.Errorf("unsolicited NAs seen by the peer (-want +got):\n%s", d)
+	}
+	// The kernel's DAD probe went out before the announcements.
+	var dad bool
+	for _, f := range cap.Frames() {
+		if p := parseNDP(f); p != nil {
+			if ns, ok := p.Message.(*ndp.NeighborSolicitation); ok && ns.TargetAddress == vip && p.Src.IsUnspecified() {
+				dad = true
+			}
+		}
+	}
+	if !dad {
+		t.Error("the peer saw no DAD solicitation for the VIP")
+	}
+}
+
+func TestStartFailsOnDuplicateIPv4(t *testing.T) {
+	pair := viptest.NewPair(t)
+	viptest.IP(t, pair.B, "addr", "add", "10.99.0.100/24", "dev", pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA})
+	code, stderr := e.run("start")
+	if code != OCFErrGeneric {
+		t.Errorf("start: %d, want %d (%s)", code, OCFErrGeneric, stderr)
+	}
+	if !strings.HasPrefix(stderr, "ocf-exit-reason:") || !strings.Contains(stderr, pair.MACB.String()) {
+		t.Errorf("reason %q does not name the peer's MAC %s", stderr, pair.MACB)
+	}
+	wantAddrs(t, pair.A, netip.MustParseAddr("10.99.0.100"))
+}
+
+func TestStartFailsOnIPv6DAD(t *testing.T) {
+	pair := viptest.NewPair(t)
+	viptest.IP(t, pair.B, "addr", "add", "fd00:99::100/64", "dev", pair.IfB, "nodad")
+	e := newAgentEnv(t, pair, map[string]string{"ip": "fd00:99::100", "cidr_netmask": "64", "nic": pair.IfA})
+	code, stderr := e.run("start")
+	if code != OCFErrGeneric || !strings.Contains(stderr, ErrDADFailed.Error()) {
+		t.Errorf("start: %d %q, want %d naming %q", code, stderr, OCFErrGeneric, ErrDADFailed)
+	}
+	wantAddrs(t, pair.A, netip.MustParseAddr("fd00:99::100"))
+}
+
+// TestStartEndsInsideTimeout: DAD that would take 100 s must not hold start past its timeout,
+// and the still-tentative address is not left behind.
+func TestStartEndsInsideTimeout(t *testing.T) {
+	pair := viptest.NewPair(t)
+	viptest.Sysctl(t, pair.A, "net.ipv6.conf.veth0.dad_transmits", "100")
+	e := newAgentEnv(t, pair, map[string]string{"ip": "fd00:99::100/64", "nic": pair.IfA})
+	began := time.Now()
+	code, stderr := e.run("start", "CRM_meta_timeout", "1500")
+	if took := time.Since(began); took > 1500*time.Millisecond {
+		t.Errorf("start took %s, timeout 1.5s", took)
+	}
+	if code != OCFErrGeneric || !strings.Contains(stderr, ErrTentative.Error()) {
+		t.Errorf("start: %d %q, want %d naming %q", code, stderr, OCFErrGeneric, ErrTentative)
+	}
+	wantAddrs(t, pair.A, netip.MustParseAddr("fd00:99::100"))
+}
+
+func TestStopEndsBurst(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("10.99.0.100")
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100/24", "nic": pair.IfA,
+		"arp_count": "1000", "arp_interval_ms": "20", "dad_probe": "false"})
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start: %d %s", code, stderr)
+	}
+	if _, ok := cap.WaitFor(5*time.Second, func(f [][]byte) bool { return len(arpFrames(f, gratuitous(vip))) >= 6 }); !ok {
+		t.Fatal("burst did not run")
+	}
+	if code, stderr := e.run("stop"); code != OCFSuccess {
+		t.Fatalf("stop: %d %s", code, stderr)
+	}
+	after := len(arpFrames(cap.Frames(), gratuitous(vip)))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(arpFrames(cap.Frames(), gratuitous(vip))); n != after {
+		t.Errorf("%d announcements after stop", n-after)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.runDir, "*")); len(m) != 0 {
+		t.Errorf("left behind: %v", m)
+	}
+	wantAddrs(t, pair.A, vip)
+}
+
+// TestStartAfterKill recreates what a SIGKILL between the add and the announcements leaves:
+// the address present, no helper running, and a stale pidfile whose pid now belongs to an
+// unrelated process. Start again must succeed, announce, keep one entry and spare the process.
+func TestStartAfterKill(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("10.99.0.100")
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100/24", "nic": pair.IfA,
+		"arp_count": "2", "arp_interval_ms": "20"})
+	viptest.IP(t, pair.A, "addr", "add", "10.99.0.100/24", "dev", pair.IfA)
+
+	other := exec.Command("sleep", "30")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
+	pf := pidfile(e.runDir, pair.A, vip)
+	if err := os.WriteFile(pf, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start: %d %s", code, stderr)
+	}
+	waitHelperGone(t, e.runDir)
+	if _, ok := cap.WaitFor(2*time.Second, func(f [][]byte) bool { return len(arpFrames(f, gratuitous(vip))) == 4 }); !ok {
+		t.Errorf("peer saw %d gratuitous ARPs, want 4", len(arpFrames(cap.Frames(), gratuitous(vip))))
+	}
+	wantAddrs(t, pair.A, vip, "veth0 10.99.0.100/24")
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("unrelated process named by a stale pidfile was killed: %v", err)
+	}
+}
+
+// TestKilledHelperThenStart: SIGKILL of the running helper mid-burst, then start again.
+func TestKilledHelperThenStart(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("10.99.0.100")
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100/24", "nic": pair.IfA,
+		"arp_count": "1000", "arp_interval_ms": "50", "dad_probe": "false"})
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start: %d %s", code, stderr)
+	}
+	b, err := os.ReadFile(pidfile(e.runDir, pair.A, vip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
+	e.params["arp_count"] = "2"
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start again: %d %s", code, stderr)
+	}
+	waitHelperGone(t, e.runDir)
+	if _, ok := cap.WaitFor(2*time.Second, func(f [][]byte) bool { return len(arpFrames(f, gratuitous(vip))) == 4 }); !ok {
+		t.Errorf("peer saw %d gratuitous ARPs, want 4", len(arpFrames(cap.Frames(), gratuitous(vip))))
+	}
+	wantAddrs(t, pair.A, vip, "veth0 10.99.0.100/24")
+}
+
+var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
