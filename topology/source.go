@@ -1,6 +1,9 @@
 package topology
 
 import (
+	"strings"
+	"unicode"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -116,8 +119,35 @@ func value[T any](d *decoder, s *src, name string, dst *T) bool {
 			s.title(), first.Detail, hint(first))
 		return false
 	}
+	if !cleanText(any(v)) {
+		d.errorf(a.Expr.Range(), "Invalid "+name+" "+d.text(a.Expr.Range()),
+			"%s: %s must not hold control characters or white space at either end.", s.title(), name)
+		return false
+	}
 	*dst = v
 	s.set[name] = true
+	return true
+}
+
+// cleanText reports whether the strings in v are free of control characters and of white
+// space at their ends: every value ends up in a line-based file or a command line.
+func cleanText(v any) bool {
+	var texts []string
+	switch v := v.(type) {
+	case string:
+		texts = []string{v}
+	case []string:
+		texts = v
+	case map[string]string:
+		for k, val := range v {
+			texts = append(texts, k, val)
+		}
+	}
+	for _, t := range texts {
+		if t != strings.TrimSpace(t) || strings.ContainsFunc(t, unicode.IsControl) {
+			return false
+		}
+	}
 	return true
 }
 

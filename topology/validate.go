@@ -395,26 +395,28 @@ func (c *checker) resources(cs *src, r Resources) {
 
 func (c *checker) backup(cs *src, b Backup) {
 	s := cs.child("backup")
-	if _, err := cronexpr.Parse(b.Schedule); err != nil || strings.TrimSpace(b.Schedule) == "" {
+	if _, err := cronexpr.Parse(b.Schedule); err != nil || len(strings.Fields(b.Schedule)) != 5 {
 		c.errorf(s.at("schedule"), "Invalid schedule "+quote(b.Schedule),
-			"%s: backup.schedule must be a cron expression such as \"0 3 * * *\".", cs.title())
+			"%s: backup.schedule must be a cron expression of five fields, such as \"0 3 * * *\".", cs.title())
 	}
 	c.repo(cs, s.child("repo"), b.Repo)
 }
 
 func (c *checker) repo(cs, s *src, r Repo) {
-	s3only := []string{"bucket", "endpoint", "region"}
+	s3only := []struct{ attr, value string }{{"bucket", r.Bucket}, {"endpoint", r.Endpoint}, {"region", r.Region}}
 	switch r.Type {
 	case RepoPosix:
 		for _, a := range s3only {
-			if s.set[a] {
-				c.errorf(s.at(a), "Unexpected "+a, "%s: %s is for repo type %q only.", cs.title(), a, RepoS3)
+			if s.set[a.attr] {
+				c.errorf(s.at(a.attr), "Unexpected "+a.attr, "%s: %s is for repo type %q only.", cs.title(), a.attr, RepoS3)
 			}
 		}
 	case RepoS3:
 		for _, a := range s3only {
-			if _, ok := s.attrs[a]; !ok {
-				c.errorf(s.def, "Missing "+a, "%s: a repo of type %q needs %s.", cs.title(), RepoS3, a)
+			if _, ok := s.attrs[a.attr]; !ok {
+				c.errorf(s.def, "Missing "+a.attr, "%s: a repo of type %q needs %s.", cs.title(), RepoS3, a.attr)
+			} else if s.set[a.attr] && a.value == "" {
+				c.errorf(s.at(a.attr), "Invalid "+a.attr+` ""`, "%s: %s must not be empty.", cs.title(), a.attr)
 			}
 		}
 	default:
