@@ -1,18 +1,340 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/beevik/etree"
 	"github.com/spf13/cobra"
+
+	"github.com/vipctl/vipctl/cib"
+	"github.com/vipctl/vipctl/lab"
+	"github.com/vipctl/vipctl/topology"
 )
 
-// TODO(owner of this file): replace with the real command.
+// exitStatus is an exit code passed through from a command run inside a lab host.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 func newCmdLab(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "lab",
-		Hidden: true,
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "A local lab: the topology's hosts in namespaces with real Corosync and Pacemaker (root)",
+	}
+	cmd.AddCommand(
+		newCmdLabUp(g, nil),
+		newCmdLabDown(g),
+		newCmdLabStatus(g),
+		newCmdLabExec(g),
+		newCmdLabFail(g),
+		newCmdLabPartition(g),
+		newCmdLabHeal(g),
+		newCmdLabListen(g),
+		newCmdLabProbe(g),
+	)
+	return cmd
+}
+
+type labUpOptions struct {
+	g            *globals
+	TopologyFile string // "" runs the lab's own topology
+	Bare         bool
+	Vipctl       string
+}
+
+func newCmdLabUp(g *globals, runF func(context.Context, *labUpOptions) error) *cobra.Command {
+	opts := &labUpOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "up [--bare] [-f TOPOLOGY]",
+		Short: "Build the lab, start every host and apply the CIB; prints where each VIP runs",
+		Long: `Builds one network namespace per topology host (its address on a link to a shared
+bridge), a client namespace on the same bridge, and runs Corosync and Pacemaker in each host's
+own mount, UTS and pid namespaces. Without -f (and without $VIPCTL_FILE) the lab writes and runs
+its own topology: three hosts lab-1..lab-3 in 192.0.2.0/24 sharing VIP 192.0.2.100.
+It returns once the cluster is quorate, the vipctl agent installed and the CIB applied
+(--bare stops after quorum). Addresses exist only inside the lab's namespaces.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return errors.New("lab: not built yet")
+			if cmd.Flags().Changed("file") || os.Getenv("VIPCTL_FILE") != "" {
+				opts.TopologyFile = g.File
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("lab up: %w", err)
+			}
+			opts.Vipctl = exe
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return labUpRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Bare, "bare", false, "stop once the cluster is quorate: no agent install, no CIB")
+	return cmd
+}
+
+func labUpRun(ctx context.Context, opts *labUpOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Options{
+		TopologyFile: opts.TopologyFile,
+		Vipctl:       opts.Vipctl,
+		Bare:         opts.Bare,
+		Apply:        labApply,
+		Logger:       opts.g.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	for _, w := range l.Topology().Warnings {
+		fmt.Fprintf(opts.g.Stderr, "warning: %s\n", w)
+	}
+	r, err := l.Status(ctx)
+	if err != nil {
+		return err
+	}
+	return printLabReport(opts.g, r)
+}
+
+func newCmdLabDown(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Remove every namespace, process and mount of the lab (safe to run twice)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			return lab.Down(ctx, lab.DefaultDir, g.Logger)
+		},
+	}
+}
+
+func newCmdLabStatus(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Hosts, their processes and links, the cluster as each sees it, and who holds each VIP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			l, err := lab.Open(lab.DefaultDir, g.Logger)
+			if err != nil {
+				return err
+			}
+			r, err := l.Status(ctx)
+			if err != nil {
+				return err
+			}
+			return printLabReport(g, r)
+		},
+	}
+}
+
+func printLabReport(g *globals, r lab.Report) error {
+	if g.jsonOutput() {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	w := g.Stdout
+	fmt.Fprintf(w, "%-12s %-18s %-9s %-5s %s\n", "HOST", "ADDRESS", "PROCS", "LINK", "CLUSTER (as this host sees it)")
+	for _, h := range r.Hosts {
+		procs := fmt.Sprint(h.Processes)
+		if h.PowerOff {
+			procs = "off"
+		}
+		link := "down"
+		if h.LinkUp {
+			link = "up"
+		}
+		view := h.Error
+		if h.Cluster != nil {
+			q := "no quorum"
+			if h.Cluster.Quorate {
+				q = "quorate"
+			}
+			view = fmt.Sprintf("%s, DC %s, online %s", q, orNone(h.Cluster.DC), strings.Join(h.Cluster.Online, ","))
+		}
+		fmt.Fprintf(w, "%-12s %-18s %-9s %-5s %s\n", h.Name, h.Address, procs, link, view)
+	}
+	fmt.Fprintln(w)
+	for _, v := range r.VIPs {
+		fmt.Fprintf(w, "VIP %s (group %s): held by %s; Pacemaker says %s\n",
+			v.VIP, v.Group, orNone(strings.Join(v.Holders, ", ")), orNone(strings.Join(v.Pacemaker, ", ")))
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func newCmdLabExec(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "exec HOST -- COMMAND [ARG...]",
+		Short: "Run a command inside a lab host's namespaces; its exit code is vipctl's",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 1 {
+				return usageErrorf("lab exec: write HOST -- COMMAND")
+			}
+			l, err := lab.Open(lab.DefaultDir, g.Logger)
+			if err != nil {
+				return err
+			}
+			code, err := l.Exec(cmd.Context(), args[0], args[1:], g.Stdin, g.Stdout, g.Stderr)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return exitStatus(code)
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdLabFail(g *globals) *cobra.Command {
+	var link bool
+	cmd := &cobra.Command{
+		Use:   "fail [--link] HOST",
+		Short: "Power a host off (processes killed, addresses gone, link down), or with --link only cut its link",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			l, err := lab.Open(lab.DefaultDir, g.Logger)
+			if err != nil {
+				return err
+			}
+			if err := l.Fail(ctx, args[0], link); err != nil {
+				if errors.Is(err, lab.ErrUnknownHost) {
+					return usageErrorf("%w", err)
+				}
+				return err
+			}
+			fmt.Fprintf(g.Stdout, "%s failed at %s\n", args[0], time.Now().UTC().Format(time.RFC3339Nano))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&link, "link", false, "only set the host's link down; the host keeps running, isolated")
+	return cmd
+}
+
+func newCmdLabPartition(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "partition HOSTS HOSTS...",
+		Short: "Cut the lab's switch between sets of hosts (each a comma-separated list), e.g. lab-1,lab-2 lab-3",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			l, err := lab.Open(lab.DefaultDir, g.Logger)
+			if err != nil {
+				return err
+			}
+			var sets [][]string
+			for _, a := range args {
+				sets = append(sets, strings.Split(a, ","))
+			}
+			if err := l.Partition(ctx, sets); err != nil {
+				if errors.Is(err, lab.ErrUnknownHost) {
+					return usageErrorf("%w", err)
+				}
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdLabHeal(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "heal",
+		Short: "Undo every failure: switch whole, links up, powered-off hosts started; waits for the whole cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+			defer cancel()
+			l, err := lab.Open(lab.DefaultDir, g.Logger)
+			if err != nil {
+				return err
+			}
+			return l.Heal(ctx)
+		},
+	}
+}
+
+// newCmdLabListen is the lab's stand-in for HAProxy, run inside each host.
+func newCmdLabListen(g *globals) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:    "_listen --name HOST PORT...",
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, ports []string) error {
+			return lab.Listen(cmd.Context(), name, ports)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "what to answer every connection with")
+	return cmd
+}
+
+// newCmdLabProbe connects to ADDR:PORT every interval and prints each change of outcome.
+func newCmdLabProbe(g *globals) *cobra.Command {
+	var opts lab.ProbeOptions
+	cmd := &cobra.Command{
+		Use:    "_probe ADDR:PORT",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, _, err := net.SplitHostPort(args[0]); err != nil {
+				return usageErrorf("_probe: %w", err)
+			}
+			opts.Address = args[0]
+			return lab.Probe(cmd.Context(), opts, g.Stdout)
+		},
+	}
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 20*time.Millisecond, "time between connection attempts")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 200*time.Millisecond, "connect and read timeout of one attempt")
+	cmd.Flags().DurationVar(&opts.For, "for", 0, "stop after this long (0: until interrupted)")
+	return cmd
+}
+
+// labApply loads the topology's CIB configuration into the lab's cluster.
+// Interim, until cib's live apply lands: replaces the whole configuration section.
+func labApply(ctx context.Context, t *topology.Topology, command lab.CommandFunc) error {
+	doc, err := cib.Render(t)
+	if err != nil {
+		return err
+	}
+	conf := doc.FindElement("/cib/configuration")
+	if conf == nil {
+		return errors.New("lab: rendered CIB has no configuration")
+	}
+	out := etree.NewDocument()
+	out.SetRoot(conf.Copy())
+	b, err := out.WriteToBytes()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := command(ctx, "cibadmin", "--replace", "--scope", "configuration", "--xml-pipe")
+	cmd.Stdin = bytes.NewReader(b)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("cibadmin --replace: %w: %s", err, msg)
+	}
+	return nil
 }

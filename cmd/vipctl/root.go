@@ -68,9 +68,12 @@ var errDegraded = errors.New("degraded")
 // exitCode maps an error to vipctl's exit code. This is the only place that does.
 func exitCode(err error) int {
 	var ue *usageError
+	var es exitStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &es):
+		return int(es) // lab exec passes the command's own exit code through
 	case errors.As(err, &ue), errors.Is(err, topology.ErrInvalid):
 		return exitUsage
 	case errors.Is(err, errDegraded):
@@ -97,7 +100,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, errDegraded) {
+	var es exitStatus
+	if err != nil && !errors.Is(err, errDegraded) && !errors.As(err, &es) {
 		fmt.Fprintf(stderr, "vipctl: %v\n", err)
 	}
 	return exitCode(err)

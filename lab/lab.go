@@ -1,0 +1,647 @@
+package lab
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/topology"
+)
+
+// CommandFunc builds a command that runs inside one lab host (pcmkhost.Host.Command).
+type CommandFunc func(ctx context.Context, name string, args ...string) *exec.Cmd
+
+// ApplyFunc brings the live CIB of the lab's cluster to the topology's desired state,
+// running Pacemaker's tools through command (inside a running lab host).
+type ApplyFunc func(ctx context.Context, t *topology.Topology, command CommandFunc) error
+
+// Options configure Up.
+type Options struct {
+	Dir          string       // state directory; "" means DefaultDir
+	TopologyFile string       // "" means the lab's own DefaultTopology
+	Vipctl       string       // the vipctl binary: runs the hosts' listeners and `ocf install`
+	Bare         bool         // stop once the cluster is quorate: no agent install, no CIB
+	Apply        ApplyFunc    // applies the CIB (required unless Bare)
+	Logger       *slog.Logger // progress; nil discards
+}
+
+// Lab is a running lab, as recorded in its state directory.
+type Lab struct {
+	dir   string
+	state *State
+	topo  *topology.Topology
+	run   runner
+	log   *slog.Logger
+}
+
+// Open returns the lab that is up in dir ("" means DefaultDir), or ErrNotUp.
+func Open(dir string, logger *slog.Logger) (*Lab, error) {
+	if dir == "" {
+		dir = DefaultDir
+	}
+	s, err := readState(dir)
+	if err != nil {
+		return nil, err
+	}
+	t, err := topology.Load(s.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("lab: the lab's topology: %w", err)
+	}
+	return &Lab{dir: dir, state: s, topo: t, run: execRunner{}, log: orDiscard(logger)}, nil
+}
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// Topology returns the topology the lab runs.
+func (l *Lab) Topology() *topology.Topology { return l.topo }
+
+// State returns a copy of the lab's recorded state.
+func (l *Lab) State() State {
+	s := *l.state
+	s.Hosts = slices.Clone(s.Hosts)
+	return s
+}
+
+func (l *Lab) save() error { return writeState(l.dir, l.state) }
+
+// Up builds the lab: the switch, the client and one namespace set per topology host, runs
+// Corosync and Pacemaker on every host and returns once the cluster is quorate with every
+// host online, a listener on each cluster port of every host, and (unless Bare) the vipctl
+// agent installed, the CIB applied and every VIP held by one host. A failed Up removes
+// everything it made.
+func Up(ctx context.Context, opts Options) (l *Lab, err error) {
+	dir := opts.Dir
+	if dir == "" {
+		dir = DefaultDir
+	}
+	if _, err := readState(dir); err == nil {
+		return nil, fmt.Errorf("%w in %s (vipctl lab down first)", ErrUp, dir)
+	}
+	if left, _ := labNamespaces(); len(left) > 0 {
+		return nil, fmt.Errorf("%w: namespaces %s are left over (vipctl lab down removes them)", ErrUp, strings.Join(left, ", "))
+	}
+	if !opts.Bare && opts.Apply == nil {
+		return nil, errors.New("lab: Up without Bare needs Options.Apply")
+	}
+	if opts.Vipctl == "" {
+		return nil, errors.New("lab: Options.Vipctl (the vipctl binary) is needed")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	l = &Lab{dir: dir, run: execRunner{}, log: orDiscard(opts.Logger)}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			err = errors.Join(err, Down(cctx, dir, l.log))
+			l = nil
+		}
+	}()
+
+	src := []byte(DefaultTopology)
+	if opts.TopologyFile != "" {
+		if src, err = os.ReadFile(opts.TopologyFile); err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+	}
+	// The hosts see DefaultDir (their /run is their own), so the topology lives there.
+	topoPath := filepath.Join(dir, topoFile)
+	if err := os.WriteFile(topoPath, src, 0o644); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	name := opts.TopologyFile
+	if name == "" {
+		name = topoPath
+	}
+	t, err := topology.Parse(src, name)
+	if err != nil {
+		return nil, err
+	}
+	t.File = topoPath
+	l.topo = t
+	if l.state, err = plan(t); err != nil {
+		return nil, err
+	}
+	l.state.Topology = topoPath
+	l.state.Vipctl = opts.Vipctl
+	if err := l.save(); err != nil {
+		return nil, err
+	}
+
+	l.log.Info("building the network", "hosts", len(t.Hosts))
+	if err := l.buildNetwork(ctx); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 256)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("lab: authkey: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authkey"), key, 0o400); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	for i := range l.state.Hosts {
+		if err := l.startHost(ctx, &l.state.Hosts[i]); err != nil {
+			return nil, err
+		}
+	}
+	l.log.Info("waiting for the cluster to be quorate")
+	if err := l.waitWhole(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Bare {
+		return l, nil
+	}
+	if usesAgent(t, topology.AgentVipctl) {
+		l.log.Info("installing the vipctl agent")
+		if err := l.run.run(ctx, opts.Vipctl, "ocf", "install"); err != nil {
+			return nil, err
+		}
+	}
+	h, err := l.anyHost()
+	if err != nil {
+		return nil, err
+	}
+	l.log.Info("applying the CIB")
+	if err := opts.Apply(ctx, t, h.Command); err != nil {
+		return nil, fmt.Errorf("lab: applying the CIB: %w", err)
+	}
+	if err := l.WaitHeld(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func usesAgent(t *topology.Topology, agent string) bool {
+	return slices.ContainsFunc(t.Groups, func(g topology.HostGroup) bool { return g.VIP.Agent == agent })
+}
+
+// plan names every namespace, link and address of the lab.
+func plan(t *topology.Topology) (*State, error) {
+	s := &State{Client: ClientState{NetNS: clientNS}}
+	used := map[netip.Addr]bool{}
+	for _, h := range t.Hosts {
+		used[h.Address.Unmap()] = true
+	}
+	for _, g := range t.Groups {
+		used[g.VIP.Prefix.Addr().Unmap()] = true
+	}
+	for i, h := range t.Hosts {
+		nic := t.NICFor(h.Name)
+		if nic == "" {
+			nic = "eth0"
+		}
+		if len(nic) > 15 || strings.ContainsAny(nic, "/ ") {
+			return nil, fmt.Errorf("%w: lab: host %s: interface name %q is not usable for a lab link", topology.ErrInvalid, h.Name, nic)
+		}
+		if strings.ContainsAny(h.Name, "/ ") || len(Prefix+h.Name) > 200 {
+			return nil, fmt.Errorf("%w: lab: host name %q cannot name a namespace", topology.ErrInvalid, h.Name)
+		}
+		s.Hosts = append(s.Hosts, HostState{
+			Name:    h.Name,
+			NetNS:   Prefix + h.Name,
+			NIC:     nic,
+			Port:    "h" + strconv.Itoa(i+1),
+			Address: hostPrefix(t, h.Address.Unmap()),
+		})
+	}
+	seen := map[netip.Prefix]bool{}
+	for _, g := range t.Groups {
+		p := g.VIP.Prefix.Masked()
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if a, ok := freeAddr(p, used); ok {
+			used[a] = true
+			s.Client.Addresses = append(s.Client.Addresses, netip.PrefixFrom(a, p.Bits()))
+		}
+	}
+	return s, nil
+}
+
+// hostPrefix gives a host's address the prefix length of the VIP subnet it lies in
+// (else /24 or /64), so the host reaches its group's VIP subnet directly.
+func hostPrefix(t *topology.Topology, a netip.Addr) netip.Prefix {
+	for _, g := range t.Groups {
+		if g.VIP.Prefix.Masked().Contains(a) {
+			return netip.PrefixFrom(a, g.VIP.Prefix.Bits())
+		}
+	}
+	if a.Is4() {
+		return netip.PrefixFrom(a, 24)
+	}
+	return netip.PrefixFrom(a, 64)
+}
+
+// freeAddr finds an address for the client in p, from the top down (skipping IPv4's
+// broadcast address), that no host or VIP uses.
+func freeAddr(p netip.Prefix, used map[netip.Addr]bool) (netip.Addr, bool) {
+	if p.Bits() >= p.Addr().BitLen()-1 {
+		return netip.Addr{}, false
+	}
+	a := last(p)
+	if a.Is4() {
+		a = a.Prev()
+	}
+	for ; p.Contains(a) && a != p.Masked().Addr(); a = a.Prev() {
+		if !used[a] {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// last returns the highest address of p.
+func last(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func (l *Lab) buildNetwork(ctx context.Context) error {
+	if err := l.addNetNS(ctx, switchNS); err != nil {
+		return err
+	}
+	if err := l.ip(ctx, switchNS, "link", "add", mainBridge, "type", "bridge"); err != nil {
+		return err
+	}
+	if err := l.ip(ctx, switchNS, "link", "set", mainBridge, "up"); err != nil {
+		return err
+	}
+	if err := l.addNetNS(ctx, clientNS); err != nil {
+		return err
+	}
+	if err := l.wire(ctx, clientNS, clientNIC, clientPort, l.state.Client.Addresses); err != nil {
+		return err
+	}
+	for _, h := range l.state.Hosts {
+		if err := l.addNetNS(ctx, h.NetNS); err != nil {
+			return err
+		}
+		if err := l.wire(ctx, h.NetNS, h.NIC, h.Port, []netip.Prefix{h.Address}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Lab) hostConfig(h *HostState) (pcmkhost.Config, error) {
+	conf, err := corosync.Render(l.topo)
+	if err != nil {
+		return pcmkhost.Config{}, err
+	}
+	key, err := os.ReadFile(filepath.Join(l.dir, "authkey"))
+	if err != nil {
+		return pcmkhost.Config{}, fmt.Errorf("lab: %w", err)
+	}
+	return pcmkhost.Config{
+		Name:         h.Name,
+		NetNS:        h.NetNS,
+		StateDir:     filepath.Join(l.dir, hostsSubdir, h.Name),
+		CorosyncConf: conf,
+		Authkey:      key,
+		Share:        []string{l.dir},
+	}, nil
+}
+
+// startHost starts the host's Corosync and Pacemaker and its listeners.
+func (l *Lab) startHost(ctx context.Context, hs *HostState) error {
+	cfg, err := l.hostConfig(hs)
+	if err != nil {
+		return err
+	}
+	l.log.Info("starting host", "host", hs.Name)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	h, err := pcmkhost.Start(sctx, cfg)
+	if err != nil {
+		return err
+	}
+	hs.Pid = h.Pid()
+	hs.PowerOff = false
+	if err := l.save(); err != nil {
+		return err
+	}
+	return l.startListener(h, hs)
+}
+
+// startListener runs `vipctl lab _listen` inside the host on every port of its group's
+// clusters: it stands in for HAProxy and answers with the host's name.
+func (l *Lab) startListener(h *pcmkhost.Host, hs *HostState) error {
+	g, ok := l.topo.GroupOf(hs.Name)
+	if !ok {
+		return nil
+	}
+	var ports []string
+	for _, c := range l.topo.ClustersOf(g.Name) {
+		ports = append(ports, strconv.Itoa(c.Port))
+	}
+	if len(ports) == 0 {
+		return nil
+	}
+	logf, err := os.OpenFile(filepath.Join(l.dir, hostsSubdir, hs.Name, "listener.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	defer logf.Close()
+	// The listener lives as long as the host (it is in the host's pid namespace), not as
+	// long as this call: no context ends it.
+	cmd := h.Command(context.Background(), l.state.Vipctl, append([]string{"lab", "_listen", "--name", hs.Name}, ports...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("lab: %s: listener: %w", hs.Name, err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
+
+// host attaches to a running lab host.
+func (l *Lab) host(hs *HostState) (*pcmkhost.Host, error) {
+	if hs.Pid == 0 {
+		return nil, fmt.Errorf("%w: %s is powered off", pcmkhost.ErrNotRunning, hs.Name)
+	}
+	cfg, err := l.hostConfig(hs)
+	if err != nil {
+		return nil, err
+	}
+	return pcmkhost.Attach(cfg, hs.Pid)
+}
+
+// Host returns the named running host.
+func (l *Lab) Host(name string) (*pcmkhost.Host, error) {
+	hs, err := l.state.host(name)
+	if err != nil {
+		return nil, err
+	}
+	return l.host(hs)
+}
+
+// anyHost returns the first running, connected host.
+func (l *Lab) anyHost() (*pcmkhost.Host, error) {
+	for i := range l.state.Hosts {
+		hs := &l.state.Hosts[i]
+		if hs.PowerOff || hs.LinkDown {
+			continue
+		}
+		if h, err := l.host(hs); err == nil {
+			return h, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no lab host is running and connected", pcmkhost.ErrNotRunning)
+}
+
+// waitWhole waits until every running host sees every running host online, with quorum.
+func (l *Lab) waitWhole(ctx context.Context) error {
+	n := 0
+	for _, hs := range l.state.Hosts {
+		if !hs.PowerOff {
+			n++
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for i := range l.state.Hosts {
+		hs := &l.state.Hosts[i]
+		if hs.PowerOff {
+			continue
+		}
+		h, err := l.host(hs)
+		if err != nil {
+			return err
+		}
+		if err := h.WaitOnline(wctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Exec runs argv inside the named host with the given streams and returns its exit code.
+func (l *Lab) Exec(ctx context.Context, name string, argv []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	if len(argv) == 0 {
+		return 0, errors.New("lab: exec: no command")
+	}
+	h, err := l.Host(name)
+	if err != nil {
+		return 0, err
+	}
+	cmd := h.Command(ctx, argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil // as a shell reports it
+		}
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("lab: exec in %s: %w", name, err)
+	}
+	return 0, nil
+}
+
+// Fail breaks the named host: with linkOnly its link to the switch goes down and the host
+// keeps running, isolated; otherwise it is powered off: every process killed, its addresses
+// flushed as after a reboot, its link down.
+func (l *Lab) Fail(ctx context.Context, name string, linkOnly bool) error {
+	hs, err := l.state.host(name)
+	if err != nil {
+		return err
+	}
+	if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "down"); err != nil {
+		return err
+	}
+	hs.LinkDown = true
+	if !linkOnly && !hs.PowerOff {
+		if h, err := l.host(hs); err == nil {
+			if err := h.Kill(ctx); err != nil {
+				return err
+			}
+		}
+		if err := l.ip(ctx, hs.NetNS, "addr", "flush", "dev", hs.NIC); err != nil {
+			return err
+		}
+		if err := l.ip(ctx, hs.NetNS, "link", "set", hs.NIC, "down"); err != nil {
+			return err
+		}
+		hs.PowerOff, hs.Pid = true, 0
+	}
+	return l.save()
+}
+
+// Partition cuts the switch between the sets of hosts: each set after the first gets a
+// bridge of its own; hosts named in no set and the client stay with the first set.
+func (l *Lab) Partition(ctx context.Context, sets [][]string) error {
+	seen := map[string]bool{}
+	for _, set := range sets {
+		for _, n := range set {
+			if _, err := l.state.host(n); err != nil {
+				return err
+			}
+			if seen[n] {
+				return fmt.Errorf("lab: partition: host %s named twice", n)
+			}
+			seen[n] = true
+		}
+	}
+	if len(sets) < 2 {
+		return errors.New("lab: partition: name at least two sets of hosts")
+	}
+	if err := l.join(ctx); err != nil {
+		return err
+	}
+	for k, set := range sets[1:] {
+		br := "br" + strconv.Itoa(k+1)
+		if err := l.ip(ctx, switchNS, "link", "add", br, "type", "bridge"); err != nil {
+			return err
+		}
+		if err := l.ip(ctx, switchNS, "link", "set", br, "up"); err != nil {
+			return err
+		}
+		for _, n := range set {
+			hs, _ := l.state.host(n)
+			if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "master", br); err != nil {
+				return err
+			}
+		}
+	}
+	l.state.Partition = sets
+	return l.save()
+}
+
+// join puts every port back on the main bridge and removes the partition's bridges.
+func (l *Lab) join(ctx context.Context) error {
+	for k := range len(l.state.Partition) - 1 {
+		br := "br" + strconv.Itoa(k+1)
+		if err := l.ip(ctx, switchNS, "link", "del", br); err != nil {
+			return err
+		}
+	}
+	if len(l.state.Partition) > 0 {
+		for _, hs := range l.state.Hosts {
+			if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "master", mainBridge); err != nil {
+				return err
+			}
+		}
+	}
+	l.state.Partition = nil
+	return l.save()
+}
+
+// Heal undoes every failure: the switch whole again, links up, powered-off hosts started
+// again (with the CIB they had on disk). It returns once every host sees the whole cluster.
+func (l *Lab) Heal(ctx context.Context) error {
+	if err := l.join(ctx); err != nil {
+		return err
+	}
+	for i := range l.state.Hosts {
+		hs := &l.state.Hosts[i]
+		if hs.PowerOff {
+			if err := l.ip(ctx, hs.NetNS, "link", "set", hs.NIC, "up"); err != nil {
+				return err
+			}
+			if err := l.addAddr(ctx, hs.NetNS, hs.NIC, hs.Address); err != nil {
+				return err
+			}
+			if err := l.startHost(ctx, hs); err != nil {
+				return err
+			}
+		}
+		if hs.LinkDown {
+			if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "up"); err != nil {
+				return err
+			}
+			hs.LinkDown = false
+		}
+		if err := l.save(); err != nil {
+			return err
+		}
+	}
+	return l.waitWhole(ctx)
+}
+
+// Holders returns the hosts whose network namespace has the group's VIP, checked through
+// netlink on every host (Pacemaker's opinion is not asked).
+func (l *Lab) Holders(group string) ([]string, error) {
+	g, ok := l.topo.Group(group)
+	if !ok {
+		return nil, fmt.Errorf("lab: unknown host group %q", group)
+	}
+	var holders []string
+	for _, hs := range l.state.Hosts {
+		if !slices.Contains(g.Hosts, hs.Name) {
+			continue
+		}
+		ok, err := holds(hs.NetNS, g.VIP.Prefix.Addr())
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			holders = append(holders, hs.Name)
+		}
+	}
+	return holders, nil
+}
+
+// WaitHeld waits until every group's VIP is held by exactly one host.
+func (l *Lab) WaitHeld(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for _, g := range l.topo.Groups {
+		var last []string
+		err := poll(wctx, 100*time.Millisecond, func() (bool, error) {
+			var err error
+			last, err = l.Holders(g.Name)
+			return len(last) == 1, err
+		})
+		if err != nil {
+			return fmt.Errorf("lab: waiting for VIP %v of %s to be held by one host (held by %v): %w", g.VIP.Prefix, g.Name, last, err)
+		}
+	}
+	return nil
+}
+
+// poll calls cond every interval until it reports true, fails, or ctx ends.
+func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// runner runs the ip command (and friends) that build the lab's network.
+type runner interface {
+	run(ctx context.Context, name string, args ...string) error
+}
+
+// execRunner runs each command under its own timeout; a failure carries the command's stderr.
+type execRunner struct{}
+
+var _ runner = execRunner{}
+
+func (execRunner) run(ctx context.Context, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("lab: %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// ip runs `ip -n ns args...` (ns "" runs in this namespace).
+func (l *Lab) ip(ctx context.Context, ns string, args ...string) error {
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	return l.run.run(ctx, "ip", args...)
+}
+
+// addNetNS creates a network namespace with lo up and records it in the state.
+func (l *Lab) addNetNS(ctx context.Context, name string) error {
+	if err := l.ip(ctx, "", "netns", "add", name); err != nil {
+		return err
+	}
+	l.state.Created = append(l.state.Created, name)
+	if err := l.save(); err != nil {
+		return err
+	}
+	return l.ip(ctx, name, "link", "set", "lo", "up")
+}
+
+// wire joins namespace ns to the main bridge: nic inside ns, port on the switch.
+func (l *Lab) wire(ctx context.Context, ns, nic, port string, addrs []netip.Prefix) error {
+	if err := l.ip(ctx, "", "link", "add", nic, "netns", ns, "type", "veth", "peer", "name", port, "netns", switchNS); err != nil {
+		return err
+	}
+	if err := l.ip(ctx, switchNS, "link", "set", port, "master", mainBridge, "up"); err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if err := l.addAddr(ctx, ns, nic, a); err != nil {
+			return err
+		}
+	}
+	return l.ip(ctx, ns, "link", "set", nic, "up")
+}
+
+func (l *Lab) addAddr(ctx context.Context, ns, nic string, a netip.Prefix) error {
+	args := []string{"addr", "add", a.String(), "dev", nic}
+	if a.Addr().Is6() {
+		args = append(args, "nodad")
+	}
+	return l.ip(ctx, ns, args...)
+}
+
+// holds reports whether the network namespace ns has addr on any interface.
+func holds(ns string, addr netip.Addr) (bool, error) {
+	nsh, err := netns.GetFromName(ns)
+	if err != nil {
+		return false, fmt.Errorf("lab: netns %s: %w", ns, err)
+	}
+	defer nsh.Close()
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		return false, fmt.Errorf("lab: netlink in %s: %w", ns, err)
+	}
+	defer h.Close()
+	family := netlink.FAMILY_V4
+	if addr.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	list, err := h.AddrList(nil, family)
+	if err != nil {
+		return false, fmt.Errorf("lab: addresses in %s: %w", ns, err)
+	}
+	for _, a := range list {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == addr.Unmap() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// linkUp reports whether interface nic in namespace ns is administratively up and has carrier.
+func linkUp(ns, nic string) (bool, error) {
+	nsh, err := netns.GetFromName(ns)
+	if err != nil {
+		return false, fmt.Errorf("lab: netns %s: %w", ns, err)
+	}
+	defer nsh.Close()
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		return false, fmt.Errorf("lab: netlink in %s: %w", ns, err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(nic)
+	if err != nil {
+		return false, fmt.Errorf("lab: %s in %s: %w", nic, ns, err)
+	}
+	a := link.Attrs()
+	return a.Flags&net.FlagUp != 0 && a.OperState == netlink.OperUp, nil
+}
+
+// labNamespaces lists the existing network namespaces whose name carries the lab's prefix.
+func labNamespaces() ([]string, error) {
+	ents, err := os.ReadDir("/run/netns")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), Prefix) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}

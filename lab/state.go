@@ -1,0 +1,104 @@
+package lab
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+)
+
+// DefaultDir is where the lab keeps its state (host directories, the topology it runs, state.json).
+const DefaultDir = "/run/vipctl-lab"
+
+// Prefix starts the name of every network namespace the lab creates.
+const Prefix = "vipctl-lab-"
+
+// Namespaces and links of the lab's switch and client.
+const (
+	switchNS    = Prefix + "switch" // holds the bridges that join the hosts
+	clientNS    = Prefix + "client" // a client on the same bridge as the hosts
+	mainBridge  = "br0"
+	clientNIC   = "eth0"
+	clientPort  = "client"
+	stateFile   = "state.json"
+	topoFile    = "vipctl.hcl"
+	hostsSubdir = "hosts"
+)
+
+// ErrNotUp is returned when there is no lab (lab up first).
+var ErrNotUp = errors.New("lab: no lab is up")
+
+// ErrUp is returned by Up when a lab is already up (lab down first).
+var ErrUp = errors.New("lab: a lab is already up")
+
+// ErrUnknownHost is returned for a host name that is not in the lab.
+var ErrUnknownHost = errors.New("lab: unknown host")
+
+// State is what the lab records in DefaultDir/state.json.
+type State struct {
+	Topology  string      `json:"topology"` // the topology file the lab runs
+	Vipctl    string      `json:"vipctl"`   // the vipctl binary (listeners)
+	Hosts     []HostState `json:"hosts"`
+	Client    ClientState `json:"client"`
+	Partition [][]string  `json:"partition,omitempty"` // the sets cut apart; nil when whole
+	Created   []string    `json:"created"`             // every network namespace made, in order
+}
+
+// HostState is one lab host.
+type HostState struct {
+	Name     string       `json:"name"`
+	NetNS    string       `json:"netns"`
+	NIC      string       `json:"nic"`  // the host's interface (inside NetNS)
+	Port     string       `json:"port"` // the bridge's end of the host's link (inside the switch namespace)
+	Address  netip.Prefix `json:"address"`
+	Pid      int          `json:"pid"` // pcmkhost supervisor; 0 while powered off
+	PowerOff bool         `json:"power_off,omitempty"`
+	LinkDown bool         `json:"link_down,omitempty"`
+}
+
+// ClientState is the lab's client namespace.
+type ClientState struct {
+	NetNS     string         `json:"netns"`
+	Addresses []netip.Prefix `json:"addresses"`
+}
+
+func readState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w (%s has no %s)", ErrNotUp, dir, stateFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("lab: %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return &s, nil
+}
+
+func writeState(dir string, s *State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, stateFile)); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	return nil
+}
+
+func (s *State) host(name string) (*HostState, error) {
+	for i := range s.Hosts {
+		if s.Hosts[i].Name == name {
+			return &s.Hosts[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownHost, name)
+}
