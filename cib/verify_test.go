@@ -16,7 +16,7 @@ import (
 
 // realTools returns Tools running the real crm_verify and crm_simulate (fail in CI, skip
 // elsewhere when missing).
-func realTools(t *testing.T) Tools {
+func realTools(t testing.TB) Tools {
 	t.Helper()
 	return Tools{CrmVerify: testenv.RequireTool(t, "crm_verify"), CrmSimulate: testenv.RequireTool(t, "crm_simulate")}
 }
