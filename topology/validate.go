@@ -22,6 +22,9 @@ var (
 // Accepted values of pacemaker.no_quorum_policy.
 var noQuorumPolicies = []string{"stop", "freeze", "ignore", "demote", "suicide"}
 
+// maxNodeID is the largest Corosync node id (a 32-bit unsigned number; 0 is reserved).
+const maxNodeID = 1<<32 - 1
+
 // Limits of corosync.token_ms.
 const (
 	minTokenMS = 200
@@ -70,9 +73,17 @@ func (c *checker) datacenters() {
 	if len(dcs) == 0 {
 		c.errorf(f.at("datacenters"), "Empty datacenters", "datacenters needs at least one Nomad datacenter.")
 	}
+	seen := map[string]int{}
 	for i, dc := range dcs {
-		if dc == "" {
+		first, dup := seen[dc]
+		switch {
+		case dc == "":
 			c.errorf(f.elemAt("datacenters", i), `Invalid datacenter ""`, "A datacenter name must not be empty.")
+		case dup:
+			c.errorf(f.elemAt("datacenters", i), "Duplicate datacenter "+quote(dc),
+				"%q is already listed at %s.", dc, at(f.elemAt("datacenters", first)))
+		default:
+			seen[dc] = i
 		}
 	}
 }
@@ -130,9 +141,9 @@ func (c *checker) hosts() {
 		h := c.p.t.Hosts[i]
 		c.name(s, hostNameRE, names)
 		c.nic(s, h.NIC)
-		if h.NodeID < 1 {
+		if h.NodeID < 1 || h.NodeID > maxNodeID {
 			c.errorf(s.at("nodeid"), fmt.Sprintf("Invalid nodeid %d", h.NodeID),
-				"%s: nodeid must be 1 or more.", s.title())
+				"%s: nodeid must be within 1..%d.", s.title(), maxNodeID)
 		} else if first, dup := nodeids[h.NodeID]; dup {
 			c.errorf(s.at("nodeid"), fmt.Sprintf("Duplicate nodeid %d", h.NodeID),
 				"%s has nodeid %d%s, already used by %s at %s.", s.title(), h.NodeID, defaulted(s, "nodeid"), first.title(), at(first.at("nodeid")))
