@@ -30,14 +30,13 @@ const pgBinDir = "/usr/lib/postgresql/15/bin"
 // realPG is a PostgreSQL 15 started for one test in its own directory, archiving through the
 // rendered archive_command into a posix pgbackrest repository in the same directory.
 type realPG struct {
-	dir      string              // everything of the test lives below it
-	files    string              // the rendered backup files: files/backup/<cluster>/...
-	repo     string              // the posix repository (repo1-path)
-	port     int                 // PostgreSQL's port on 127.0.0.1
-	cred     *syscall.Credential // the postgres user
-	env      []string            // environment of PostgreSQL and of the in-container scripts
-	stanza   string
-	pgStarts int
+	dir    string              // everything of the test lives below it
+	files  string              // the rendered backup files: files/backup/<cluster>/...
+	repo   string              // the posix repository (repo1-path)
+	port   int                 // PostgreSQL's port on 127.0.0.1
+	cred   *syscall.Credential // the postgres user
+	env    []string            // environment of PostgreSQL and of the in-container scripts
+	stanza string
 }
 
 // patroniStub is a stand-in for the local Patroni REST API: GET /primary answers 200 or 503.
