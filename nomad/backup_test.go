@@ -2,6 +2,7 @@ package nomad
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -130,5 +131,56 @@ func TestBackupScriptsCheck(t *testing.T) {
 	}
 	if scripts != 6 {
 		t.Errorf("checked %d scripts, want 6", scripts)
+	}
+}
+
+// TestBackupS3ConfigPgbackrest has pgbackrest read the rendered s3 pgbackrest.conf: without
+// credentials in the environment it refuses (the file holds none), with them it accepts every
+// option and goes for the repository, here redirected to a closed port on loopback.
+func TestBackupS3ConfigPgbackrest(t *testing.T) {
+	pgbackrest := testenv.RequireTool(t, "pgbackrest")
+	dir := t.TempDir()
+	c := backupS3Cluster()
+	bkWriteFiles(t, dir, renderBackup(t, backupExampleTopology(), c))
+	conf := filepath.Join(dir, "backup", c.Name, "pgbackrest.conf")
+	info := func(env ...string) (stdout, stderr string, err error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, pgbackrest, "--stanza="+c.Name, "--output=json", "info")
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "PGBACKREST_CONFIG=" + conf,
+			"PGBACKREST_LOG_PATH=" + dir, "PGBACKREST_LOCK_PATH=" + dir,
+			// Loopback only: the closed port of 127.0.0.1, path-style, short timeout.
+			"PGBACKREST_REPO1_S3_ENDPOINT=127.0.0.1", "PGBACKREST_REPO1_STORAGE_PORT=1",
+			"PGBACKREST_REPO1_S3_URI_STYLE=path", "PGBACKREST_IO_TIMEOUT=1"}, env...)
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err = cmd.Run()
+		return o.String(), e.String(), err
+	}
+
+	_, stderr, err := info()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(stderr, "repo1-s3-key") {
+		t.Fatalf("pgbackrest info without credentials: %v, want a refusal naming repo1-s3-key\n%s", err, stderr)
+	}
+
+	stdout, stderr, err := info("PGBACKREST_REPO1_S3_KEY=AKIDEXAMPLE", "PGBACKREST_REPO1_S3_KEY_SECRET=secret")
+	if err != nil || stderr != "" {
+		t.Fatalf("pgbackrest info with credentials: %v, stderr %q (warnings mean an option it does not know)", err, stderr)
+	}
+	var got []struct {
+		Name string `json:"name"`
+		Repo []struct {
+			Status struct {
+				Message string `json:"message"`
+			} `json:"status"`
+		} `json:"repo"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("pgbackrest info output: %v\n%s", err, stdout)
+	}
+	if len(got) != 1 || got[0].Name != c.Name || len(got[0].Repo) != 1 ||
+		!strings.Contains(got[0].Repo[0].Status.Message, "127.0.0.1:1") {
+		t.Errorf("pgbackrest info = %s, want stanza %s whose one repository it tried at 127.0.0.1:1", stdout, c.Name)
 	}
 }
