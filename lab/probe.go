@@ -62,7 +62,8 @@ type ProbeOptions struct {
 // Probe connects to opts.Address every opts.Interval (attempts overlap, so a hanging
 // connect does not hide the moment service returns) and writes one line per change of
 // outcome: "<unix nanoseconds> ok <answering host>" or "<unix nanoseconds> fail <reason>",
-// stamped with the time the attempt completed.
+// stamped with the time the attempt completed. Results of attempts that began before an
+// already reported one are dropped.
 func Probe(ctx context.Context, opts ProbeOptions, w io.Writer) error {
 	if opts.Interval <= 0 || opts.Timeout <= 0 {
 		return errors.New("lab: probe: interval and timeout must be positive")
@@ -73,20 +74,22 @@ func Probe(ctx context.Context, opts ProbeOptions, w io.Writer) error {
 		defer cancel()
 	}
 	type result struct {
-		at      time.Time
+		start   time.Time // when the attempt began
+		at      time.Time // when it completed
 		outcome string
 	}
 	results := make(chan result, 256)
 	var wg sync.WaitGroup
 	attempt := func() {
 		defer wg.Done()
+		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 		var d net.Dialer
 		c, err := d.DialContext(actx, "tcp", opts.Address)
 		if err != nil {
 			if ctx.Err() == nil { // an attempt cut short by the end of probing says nothing
-				results <- result{time.Now(), "fail " + reason(err)}
+				results <- result{start, time.Now(), "fail " + reason(err)}
 			}
 			return
 		}
@@ -95,17 +98,24 @@ func Probe(ctx context.Context, opts ProbeOptions, w io.Writer) error {
 		line, err := bufio.NewReader(c).ReadString('\n')
 		if err != nil {
 			if ctx.Err() == nil {
-				results <- result{time.Now(), "fail read: " + reason(err)}
+				results <- result{start, time.Now(), "fail read: " + reason(err)}
 			}
 			return
 		}
-		results <- result{time.Now(), "ok " + strings.TrimSpace(line)}
+		results <- result{start, time.Now(), "ok " + strings.TrimSpace(line)}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		last := ""
+		var newest time.Time
 		for r := range results {
+			// An attempt that began before the newest one reported is stale: a timeout
+			// arriving after a later attempt succeeded says nothing about now.
+			if r.start.Before(newest) {
+				continue
+			}
+			newest = r.start
 			if r.outcome != last {
 				fmt.Fprintf(w, "%d %s\n", r.at.UnixNano(), r.outcome)
 				last = r.outcome

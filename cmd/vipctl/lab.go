@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
 	"github.com/spf13/cobra"
 
 	"github.com/vipctl/vipctl/cib"
@@ -312,29 +311,17 @@ func newCmdLabProbe(g *globals) *cobra.Command {
 	return cmd
 }
 
-// labApply loads the topology's CIB configuration into the lab's cluster.
-// Interim, until cib's live apply lands: replaces the whole configuration section.
+// labApply brings the lab cluster's CIB to the topology's desired state through cib's live
+// apply, running cibadmin inside a lab host; backups of replaced CIBs stay in the lab's directory.
 func labApply(ctx context.Context, t *topology.Topology, command lab.CommandFunc) error {
-	doc, err := cib.Render(t)
+	desired, err := cib.Render(t)
 	if err != nil {
 		return err
 	}
-	conf := doc.FindElement("/cib/configuration")
-	if conf == nil {
-		return errors.New("lab: rendered CIB has no configuration")
-	}
-	out := etree.NewDocument()
-	out.SetRoot(conf.Copy())
-	b, err := out.WriteToBytes()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := command(ctx, "cibadmin", "--replace", "--scope", "configuration", "--xml-pipe")
-	cmd.Stdin = bytes.NewReader(b)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("cibadmin --replace: %w: %s", err, msg)
-	}
-	return nil
+	live := cib.NewLive(cib.LiveConfig{
+		Command:   cib.CommandFunc(command),
+		BackupDir: filepath.Join(lab.DefaultDir, "cib-backups"),
+	})
+	_, err = live.Apply(ctx, t, desired, cib.ApplyOptions{})
+	return err
 }
