@@ -20,7 +20,7 @@ const DefaultBackupDir = "/var/lib/vipctl/cib-backup"
 
 // DefaultAttempts is how many times apply reads, merges and writes when someone else keeps
 // changing the CIB between vipctl's read and its write.
-const DefaultAttempts = 3
+const DefaultAttempts = 5
 
 // Refusals: the live cluster is not the one the topology describes. Nothing is written.
 var (
