@@ -18,7 +18,8 @@ var ErrBundlePath = errors.New("bad bundle path")
 
 // Bundle returns the files of the bundle that this package renders, in a fixed order:
 // nomad/<job>.nomad and .json for every job, haproxy/<cluster>.cfg, backup/<cluster>/* for
-// clusters with backup on, and compose/*. (cib.xml and corosync/corosync.conf come from
+// clusters with backup on, and compose/* (the micro-cluster of the first cluster, when there is
+// one). (cib.xml and corosync/corosync.conf come from
 // their own packages; vipctl render adds them.)
 func Bundle(t *topology.Topology) ([]File, error) {
 	jobs, err := Jobs(t)
@@ -50,6 +51,13 @@ func Bundle(t *topology.Topology) ([]File, error) {
 			return nil, err
 		}
 		files = append(files, bf...)
+	}
+	if len(t.Clusters) > 0 {
+		cf, err := ComposeFiles(t)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, cf...)
 	}
 	return files, nil
 }

@@ -96,7 +96,7 @@ func (w *hclWriter) group(b *hclwrite.Body, g *api.TaskGroup) {
 		setDuration(b, "shutdown_delay", *g.ShutdownDelay)
 	}
 	if len(g.Affinities) > 0 || len(g.Spreads) > 0 || g.Scaling != nil || g.Consul != nil || g.MaxRunDuration != nil ||
-		g.StopAfterClientDisconnect != nil || g.MaxClientDisconnect != nil || g.PreventRescheduleOnLost != nil {
+		deprecatedDisconnect(g) {
 		w.fail("group %q: affinity, spread, scaling, consul, max_run_duration and the pre-1.8 disconnect fields are not written", *g.Name)
 	}
 	for _, c := range g.Constraints {
@@ -169,6 +169,13 @@ func (w *hclWriter) group(b *hclwrite.Body, g *api.TaskGroup) {
 		b.AppendNewline()
 		w.task(b.AppendNewBlock("task", []string{t.Name}).Body(), t)
 	}
+}
+
+// deprecatedDisconnect reports whether a group sets the pre-1.8 disconnect fields, which Nomad
+// 1.10 ignores: vipctl uses the disconnect block and refuses to write them.
+func deprecatedDisconnect(g *api.TaskGroup) bool {
+	//lint:ignore SA1019 detecting the deprecated fields is the point
+	return g.StopAfterClientDisconnect != nil || g.MaxClientDisconnect != nil || g.PreventRescheduleOnLost != nil
 }
 
 func (w *hclWriter) network(b *hclwrite.Body, n *api.NetworkResource) {

@@ -35,8 +35,6 @@ const (
 	// patroniVarKeys are the keys of the Nomad Variable nomad/jobs/pgsql-<cluster>.
 	superuserPasswordKey   = "superuser_password"
 	replicationPasswordKey = "replication_password"
-	// patroniConfContainer is where the rendered patroni.yml is in the container (the task's local/).
-	patroniConfContainer = "/local/patroni.yml"
 	// haproxyImage is the HAProxy image of the HAProxy jobs (2.6, as Debian's haproxy that checks the config).
 	haproxyImage = "haproxy:2.6"
 	// haproxyConfigPath is where the official haproxy image reads its configuration.
@@ -125,10 +123,8 @@ func hostConstraints(hosts []string) []*api.Constraint {
 
 // patroniExtras carries what the backup renderer contributes to the Patroni job.
 type patroniExtras struct {
-	archiveCommand string          // PostgreSQL's archive_command; empty: archiving off
-	templates      []*api.Template // backup files shipped into the container
-	mounts         []string        // docker volumes binding those files over the image's paths
-	startFirst     string          // a script the container starts in the background before Patroni
+	templates []*api.Template // backup files shipped into the container
+	mounts    []string        // docker volumes binding those files over the image's paths
 }
 
 func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api.Job, error) {
@@ -141,6 +137,10 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 	}
 	if c.Image == "" {
 		return nil, fmt.Errorf("%w: cluster %q: no image", ErrRender, c.Name)
+	}
+	patroniConf, err := PatroniConfig(c)
+	if err != nil {
+		return nil, err
 	}
 	name := PatroniJobName(c)
 	vol := VolumeName(c)
@@ -160,22 +160,14 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		"PATRONI_REPLICATION_USERNAME":       "replicator",
 	}
 
-	// The job, not the image, says how a member starts: Patroni with the rendered patroni.yml
-	// (environment variables complete it), after the stanza initialisation in the background.
-	start := "exec patroni " + patroniConfContainer
-	if x.startFirst != "" {
-		start = x.startFirst + " & " + start
-	}
+	// The image's entrypoint starts stanza_init.sh (when pgbackrest.conf is there) and then
+	// Patroni with ContainerPatroniConf; the job binds the cluster's own files over the image's.
 	config := map[string]any{
-		"image":   c.Image,
-		"ports":   []string{"patroni", "pgsql"},
-		"command": "/bin/sh",
-		"args":    []string{"-c", start},
+		"image": c.Image,
+		"ports": []string{"patroni", "pgsql"},
 		// pgsql_backup.sh finds the cluster's container on a host by this label.
-		"labels": map[string]string{ContainerLabel: c.Name},
-	}
-	if len(x.mounts) > 0 {
-		config["volumes"] = x.mounts
+		"labels":  map[string]string{ContainerLabel: c.Name},
+		"volumes": append([]string{"local/patroni.yml:" + ContainerPatroniConf}, x.mounts...),
 	}
 
 	task := &api.Task{
@@ -193,8 +185,9 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 			Envvars:      new(true),
 			ChangeMode:   new("noop"),
 		}, {
-			EmbeddedTmpl: new(literalTemplate(patroniYAML(c, x.archiveCommand))),
+			EmbeddedTmpl: new(literalTemplate(string(patroniConf))),
 			DestPath:     new("local/patroni.yml"),
+			Perms:        new("0644"),
 			ChangeMode:   new("noop"),
 		}}, x.templates...),
 		VolumeMounts: []*api.VolumeMount{{
@@ -283,50 +276,9 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 	}, nil
 }
 
-// patroniYAML is the part of Patroni's configuration that vipctl decides; names, addresses,
-// Consul and credentials come from the task's environment (PATRONI_*), which Patroni merges in.
-func patroniYAML(c topology.Cluster, archiveCommand string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `# Patroni configuration of cluster %s, rendered by vipctl: do not edit.
-# Names, addresses, Consul and passwords come from the environment (PATRONI_*).
-bootstrap:
-  dcs:
-    ttl: 30
-    loop_wait: 10
-    retry_timeout: 10
-    maximum_lag_on_failover: 1048576
-    postgresql:
-      use_pg_rewind: true
-      use_slots: true
-      parameters:
-        wal_level: replica
-        hot_standby: "on"
-        wal_log_hints: "on"
-  initdb:
-    - encoding: UTF8
-    - data-checksums
-postgresql:
-  pg_hba:
-    - local all all trust
-    - host replication replicator all scram-sha-256
-    - host all all all scram-sha-256
-`, c.Name)
-	if archiveCommand != "" {
-		fmt.Fprintf(&b, `  parameters:
-    archive_mode: "on"
-    archive_timeout: 60
-    archive_command: %s
-`, yamlQuote(archiveCommand))
-	}
-	return b.String()
-}
-
 // literalTemplate makes text safe as the data of a Nomad template block: consul-template
 // renders it back to exactly the text (every "{{" becomes an action printing "{{").
 func literalTemplate(s string) string { return strings.ReplaceAll(s, "{{", `{{"{{"}}`) }
-
-// yamlQuote is s as a single-quoted YAML scalar.
-func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // passwordTemplate renders the Patroni passwords from the job's Nomad Variable as an env file.
 func passwordTemplate(c topology.Cluster) string {

@@ -10,8 +10,9 @@ import (
 )
 
 // PatroniJob returns the Patroni job pgsql-<cluster>: one PostgreSQL member per host of the
-// cluster's group, registered in Consul by Patroni itself under the job name. With backup on,
-// the members archive WAL through pgbackrest and carry the cluster's pgbackrest files.
+// cluster's group, registered in Consul by Patroni itself under the job name. Its patroni.yml is
+// PatroniConfig's; with backup on, the members archive WAL through pgbackrest and carry the
+// cluster's pgbackrest files, which the image's entrypoint uses (stanza_init.sh at start).
 func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 	var x patroniExtras
 	if c.Backup.Enabled {
@@ -19,8 +20,6 @@ func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		x.archiveCommand = ArchiveCommand(c)
-		x.startFirst = ContainerStanzaInit
 		// The files the container needs, rendered into the task directory and bound over
 		// the image's copies, so the job and the bundle always carry the same scripts.
 		for _, into := range []struct{ name, dest, perms string }{

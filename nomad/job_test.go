@@ -331,15 +331,15 @@ func TestTemplatesRenderToTheBundleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for _, tm := range j.TaskGroups[0].Tasks[0].Templates[2:] {
+	for _, tm := range j.TaskGroups[0].Tasks[0].Templates[1:] {
 		got[strings.TrimPrefix(*tm.DestPath, "local/")] = consulTemplate(t, *tm.EmbeddedTmpl)
 	}
-	want := map[string]string{}
+	want := map[string]string{"patroni.yml": byName["compose/patroni.yml"]}
 	for _, name := range []string{"pgbackrest.conf", "stanza_init.sh", "backup_if_primary.sh"} {
 		want[name] = byName["backup/msrvc01/"+name]
 	}
 	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("templates differ from the bundle's backup files (-bundle +job):\n%s", d)
+		t.Errorf("templates differ from the bundle's files (-bundle +job):\n%s", d)
 	}
 }
 
@@ -689,8 +689,9 @@ func TestStaticPortsCollisionDetected(t *testing.T) {
 }
 
 // passwordValue finds a password written out: "password = x", "PASSWORD=x", "password: x",
-// where x is not a template action reading it from Nomad Variables.
-var passwordValue = regexp.MustCompile(`(?i)passw(or)?d["']?\s*[:=]\s*["']?([^\s"'{][^\s"']*)`)
+// where x is not a reference to where the password really is: a template action reading Nomad
+// Variables ("{{ … }}"), an environment variable ("${…}", "${X:?…}") or a placeholder ("...").
+var passwordValue = regexp.MustCompile(`(?i)passw(or)?d["']?\s*[:=]\s*["']?([^\s"'{$.?][^\s"']*)`)
 
 func TestNoPasswordInRenderedFiles(t *testing.T) {
 	for _, tp := range []*topology.Topology{exampleTopology(t), manyClusters(t, 10, 2)} {
@@ -699,8 +700,8 @@ func TestNoPasswordInRenderedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			if m := passwordValue.FindSubmatch(f.Data); m != nil {
-				t.Errorf("%s: password written out: %q", f.Path, m[0])
+			for _, m := range passwordValue.FindAll(f.Data, -1) {
+				t.Errorf("%s: password written out: %q", f.Path, m)
 			}
 		}
 	}
@@ -710,7 +711,9 @@ func TestNoPasswordInRenderedFiles(t *testing.T) {
 			t.Errorf("passwordValue misses %q", s)
 		}
 	}
-	if passwordValue.MatchString("PATRONI_SUPERUSER_PASSWORD={{ .superuser_password }}") {
-		t.Errorf("passwordValue matches the Variables template")
+	for _, s := range []string{"PATRONI_SUPERUSER_PASSWORD={{ .superuser_password }}", `PASSWORD: "${PATRONI_SUPERUSER_PASSWORD:?set it}"`} {
+		if passwordValue.MatchString(s) {
+			t.Errorf("passwordValue matches a reference: %q", s)
+		}
 	}
 }

@@ -81,14 +81,12 @@ job "pgsql-msrvc02" {
       kill_timeout = "1m"
       kill_signal  = "SIGTERM"
       config {
-        args    = ["-c", "/usr/local/bin/stanza_init.sh & exec patroni /local/patroni.yml"]
-        command = "/bin/sh"
-        image   = "registry.example/sa-pgsql:15"
+        image = "registry.example/sa-pgsql:15"
         labels = {
           "vipctl.cluster" = "msrvc02"
         }
         ports   = ["patroni", "pgsql"]
-        volumes = ["local/pgbackrest.conf:/etc/pgbackrest/pgbackrest.conf", "local/stanza_init.sh:/usr/local/bin/stanza_init.sh", "local/backup_if_primary.sh:/usr/local/bin/backup_if_primary.sh"]
+        volumes = ["local/patroni.yml:/etc/patroni/patroni.yml", "local/pgbackrest.conf:/etc/pgbackrest/pgbackrest.conf", "local/stanza_init.sh:/usr/local/bin/stanza_init.sh", "local/backup_if_primary.sh:/usr/local/bin/backup_if_primary.sh"]
       }
       env {
         PATRONI_CONSUL_HOST                = "${attr.unique.network.ip-address}:8500"
@@ -117,9 +115,11 @@ EOT
       template {
         destination = "local/patroni.yml"
         change_mode = "noop"
+        perms       = "0644"
         data        = <<EOT
-# Patroni configuration of cluster msrvc02, rendered by vipctl: do not edit.
-# Names, addresses, Consul and passwords come from the environment (PATRONI_*).
+# Patroni configuration of cluster msrvc02: rendered by vipctl, do not edit (render again).
+# In the container at /etc/patroni/patroni.yml. Everything that differs between members (name, scope,
+# addresses, Consul agent, passwords) comes from PATRONI_* environment variables.
 bootstrap:
   dcs:
     ttl: 30
@@ -133,18 +133,24 @@ bootstrap:
         wal_level: replica
         hot_standby: "on"
         wal_log_hints: "on"
+        max_wal_senders: 10
+        max_replication_slots: 10
+        archive_mode: "on"
+        archive_command: "pgbackrest --stanza=msrvc02 archive-push %p"
   initdb:
     - encoding: UTF8
     - data-checksums
+
 postgresql:
-  pg_hba:
-    - local all all trust
-    - host replication replicator all scram-sha-256
-    - host all all all scram-sha-256
+  pgpass: /tmp/pgpass
   parameters:
-    archive_mode: "on"
-    archive_timeout: 60
-    archive_command: 'pgbackrest --stanza=msrvc02 archive-push %p'
+    unix_socket_directories: "/var/run/postgresql"
+  pg_hba:
+    - local all all peer
+    - host replication replicator 0.0.0.0/0 scram-sha-256
+    - host replication replicator ::/0 scram-sha-256
+    - host all all 0.0.0.0/0 scram-sha-256
+    - host all all ::/0 scram-sha-256
 EOT
       }
       template {

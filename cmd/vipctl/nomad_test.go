@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/nomad/api"
+)
+
+func TestNomadRenderHCL(t *testing.T) {
+	code, out, errOut := vipctl(t, "nomad", "render", "-f", exampleFile)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	f, diags := hclparse.NewParser().ParseHCL([]byte(out), "jobs.nomad")
+	if diags.HasErrors() {
+		t.Fatalf("output is not HCL: %v", diags)
+	}
+	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "job", LabelNames: []string{"id"}}}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var ids []string
+	for _, b := range content.Blocks {
+		ids = append(ids, b.Labels[0])
+	}
+	want := []string{"pgsql-msrvc01", "haproxy-msrvc01", "backup-msrvc01", "pgsql-msrvc02", "haproxy-msrvc02", "backup-msrvc02"}
+	if d := cmp.Diff(want, ids); d != "" {
+		t.Errorf("jobs (-want +got):\n%s", d)
+	}
+}
+
+func TestNomadRenderJSON(t *testing.T) {
+	code, out, errOut := vipctl(t, "nomad", "render", "-f", exampleFile, "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var reqs []api.JobRegisterRequest
+	if err := json.Unmarshal([]byte(out), &reqs); err != nil {
+		t.Fatalf("output is not a JSON array of register requests: %v", err)
+	}
+	if len(reqs) != 6 || *reqs[0].Job.ID != "pgsql-msrvc01" || *reqs[0].Job.Region != "global" {
+		t.Errorf("unexpected jobs: %d, first %v", len(reqs), reqs[0].Job.ID)
+	}
+}
+
+// fakeRegister answers PUT /v1/jobs like Nomad, recording the jobs and tokens it got.
+type fakeRegister struct {
+	mu     sync.Mutex
+	ids    []string
+	tokens []string
+}
+
+func (f *fakeRegister) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPut || r.URL.Path != "/v1/jobs" {
+		http.Error(w, "not the register endpoint", http.StatusNotFound)
+		return
+	}
+	var req api.JobRegisterRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Job == nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.ids = append(f.ids, *req.Job.ID)
+	f.tokens = append(f.tokens, r.Header.Get("X-Nomad-Token"))
+	f.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(api.JobRegisterResponse{EvalID: "e-" + *req.Job.ID})
+}
+
+func TestNomadSubmit(t *testing.T) {
+	f := &fakeRegister{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	const token = "9f1c2b7e-secret-token"
+	t.Setenv("NOMAD_ADDR", srv.URL)
+	t.Setenv("NOMAD_TOKEN", token)
+
+	code, out, errOut := vipctl(t, "nomad", "submit", "-f", exampleFile)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	want := []string{"pgsql-msrvc01", "haproxy-msrvc01", "backup-msrvc01", "pgsql-msrvc02", "haproxy-msrvc02", "backup-msrvc02"}
+	if d := cmp.Diff(want, f.ids); d != "" {
+		t.Errorf("registered (-want +got):\n%s", d)
+	}
+	for _, tok := range f.tokens {
+		if tok != token {
+			t.Errorf("request carried token %q, want NOMAD_TOKEN", tok)
+		}
+	}
+	if strings.Contains(out+errOut, token) {
+		t.Errorf("the token was printed:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(out, "registered pgsql-msrvc01 (evaluation e-pgsql-msrvc01)") {
+		t.Errorf("stdout: %s", out)
+	}
+}
+
+func TestNomadSubmitRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Permission denied", http.StatusForbidden)
+	}))
+	defer srv.Close()
+	t.Setenv("NOMAD_ADDR", srv.URL)
+	t.Setenv("NOMAD_TOKEN", "another-secret")
+	code, out, errOut := vipctl(t, "nomad", "submit", "-f", exampleFile)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	if strings.Contains(out+errOut, "another-secret") {
+		t.Errorf("the token was printed")
+	}
+	if !strings.Contains(errOut, "pgsql-msrvc01") {
+		t.Errorf("error does not name the job: %s", errOut)
+	}
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const exampleFile = "../../examples/vipctl.hcl"
+
+// vipctl runs the whole program as a user would, returning exit code, stdout and stderr.
+func vipctl(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(append([]string{"vipctl"}, args...), strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func bundleTree(t *testing.T, dir string) map[string]fs.FileMode {
+	t.Helper()
+	got := map[string]fs.FileMode{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		got[filepath.ToSlash(rel)] = info.Mode().Perm()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestRenderBundle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bundle")
+	code, out, errOut := vipctl(t, "render", "-f", exampleFile, "-d", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	want := map[string]fs.FileMode{"cib.xml": 0o644, "corosync/corosync.conf": 0o644}
+	for _, c := range []string{"msrvc01", "msrvc02"} {
+		for _, j := range []string{"pgsql-", "haproxy-", "backup-"} {
+			want["nomad/"+j+c+".nomad"] = 0o644
+			want["nomad/"+j+c+".json"] = 0o644
+		}
+		want["haproxy/"+c+".cfg"] = 0o644
+		for _, f := range []string{"pgbackrest.conf", "cron_backup"} {
+			want["backup/"+c+"/"+f] = 0o644
+		}
+		for _, f := range []string{"stanza_init.sh", "backup_if_primary.sh", "pgsql_backup.sh"} {
+			want["backup/"+c+"/"+f] = 0o755
+		}
+	}
+	for _, f := range composeFiles {
+		want[f] = 0o644
+		if strings.HasSuffix(f, ".sh") {
+			want[f] = 0o755
+		}
+	}
+	got := bundleTree(t, dir)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("bundle (-want +got):\n%s", d)
+	}
+
+	// The bundle's CIB is `cib render`'s, its jobs are `nomad render`'s.
+	cibXML, err := os.ReadFile(filepath.Join(dir, "cib.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := vipctl(t, "cib", "render", "-f", exampleFile); code != exitOK || out != string(cibXML) {
+		t.Errorf("cib.xml differs from `vipctl cib render` (exit %d)", code)
+	}
+	code, hcl, _ := vipctl(t, "nomad", "render", "-f", exampleFile)
+	if code != exitOK {
+		t.Fatalf("nomad render: exit %d", code)
+	}
+	for _, j := range []string{"pgsql-msrvc01", "haproxy-msrvc02", "backup-msrvc02"} {
+		b, err := os.ReadFile(filepath.Join(dir, "nomad", j+".nomad"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(hcl, string(b)) {
+			t.Errorf("nomad/%s.nomad is not in `vipctl nomad render`", j)
+		}
+	}
+
+	// Rendering again into the same directory gives the same files, byte for byte.
+	before := readAll(t, dir)
+	if code, _, errOut := vipctl(t, "render", "-f", exampleFile, "-d", dir); code != exitOK {
+		t.Fatalf("second render: exit %d: %s", code, errOut)
+	}
+	if d := cmp.Diff(before, readAll(t, dir)); d != "" {
+		t.Errorf("second render differs:\n%s", d)
+	}
+	entries, err := os.ReadDir(filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("left beside the bundle: %v", entries)
+	}
+}
+
+func readAll(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for p := range bundleTree(t, dir) {
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p] = string(b)
+	}
+	return out
+}
+
+func TestRenderBadTopologyWritesNothing(t *testing.T) {
+	src, err := os.ReadFile(exampleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string]func(string) string{
+		"unknown block": func(s string) string { return s + "\nfrobnicate {}\n" },
+		"port clash":    func(s string) string { return strings.Replace(s, "port         = 5002", "port         = 5001", 1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := edit(string(src))
+			if bad == string(src) {
+				t.Fatal("edit changed nothing")
+			}
+			tmp := t.TempDir()
+			file := filepath.Join(tmp, "vipctl.hcl")
+			if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(tmp, "bundle")
+			code, out, errOut := vipctl(t, "render", "-f", file, "-d", dir)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitUsage, out, errOut)
+			}
+			if !strings.Contains(errOut, file) {
+				t.Errorf("error does not name the file: %s", errOut)
+			}
+			entries, err := os.ReadDir(tmp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if !slices.Equal(names, []string{"vipctl.hcl"}) {
+				t.Errorf("written despite the bad topology: %v", names)
+			}
+		})
+	}
+}
+
+func TestRenderNeedsDir(t *testing.T) {
+	if code, _, _ := vipctl(t, "render", "-f", exampleFile); code != exitUsage {
+		t.Errorf("render without -d: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// composeFiles are the compose files of the bundle.
+var composeFiles = []string{
+	"compose/docker-compose.yml", "compose/Dockerfile", "compose/entrypoint.sh", "compose/patroni.yml",
+	"compose/haproxy.cfg", "compose/stanza_init.sh", "compose/backup_if_primary.sh", "compose/pgbackrest.conf",
+}
