@@ -109,6 +109,15 @@ func (tl Tools) Simulate(ctx context.Context, t *topology.Topology, failed []str
 	if len(fail) == 0 {
 		return sim, nil
 	}
+	if len(fail) == len(hosts) {
+		// Nobody is left to run anything: every VIP is down, whatever the scheduler would
+		// say about hosts it can no longer reach.
+		for _, p := range sim.Up {
+			p.State, p.Node = StateStopped, ""
+			sim.After = append(sim.After, p)
+		}
+		return sim, nil
+	}
 
 	quorum := "0"
 	if sim.Quorate {

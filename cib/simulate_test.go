@@ -119,6 +119,16 @@ func TestSimulateQuorumLost(t *testing.T) {
 	if diff := cmp.Diff(want, sim.After); diff != "" {
 		t.Errorf("holder %s and %s failed (-want +got):\n%s", holder, others[0], diff)
 	}
+
+	// Every host fails: nothing is left to run the VIP.
+	sim = simulate(t, tools, topo, "pg-03", "pg-01", "pg-02")
+	want[0].State, want[0].Node = StateStopped, ""
+	if diff := cmp.Diff(want, sim.After); diff != "" {
+		t.Errorf("every host failed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"pg-01", "pg-02", "pg-03"}, sim.Failed); diff != "" {
+		t.Errorf("Failed is not in topology order (-want +got):\n%s", diff)
+	}
 }
 
 // TestSimulateTwoHosts fails the holder of a two-host cluster without fencing: corosync's

@@ -77,14 +77,14 @@ func (execRunner) run(ctx context.Context, name string, args ...string) (toolRes
 	return res, nil
 }
 
-func (t Tools) run(ctx context.Context, name string, args ...string) (toolResult, error) {
-	timeout := t.Timeout
+func (tl Tools) run(ctx context.Context, name string, args ...string) (toolResult, error) {
+	timeout := tl.Timeout
 	if timeout <= 0 {
 		timeout = DefaultToolTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r := t.runner
+	r := tl.runner
 	if r == nil {
 		r = execRunner{}
 	}
@@ -105,7 +105,7 @@ func Verify(ctx context.Context, doc *etree.Document) error {
 
 // Verify checks that doc declares a pacemaker-3.x schema and that `crm_verify --xml-file`
 // accepts it with exit 0 and no output. A refusal is a *VerifyError carrying crm_verify's words.
-func (t Tools) Verify(ctx context.Context, doc *etree.Document) error {
+func (tl Tools) Verify(ctx context.Context, doc *etree.Document) error {
 	if err := checkSchema(doc); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (t Tools) Verify(ctx context.Context, doc *etree.Document) error {
 	if err := writeDoc(doc, path); err != nil {
 		return fmt.Errorf("verify CIB: %w", err)
 	}
-	res, err := t.run(ctx, orDefault(t.CrmVerify, "crm_verify"), "--xml-file", path)
+	res, err := tl.run(ctx, orDefault(tl.CrmVerify, "crm_verify"), "--xml-file", path)
 	if err != nil {
 		return fmt.Errorf("verify CIB: %w", err)
 	}

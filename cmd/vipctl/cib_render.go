@@ -135,7 +135,7 @@ func cibSimulateRun(ctx context.Context, opts cibSimulateOptions) error {
 // writeSimulation prints a simulation for people: one line per VIP, before and after.
 func writeSimulation(w io.Writer, sim *cib.Simulation) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "All %d hosts up (quorum):\n", len(sim.Hosts))
+	fmt.Fprintf(tw, "All %s up (quorum):\n", nHosts(len(sim.Hosts)))
 	for _, p := range sim.Up {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Resource, p.VIP, describe(p, ""))
 	}
@@ -145,7 +145,7 @@ func writeSimulation(w io.Writer, sim *cib.Simulation) error {
 		if !sim.Quorate {
 			q = "quorum LOST"
 		}
-		fmt.Fprintf(tw, "After %s failed (%d of %d hosts left, %s):\n", strings.Join(sim.Failed, ", "), left, len(sim.Hosts), q)
+		fmt.Fprintf(tw, "After %s failed (%d of %s left, %s):\n", strings.Join(sim.Failed, ", "), left, nHosts(len(sim.Hosts)), q)
 		for i, p := range sim.After {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Resource, p.VIP, describe(p, sim.Up[i].Node))
 		}
@@ -165,4 +165,11 @@ func describe(p cib.Placement, before string) string {
 	default:
 		return "STOPPED"
 	}
+}
+
+func nHosts(n int) string {
+	if n == 1 {
+		return "1 host"
+	}
+	return fmt.Sprintf("%d hosts", n)
 }
