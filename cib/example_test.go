@@ -2,6 +2,7 @@ package cib
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 
 	"github.com/vipctl/vipctl/topology"
@@ -41,3 +42,25 @@ func exampleTopology() *topology.Topology {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func ExampleRender() {
+	doc, err := Render(exampleTopology())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range doc.FindElements("//primitive") {
+		fmt.Println(p.SelectAttrValue("id", ""), p.SelectAttrValue("type", ""))
+	}
+	// Output:
+	// vipctl-fence-ipmi-pg-01 fence_ipmilan
+	// vipctl-fence-ipmi-pg-02 fence_ipmilan
+	// vipctl-fence-ipmi-pg-03 fence_ipmilan
+	// vip-db-a vip
+}
+
+func ExampleParseClusterPorts() {
+	p, err := ParseClusterPorts("port=5001,patroni=8008,stats=6001")
+	fmt.Println(p.Port, p.PatroniPort, p.StatsPort, err)
+	// Output: 5001 8008 6001 <nil>
+}

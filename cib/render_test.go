@@ -340,3 +340,19 @@ func TestRenderRejectsUnrepresentable(t *testing.T) {
 		t.Errorf("RenderXML with a control character: err = %v, want ErrUnrenderable", err)
 	}
 }
+
+// TestExampleTopologyMatchesFile keeps the hand-built exampleTopology (used where no file is
+// loaded) rendering exactly like examples/vipctl.hcl.
+func TestExampleTopologyMatchesFile(t *testing.T) {
+	fromFile, err := RenderXML(load(t, "../examples/vipctl.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := RenderXML(exampleTopology())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(fromFile), string(built)); diff != "" {
+		t.Errorf("exampleTopology renders differently from the file (-file +built):\n%s", diff)
+	}
+}
