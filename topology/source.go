@@ -61,11 +61,11 @@ func (d *decoder) text(r hcl.Range) string {
 	if r.Start.Byte < 0 || r.End.Byte > len(d.file) || r.Start.Byte > r.End.Byte {
 		return ""
 	}
-	t := string(d.file[r.Start.Byte:r.End.Byte])
+	t := []rune(string(d.file[r.Start.Byte:r.End.Byte]))
 	if len(t) > 60 {
-		t = t[:57] + "..."
+		t = append(t[:57], []rune("...")...)
 	}
-	return t
+	return string(t)
 }
 
 // hint adds advice to a decoding diagnostic where a common mistake causes it.
