@@ -66,6 +66,11 @@ func BackupJobName(c topology.Cluster) string { return BackupJobPrefix + c.Name 
 // Every host of the cluster's group declares it in its client configuration.
 func VolumeName(c topology.Cluster) string { return "pgdata-" + c.Name }
 
+// RepoVolumeName returns the name of the Nomad host volume holding a cluster's posix pgbackrest
+// repository: on every host of the group it must be the same shared storage, so that a new
+// primary archives into the repository the old one used.
+func RepoVolumeName(c topology.Cluster) string { return "pgbackrest-" + c.Name }
+
 // VariablePath returns the Nomad Variables path holding a cluster's Patroni passwords;
 // every task of the job pgsql-<cluster> may read it without a policy.
 func VariablePath(c topology.Cluster) string { return "nomad/jobs/" + PatroniJobName(c) }
@@ -123,8 +128,10 @@ func hostConstraints(hosts []string) []*api.Constraint {
 
 // patroniExtras carries what the backup renderer contributes to the Patroni job.
 type patroniExtras struct {
-	templates []*api.Template // backup files shipped into the container
-	mounts    []string        // docker volumes binding those files over the image's paths
+	repoVolume string          // host volume of a posix pgbackrest repository; "" for none
+	repoPath   string          // where the repository is mounted in the container
+	templates  []*api.Template // backup files shipped into the container
+	mounts     []string        // docker volumes binding those files over the image's paths
 }
 
 func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api.Job, error) {
@@ -201,6 +208,18 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		},
 	}
 
+	if x.repoVolume != "" {
+		task.VolumeMounts = append(task.VolumeMounts, &api.VolumeMount{
+			Volume:      new(x.repoVolume),
+			Destination: new(x.repoPath),
+			ReadOnly:    new(false),
+		})
+	}
+	volumes := map[string]*api.VolumeRequest{vol: {Name: vol, Type: "host", Source: vol}}
+	if x.repoVolume != "" {
+		volumes[x.repoVolume] = &api.VolumeRequest{Name: x.repoVolume, Type: "host", Source: x.repoVolume}
+	}
+
 	group := &api.TaskGroup{
 		Name:        new("pgsql"),
 		Count:       new(c.Replicas),
@@ -209,9 +228,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 			ReservedPorts: []api.Port{{Label: "patroni", Value: c.PatroniPort}},
 			DynamicPorts:  []api.Port{{Label: "pgsql", To: patroniContainerPort}},
 		}},
-		Volumes: map[string]*api.VolumeRequest{
-			vol: {Name: vol, Type: "host", Source: vol},
-		},
+		Volumes:       volumes,
 		EphemeralDisk: &api.EphemeralDisk{SizeMB: new(c.Resources.DiskMB)},
 		// A failing member is restarted in place, after a pause, forever: it never counts as
 		// failed, so Nomad never reschedules it onto another host while it is half alive.

@@ -20,6 +20,9 @@ func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 		if err != nil {
 			return nil, err
 		}
+		if c.Backup.Repo.Type == topology.RepoPosix {
+			x.repoVolume, x.repoPath = RepoVolumeName(c), c.Backup.Repo.Path
+		}
 		// The files the container needs, rendered into the task directory and bound over
 		// the image's copies, so the job and the bundle always carry the same scripts.
 		for _, into := range []struct{ name, dest, perms string }{

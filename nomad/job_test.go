@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,7 +181,11 @@ func TestPatroniJob(t *testing.T) {
 	if d := cmp.Diff(wantConstraints, g.Constraints); d != "" {
 		t.Errorf("constraints (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(map[string]*api.VolumeRequest{"pgdata-msrvc01": {Name: "pgdata-msrvc01", Type: "host", Source: "pgdata-msrvc01"}}, g.Volumes); d != "" {
+	wantVolumes := map[string]*api.VolumeRequest{
+		"pgdata-msrvc01":     {Name: "pgdata-msrvc01", Type: "host", Source: "pgdata-msrvc01"},
+		"pgbackrest-msrvc01": {Name: "pgbackrest-msrvc01", Type: "host", Source: "pgbackrest-msrvc01"},
+	}
+	if d := cmp.Diff(wantVolumes, g.Volumes); d != "" {
 		t.Errorf("volumes (-want +got):\n%s", d)
 	}
 	if *g.Update.MaxParallel != 1 || *g.Update.HealthCheck != "checks" {
@@ -217,7 +222,11 @@ func TestPatroniJob(t *testing.T) {
 			t.Errorf("env %s: passwords come from the Variables template only", k)
 		}
 	}
-	if d := cmp.Diff([]*api.VolumeMount{{Volume: new("pgdata-msrvc01"), Destination: new("/var/lib/postgresql/data"), ReadOnly: new(false)}}, task.VolumeMounts); d != "" {
+	wantMounts := []*api.VolumeMount{
+		{Volume: new("pgdata-msrvc01"), Destination: new("/var/lib/postgresql/data"), ReadOnly: new(false)},
+		{Volume: new("pgbackrest-msrvc01"), Destination: new("/var/lib/pgbackrest"), ReadOnly: new(false)},
+	}
+	if d := cmp.Diff(wantMounts, task.VolumeMounts); d != "" {
 		t.Errorf("volume_mount (-want +got):\n%s", d)
 	}
 	if !strings.HasPrefix(task.Env["PATRONI_POSTGRESQL_DATA_DIR"], *task.VolumeMounts[0].Destination+"/") {
@@ -230,6 +239,29 @@ func TestPatroniJob(t *testing.T) {
 	}
 	if *task.Resources.CPU != 4400 || *task.Resources.MemoryMB != 512 || *g.EphemeralDisk.SizeMB != 1024 {
 		t.Errorf("resources %+v disk %d", task.Resources, *g.EphemeralDisk.SizeMB)
+	}
+}
+
+// TestPatroniJobRepoVolume: a posix repository is a host volume (shared storage) mounted at the
+// repository path; an s3 repository and a cluster without backup need none.
+func TestPatroniJobRepoVolume(t *testing.T) {
+	tp := exampleTopology(t)
+	for name, edit := range map[string]func(*topology.Cluster){
+		"s3": func(c *topology.Cluster) {
+			c.Backup.Repo = topology.Repo{Type: topology.RepoS3, Path: "/pg", Bucket: "b", Endpoint: "s3.example", Region: "r"}
+		},
+		"no backup": func(c *topology.Cluster) { c.Backup.Enabled = false },
+	} {
+		c := tp.Clusters[0]
+		edit(&c)
+		j, err := PatroniJob(tp, c)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		g := j.TaskGroups[0]
+		if _, ok := g.Volumes["pgbackrest-msrvc01"]; ok || len(g.Volumes) != 1 || len(g.Tasks[0].VolumeMounts) != 1 {
+			t.Errorf("%s: volumes %v, mounts %d: want the data volume only", name, slices.Collect(maps.Keys(g.Volumes)), len(g.Tasks[0].VolumeMounts))
+		}
 	}
 }
 

@@ -24,6 +24,11 @@ job "pgsql-msrvc01" {
         to = 5432
       }
     }
+    volume "pgbackrest-msrvc01" {
+      type      = "host"
+      source    = "pgbackrest-msrvc01"
+      read_only = false
+    }
     volume "pgdata-msrvc01" {
       type      = "host"
       source    = "pgdata-msrvc01"
@@ -315,6 +320,11 @@ EOT
       volume_mount {
         volume      = "pgdata-msrvc01"
         destination = "/var/lib/postgresql/data"
+        read_only   = false
+      }
+      volume_mount {
+        volume      = "pgbackrest-msrvc01"
+        destination = "/var/lib/pgbackrest"
         read_only   = false
       }
       resources {

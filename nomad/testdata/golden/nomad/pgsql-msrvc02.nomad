@@ -24,6 +24,11 @@ job "pgsql-msrvc02" {
         to = 5432
       }
     }
+    volume "pgbackrest-msrvc02" {
+      type      = "host"
+      source    = "pgbackrest-msrvc02"
+      read_only = false
+    }
     volume "pgdata-msrvc02" {
       type      = "host"
       source    = "pgdata-msrvc02"
@@ -315,6 +320,11 @@ EOT
       volume_mount {
         volume      = "pgdata-msrvc02"
         destination = "/var/lib/postgresql/data"
+        read_only   = false
+      }
+      volume_mount {
+        volume      = "pgbackrest-msrvc02"
+        destination = "/var/lib/pgbackrest"
         read_only   = false
       }
       resources {
