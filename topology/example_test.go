@@ -1,0 +1,33 @@
+package topology_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vipctl/vipctl/topology"
+)
+
+func ExampleParse() {
+	src := []byte(`
+corosync {
+  cluster_name = "demo"
+}
+host "pg-01" {
+  address = "192.0.2.11"
+}
+host_group "db-a" {
+  hosts = ["pg-01", "pg-09"]
+  vip {
+    address = "192.0.2.0/24"
+  }
+}
+`)
+	_, err := topology.Parse(src, "vipctl.hcl")
+	fmt.Println(errors.Is(err, topology.ErrInvalid))
+	fmt.Println(err)
+	// Output:
+	// true
+	// vipctl.hcl:5,1-13: No fence device for host pg-01; stonith_enabled is true (the default) and these hosts have no fence block: pg-01. Add one per host, or write stonith_enabled = false.
+	// vipctl.hcl:9,21-28: Unknown host "pg-09"; host_group "db-a" lists "pg-09", but no host block defines it.
+	// vipctl.hcl:11,15-29: Invalid VIP "192.0.2.0/24"; host_group "db-a": 192.0.2.0 is the network address of 192.0.2.0/24, not usable as a VIP.
+}
