@@ -35,7 +35,7 @@ type Options struct {
 	TopologyFile string       // "" means the lab's own DefaultTopology
 	Vipctl       string       // the vipctl binary: runs the hosts' listeners and `ocf install`
 	Bare         bool         // stop once the cluster is quorate: no agent install, no CIB
-	Apply        ApplyFunc    // applies the CIB (required unless Bare)
+	Apply        ApplyFunc    // applies the CIB unless Bare; nil means ApplyCIB(Dir)
 	Logger       *slog.Logger // progress; nil discards
 }
 
@@ -99,8 +99,8 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if left, _ := labNamespaces(); len(left) > 0 {
 		return nil, fmt.Errorf("%w: namespaces %s are left over (vipctl lab down removes them)", ErrUp, strings.Join(left, ", "))
 	}
-	if !opts.Bare && opts.Apply == nil {
-		return nil, errors.New("lab: Up without Bare needs Options.Apply")
+	if opts.Apply == nil {
+		opts.Apply = ApplyCIB(dir)
 	}
 	if opts.Vipctl == "" {
 		return nil, errors.New("lab: Options.Vipctl (the vipctl binary) is needed")

@@ -57,6 +57,7 @@ type ProbeOptions struct {
 	Interval time.Duration // a new attempt starts every Interval, whatever the others do
 	Timeout  time.Duration // one attempt's deadline (connect and read)
 	For      time.Duration // stop after this long; 0 runs until ctx ends
+	UntilOK  bool          // stop after the first successful attempt
 }
 
 // Probe connects to opts.Address every opts.Interval (attempts overlap, so a hanging
@@ -104,6 +105,8 @@ func Probe(ctx context.Context, opts ProbeOptions, w io.Writer) error {
 		}
 		results <- result{start, time.Now(), "ok " + strings.TrimSpace(line)}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -119,6 +122,9 @@ func Probe(ctx context.Context, opts ProbeOptions, w io.Writer) error {
 			if r.outcome != last {
 				fmt.Fprintf(w, "%d %s\n", r.at.UnixNano(), r.outcome)
 				last = r.outcome
+			}
+			if opts.UntilOK && strings.HasPrefix(r.outcome, "ok ") {
+				cancel()
 			}
 		}
 	}()

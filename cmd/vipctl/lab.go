@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/lab"
-	"github.com/vipctl/vipctl/topology"
 )
 
 // exitStatus is an exit code passed through from a command run inside a lab host.
@@ -87,7 +84,6 @@ func labUpRun(ctx context.Context, opts *labUpOptions) error {
 		TopologyFile: opts.TopologyFile,
 		Vipctl:       opts.Vipctl,
 		Bare:         opts.Bare,
-		Apply:        labApply,
 		Logger:       opts.g.Logger,
 	})
 	if err != nil {
@@ -308,20 +304,6 @@ func newCmdLabProbe(g *globals) *cobra.Command {
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 20*time.Millisecond, "time between connection attempts")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 200*time.Millisecond, "connect and read timeout of one attempt")
 	cmd.Flags().DurationVar(&opts.For, "for", 0, "stop after this long (0: until interrupted)")
+	cmd.Flags().BoolVar(&opts.UntilOK, "until-ok", false, "stop after the first successful connection")
 	return cmd
-}
-
-// labApply brings the lab cluster's CIB to the topology's desired state through cib's live
-// apply, running cibadmin inside a lab host; backups of replaced CIBs stay in the lab's directory.
-func labApply(ctx context.Context, t *topology.Topology, command lab.CommandFunc) error {
-	desired, err := cib.Render(t)
-	if err != nil {
-		return err
-	}
-	live := cib.NewLive(cib.LiveConfig{
-		Command:   cib.CommandFunc(command),
-		BackupDir: filepath.Join(lab.DefaultDir, "cib-backups"),
-	})
-	_, err = live.Apply(ctx, t, desired, cib.ApplyOptions{})
-	return err
 }

@@ -1,0 +1,117 @@
+package lab
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/vipctl/vipctl/topology"
+)
+
+func TestDefaultTopologyLoads(t *testing.T) {
+	tp, err := topology.Parse([]byte(DefaultTopology), "lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tp.Hosts) != 3 || len(tp.Groups) != 1 || tp.Pacemaker.StonithEnabled {
+		t.Errorf("default lab topology: %d hosts, %d groups, stonith %v; want 3, 1, false",
+			len(tp.Hosts), len(tp.Groups), tp.Pacemaker.StonithEnabled)
+	}
+	if len(tp.Warnings) == 0 {
+		t.Error("no warning about stonith_enabled = false")
+	}
+}
+
+func TestPlan(t *testing.T) {
+	tp, err := topology.Parse([]byte(DefaultTopology), "lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := plan(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &State{
+		Hosts: []HostState{
+			{Name: "lab-1", NetNS: "vipctl-lab-lab-1", NIC: "eth0", Port: "h1", Address: netip.MustParsePrefix("192.0.2.11/24")},
+			{Name: "lab-2", NetNS: "vipctl-lab-lab-2", NIC: "eth0", Port: "h2", Address: netip.MustParsePrefix("192.0.2.12/24")},
+			{Name: "lab-3", NetNS: "vipctl-lab-lab-3", NIC: "eth0", Port: "h3", Address: netip.MustParsePrefix("192.0.2.13/24")},
+		},
+		Client: ClientState{NetNS: "vipctl-lab-client", Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.254/24")}},
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Prefix{})); d != "" {
+		t.Errorf("plan (-want +got):\n%s", d)
+	}
+}
+
+func TestPlanRefusesLongNIC(t *testing.T) {
+	tp, err := topology.Parse([]byte(DefaultTopology), "lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp.Groups[0].VIP.NIC = "a-very-long-interface"
+	if _, err := plan(tp); !errors.Is(err, topology.ErrInvalid) {
+		t.Errorf("plan with a 21-character interface name: %v, want ErrInvalid", err)
+	}
+}
+
+func TestFreeAddr(t *testing.T) {
+	used := func(as ...string) map[netip.Addr]bool {
+		m := map[netip.Addr]bool{}
+		for _, a := range as {
+			m[netip.MustParseAddr(a)] = true
+		}
+		return m
+	}
+	cases := []struct {
+		prefix string
+		used   map[netip.Addr]bool
+		want   string // "" means none
+	}{
+		{"192.0.2.0/24", used(), "192.0.2.254"},
+		{"192.0.2.0/24", used("192.0.2.254"), "192.0.2.253"},
+		{"10.20.0.0/30", used(), "10.20.0.2"},
+		{"10.20.0.0/30", used("10.20.0.2", "10.20.0.1"), ""},
+		{"10.20.0.4/31", used(), ""},
+		{"2001:db8::/64", used(), "2001:db8::ffff:ffff:ffff:ffff"},
+	}
+	for _, c := range cases {
+		got, ok := freeAddr(netip.MustParsePrefix(c.prefix), c.used)
+		if c.want == "" {
+			if ok {
+				t.Errorf("freeAddr(%s) = %v, want none", c.prefix, got)
+			}
+			continue
+		}
+		if !ok || got != netip.MustParseAddr(c.want) {
+			t.Errorf("freeAddr(%s) = %v, %v; want %s", c.prefix, got, ok, c.want)
+		}
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := readState(dir); !errors.Is(err, ErrNotUp) {
+		t.Fatalf("readState of an empty dir: %v, want ErrNotUp", err)
+	}
+	s := &State{
+		Topology:  "/run/vipctl-lab/vipctl.hcl",
+		Hosts:     []HostState{{Name: "a", NetNS: "vipctl-lab-a", NIC: "eth0", Port: "h1", Address: netip.MustParsePrefix("fd00::1/64"), Pid: 42, LinkDown: true}},
+		Client:    ClientState{NetNS: clientNS, Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.254/24")}},
+		Partition: [][]string{{"a"}, {"b", "c"}},
+		Created:   []string{"vipctl-lab-switch"},
+	}
+	if err := writeState(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(s, got, cmpopts.EquateComparable(netip.Prefix{})); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
