@@ -121,3 +121,19 @@ func bkSameFiles(a, b []File) bool {
 	}
 	return true
 }
+
+// TestBackupExampleTopologyIsTheExample keeps backupExampleTopology faithful to
+// examples/vipctl.hcl as the topology package loads it.
+func TestBackupExampleTopologyIsTheExample(t *testing.T) {
+	loaded, err := topology.Load(filepath.Join("..", "examples", "vipctl.hcl"))
+	if err != nil {
+		t.Fatalf("load the example: %v", err)
+	}
+	want := backupExampleTopology()
+	if d := cmp.Diff(want.Clusters, loaded.Clusters); d != "" {
+		t.Errorf("clusters (-backupExampleTopology +examples/vipctl.hcl):\n%s", d)
+	}
+	if d := cmp.Diff(want.Groups, loaded.Groups, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); d != "" {
+		t.Errorf("groups (-backupExampleTopology +examples/vipctl.hcl):\n%s", d)
+	}
+}
