@@ -73,17 +73,9 @@ func (l *Live) Apply(ctx context.Context, t *topology.Topology, desired *etree.D
 }
 
 // write backs up the live CIB of the plan and writes the plan's changes onto exactly that
-// version. On errStale nothing was written and the backup is removed again.
+// version. When Pacemaker refuses the write (errStale among others), nothing was replaced and
+// the backup is removed again.
 func (l *Live) write(ctx context.Context, plan *Plan, res *ApplyResult, attempt int) error {
-	backup, err := l.backup(plan)
-	if err != nil {
-		return err
-	}
-	if l.beforeWrite != nil {
-		if err := l.beforeWrite(ctx, attempt); err != nil {
-			return fmt.Errorf("before write: %w", err)
-		}
-	}
 	// Pacemaker applies a patchset only when its target version is newer than its source:
 	// the merged document claims the next epoch (the CIB then bumps it once more itself).
 	next := plan.merged.Copy()
@@ -94,11 +86,25 @@ func (l *Live) write(ctx context.Context, plan *Plan, res *ApplyResult, attempt 
 	if err != nil {
 		return err
 	}
+	backup, err := l.backup(plan)
+	if err != nil {
+		return err
+	}
+	if l.beforeWrite != nil {
+		if err := l.beforeWrite(ctx, attempt); err != nil {
+			return fmt.Errorf("before write: %w", err)
+		}
+	}
 	if err := l.tools.applyPatch(ctx, patch); err != nil {
-		if errors.Is(err, errStale) {
+		// A tool that answered with an exit code refused the whole patch; after a timeout
+		// nobody knows, and the backup stays.
+		var te *ToolError
+		if errors.As(err, &te) && te.ExitCode >= 0 {
 			if rmErr := os.Remove(backup); rmErr != nil {
 				l.log.Warn("could not remove the backup of a CIB that was not replaced", "path", backup, "err", rmErr)
 			}
+		} else {
+			err = fmt.Errorf("%w (backup of the CIB before: %s)", err, backup)
 		}
 		return err
 	}

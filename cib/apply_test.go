@@ -384,6 +384,28 @@ func TestApplyLive(t *testing.T) {
 		}
 	})
 
+	t.Run("a patch Pacemaker rejects changes nothing", func(t *testing.T) {
+		c.reset()
+		l, dir := c.live(t)
+		bad := desired.Copy()
+		bad.FindElement("//primitive[@id='vip-db']").RemoveAttr("class") // the schema requires it
+		epoch := c.epoch()
+		res, err := l.Apply(ctx, topo, bad, ApplyOptions{})
+		var te *ToolError
+		if !errors.As(err, &te) || te.Tool != "cibadmin" || errors.Is(err, ErrConcurrentChange) {
+			t.Fatalf("err = %v, want cibadmin's refusal", err)
+		}
+		if res.Written || res.Attempts != 1 {
+			t.Errorf("result %+v, want one attempt and nothing written", res)
+		}
+		if got := c.epoch(); got != epoch {
+			t.Errorf("rejected patch moved the epoch from %v to %v", epoch, got)
+		}
+		if element(c.query(), "resources/primitive[@id='vip-db']") != nil || len(backups(t, dir)) != 0 {
+			t.Error("rejected patch left vip-db or a backup")
+		}
+	})
+
 	t.Run("dry run writes nothing", func(t *testing.T) {
 		c.reset()
 		l, dir := c.live(t)

@@ -1,16 +1,19 @@
 package cib
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -387,5 +390,30 @@ func TestVersionOf(t *testing.T) {
 	doc.Root().CreateAttr("epoch", "x")
 	if _, err := VersionOf(doc); !errors.Is(err, ErrBadCIB) {
 		t.Errorf("epoch x: err = %v, want ErrBadCIB", err)
+	}
+}
+
+// A tool that does not answer in time is stopped, and the error says so.
+func TestLiveToolTimeout(t *testing.T) {
+	sleep := testenv.RequireTool(t, "sleep")
+	r := cmdRunner{timeout: 50 * time.Millisecond}
+	_, err := r.run(context.Background(), nil, sleep, "10")
+	var te *ToolError
+	if !errors.As(err, &te) || te.ExitCode != -1 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want a *ToolError matching context.DeadlineExceeded", err)
+	}
+}
+
+// A tool's exit code and standard error come back in the *ToolError; stdin reaches it.
+func TestLiveToolExit(t *testing.T) {
+	sh := testenv.RequireTool(t, "sh")
+	r := cmdRunner{timeout: 10 * time.Second}
+	out, err := r.run(context.Background(), []byte("in"), sh, "-c", "cat; echo oops >&2; exit 103")
+	var te *ToolError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want *ToolError", err)
+	}
+	if diff := cmp.Diff([]any{103, "oops", "in"}, []any{te.ExitCode, te.Stderr, string(out)}); diff != "" {
+		t.Errorf("exit, stderr, stdout (-want +got):\n%s", diff)
 	}
 }
