@@ -10,7 +10,7 @@ import (
 )
 
 // Every bad topology file of the topology package makes `vipctl cib render` exit 2 with
-// nothing on stdout and each expected diagnostic, by file:line,col, on stderr.
+// nothing on stdout and each expected diagnostic (file:line,col and its message) on stderr.
 func TestBadTopologyExit2(t *testing.T) {
 	files, err := filepath.Glob("../../topology/testdata/bad/*.hcl")
 	if err != nil {
@@ -29,9 +29,9 @@ func TestBadTopologyExit2(t *testing.T) {
 			if stdout.Len() != 0 {
 				t.Errorf("stdout is not empty:\n%s", stdout.String())
 			}
-			for _, pos := range wantPositions(t, file) {
-				if want := file + ":" + pos; !strings.Contains(stderr.String(), want) {
-					t.Errorf("stderr does not name %s:\n%s", want, stderr.String())
+			for _, w := range wantDiagnostics(t, file) {
+				if !strings.Contains(stderr.String(), file+":"+w.pos) || !strings.Contains(stderr.String(), w.summary) {
+					t.Errorf("stderr does not name %s:%s and %q:\n%s", file, w.pos, w.summary, stderr.String())
 				}
 			}
 		})
@@ -48,23 +48,25 @@ func TestMissingTopologyExit2(t *testing.T) {
 	}
 }
 
-// wantPositions reads the "line,col" of each "# want: line,col summary" line of a bad file.
-func wantPositions(t *testing.T, file string) []string {
+type wantDiagnostic struct{ pos, summary string }
+
+// wantDiagnostics reads the "# want: line,col summary" lines of a bad file.
+func wantDiagnostics(t *testing.T, file string) []wantDiagnostic {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pos []string
+	var wants []wantDiagnostic
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "# want: "); ok {
-			p, _, _ := strings.Cut(rest, " ")
-			pos = append(pos, p)
+			pos, summary, _ := strings.Cut(rest, " ")
+			wants = append(wants, wantDiagnostic{pos, summary})
 		}
 	}
-	if len(pos) == 0 {
+	if len(wants) == 0 {
 		t.Fatalf("%s has no '# want:' line", file)
 	}
-	return pos
+	return wants
 }
