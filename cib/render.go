@@ -210,8 +210,11 @@ func (r *renderer) crmConfig(crm *etree.Element) {
 }
 
 func (r *renderer) rscDefaults(d *etree.Element) {
+	// Scored so that it wins over any other rsc_defaults set (pcs writes one): among sets of
+	// equal score, which one wins depends on their order in the document.
 	set := d.CreateElement("meta_attributes")
 	set.CreateAttr("id", r.claim(PrefixOwned+"rsc_defaults"))
+	set.CreateAttr("score", "INFINITY")
 	r.nvpair(set, "resource-stickiness", strconv.Itoa(r.t.Pacemaker.ResourceStickiness))
 }
 

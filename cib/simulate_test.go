@@ -216,3 +216,70 @@ func TestPerHostNICReachesAgent(t *testing.T) {
 		t.Errorf("nic passed to IPaddr2 per host (-topology +scheduler):\n%s", diff)
 	}
 }
+
+// TestStickinessWinsOverOtherDefaults checks with the real scheduler that vipctl's
+// resource-stickiness applies even when another rsc_defaults set (pcs writes one) sets it too,
+// before or after vipctl's set in the document.
+func TestStickinessWinsOverOtherDefaults(t *testing.T) {
+	tools := realTools(t)
+	topo := load(t, "../examples/vipctl.hcl")
+	ctx := context.Background()
+	dir := t.TempDir()
+	input, up := filepath.Join(dir, "cib.xml"), filepath.Join(dir, "up.xml")
+	doc, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDoc(doc, input); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tools.run(ctx, tools.CrmSimulate, "--xml-file", input, "--simulate", "--quorum", "1",
+		"--node-up", "pg-01", "--node-up", "pg-02", "--node-up", "pg-03", "--save-output", up, "--quiet")
+	if err != nil || res.exitCode != 0 {
+		t.Fatalf("crm_simulate: %v, exit %d: %s", err, res.exitCode, res.stderr)
+	}
+	for _, where := range []string{"before", "after"} {
+		t.Run(where, func(t *testing.T) {
+			cib := etree.NewDocument()
+			if err := cib.ReadFromFile(up); err != nil {
+				t.Fatal(err)
+			}
+			defaults := cib.FindElement("//rsc_defaults")
+			other := etree.NewElement("meta_attributes")
+			other.CreateAttr("id", "build-resource-defaults")
+			nv := other.CreateElement("nvpair")
+			nv.CreateAttr("id", "build-resource-defaults-resource-stickiness")
+			nv.CreateAttr("name", "resource-stickiness")
+			nv.CreateAttr("value", "1")
+			if where == "before" {
+				defaults.InsertChildAt(0, other)
+			} else {
+				defaults.AddChild(other)
+			}
+			path := filepath.Join(dir, where+".xml")
+			if err := cib.WriteToFile(path); err != nil {
+				t.Fatal(err)
+			}
+			res, err := tools.run(ctx, tools.CrmSimulate, "--xml-file", path, "--show-scores", "--output-as=xml")
+			if err != nil || res.exitCode != 0 {
+				t.Fatalf("crm_simulate: %v, exit %d: %s", err, res.exitCode, res.stderr)
+			}
+			out := etree.NewDocument()
+			if err := out.ReadFromBytes(res.stdout); err != nil {
+				t.Fatal(err)
+			}
+			holder := out.FindElement("//resource[@id='vip-db-a']/node")
+			if holder == nil {
+				t.Fatal("vip-db-a runs nowhere")
+			}
+			node := holder.SelectAttrValue("name", "")
+			w := out.FindElement(fmt.Sprintf("//node_weight[@function='pcmk__primitive_assign'][@id='vip-db-a'][@node='%s']", node))
+			if w == nil {
+				t.Fatalf("no allocation score of vip-db-a on %s", node)
+			}
+			if got := w.SelectAttrValue("score", ""); got != "100" {
+				t.Errorf("score of vip-db-a on its holder %s = %s, want the topology's stickiness 100", node, got)
+			}
+		})
+	}
+}
