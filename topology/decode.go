@@ -112,8 +112,9 @@ func (d *decoder) address(s *src, text string) netip.Addr {
 	switch {
 	case err != nil:
 		d.errorf(s.at("address"), "Invalid address "+quote(text), "%s: the address must be an IPv4 or IPv6 address: %v.", s.title(), err)
-	case a.Zone() != "" || !a.IsGlobalUnicast() && !a.IsLoopback() && !a.IsLinkLocalUnicast():
-		d.errorf(s.at("address"), "Invalid address "+quote(text), "%s: the address must be a unicast address without zone.", s.title())
+	case a.Zone() != "" || a.Is4In6() || !a.IsGlobalUnicast() && !a.IsLoopback() && !a.IsLinkLocalUnicast():
+		d.errorf(s.at("address"), "Invalid address "+quote(text),
+			"%s: the address must be a unicast address, without zone, IPv4 written as such.", s.title())
 	default:
 		return a
 	}

@@ -187,7 +187,7 @@ func (c *checker) groups() {
 		c.errorf(c.p.file.def, "No host_group block", "The file needs at least one host_group block.")
 	}
 	names := map[string]*src{}
-	member := map[string]*src{} // host name → first group listing it
+	members := map[string]membership{} // host name → where a group first lists it
 	for i, s := range c.p.groups {
 		g := c.p.t.Groups[i]
 		c.name(s, nameRE, names)
@@ -195,28 +195,36 @@ func (c *checker) groups() {
 			c.errorf(s.at("hosts"), "Empty hosts", "%s needs at least one host.", s.title())
 		}
 		for j, h := range g.Hosts {
-			c.member(s, j, h, member)
+			c.member(membership{s, j}, h, members)
 		}
 	}
 }
 
-// member checks element j of a group's hosts.
-func (c *checker) member(s *src, j int, host string, member map[string]*src) {
-	r := s.elemAt("hosts", j)
+// membership is element i of the hosts list of group s.
+type membership struct {
+	group *src
+	i     int
+}
+
+func (m membership) at() hcl.Range { return m.group.elemAt("hosts", m.i) }
+
+// member checks one element of a group's hosts.
+func (c *checker) member(m membership, host string, members map[string]membership) {
+	s := m.group
 	if _, ok := c.p.t.Host(host); !ok {
-		c.errorf(r, "Unknown host "+quote(host), "%s lists %q, but no host block defines it.", s.title(), host)
+		c.errorf(m.at(), "Unknown host "+quote(host), "%s lists %q, but no host block defines it.", s.title(), host)
 		return
 	}
-	first, dup := member[host]
+	first, dup := members[host]
 	switch {
 	case !dup:
-		member[host] = s
-	case first == s:
-		c.errorf(r, "Duplicate host "+quote(host), "%s lists %q twice.", s.title(), host)
+		members[host] = m
+	case first.group == s:
+		c.errorf(m.at(), "Duplicate host "+quote(host), "%s lists %q twice; first at %s.", s.title(), host, at(first.at()))
 	default:
-		c.errorf(r, "Host "+quote(host)+" in two host groups",
+		c.errorf(m.at(), "Host "+quote(host)+" in two host groups",
 			"%s lists %q, already a member of %s at %s; a host belongs to one group.",
-			s.title(), host, first.title(), at(first.def))
+			s.title(), host, first.group.title(), at(first.at()))
 	}
 }
 
@@ -243,8 +251,8 @@ func (c *checker) vips() {
 // vipAddress checks one VIP on its own and against the hosts' addresses.
 func (c *checker) vipAddress(gs, s *src, p netip.Prefix) {
 	a, r, text := p.Addr(), s.at("address"), quote(p.String())
-	if !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
-		c.errorf(r, "Invalid VIP "+text, "%s: the VIP must be a unicast address.", gs.title())
+	if a.Is4In6() || !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
+		c.errorf(r, "Invalid VIP "+text, "%s: the VIP must be a unicast address, IPv4 written as such.", gs.title())
 		return
 	}
 	if what := reserved(p); what != "" {

@@ -31,4 +31,4 @@ cluster "c" {
 
 # Expected diagnostics (checked by TestBadTopologies):
 # want: 20,12 Host "h2" in two host groups
-# first: 13,1
+# first: 14,18

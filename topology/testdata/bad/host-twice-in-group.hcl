@@ -25,3 +25,4 @@ cluster "c" {
 
 # Expected diagnostics (checked by TestBadTopologies):
 # want: 14,24 Duplicate host "h1"
+# first: 14,12
