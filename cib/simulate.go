@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,11 +27,11 @@ const (
 
 // Placement is where one VIP is after a simulated transition.
 type Placement struct {
-	Resource string `json:"resource"` // vip-<group>
-	Group    string `json:"group"`
-	VIP      string `json:"vip"`            // address/prefix
-	State    string `json:"state"`          // StateStarted, StateStopped or StateStranded
-	Node     string `json:"node,omitempty"` // the host, unless stopped
+	Resource string       `json:"resource"` // vip-<group>
+	Group    string       `json:"group"`
+	VIP      netip.Prefix `json:"vip"`            // the group's VIP
+	State    string       `json:"state"`          // StateStarted, StateStopped or StateStranded
+	Node     string       `json:"node,omitempty"` // the host, unless stopped
 }
 
 // Simulation is what crm_simulate says about a topology: every host up, then the named hosts failed.
@@ -162,7 +163,7 @@ func placements(t *topology.Topology, out []byte) ([]Placement, error) {
 	}
 	var ps []Placement
 	for _, g := range t.Groups {
-		p := Placement{Resource: VIPID(g.Name), Group: g.Name, VIP: g.VIP.Prefix.String(), State: StateStopped}
+		p := Placement{Resource: VIPID(g.Name), Group: g.Name, VIP: g.VIP.Prefix, State: StateStopped}
 		r := status.FindElement(fmt.Sprintf("resources/resource[@id='%s']", p.Resource))
 		if r == nil {
 			return nil, fmt.Errorf("simulate: %s missing from crm_simulate's status", p.Resource)

@@ -4,15 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vipctl/vipctl/topology"
 )
+
+// equatePrefix compares netip values with ==.
+var equatePrefix = cmpopts.EquateComparable(netip.Prefix{})
 
 func simulate(t *testing.T, tools Tools, topo *topology.Topology, failed ...string) *Simulation {
 	t.Helper()
@@ -56,7 +61,7 @@ func TestSimulateThreeGroups(t *testing.T) {
 		holder := all.Up[i].Node
 		t.Run(g.Name+"/holder-fails", func(t *testing.T) {
 			sim := simulate(t, tools, topo, holder)
-			if diff := cmp.Diff(all.Up, sim.Up); diff != "" {
+			if diff := cmp.Diff(all.Up, sim.Up, equatePrefix); diff != "" {
 				t.Errorf("placement with all up changed between runs (-first +again):\n%s", diff)
 			}
 			if !sim.Quorate {
@@ -83,7 +88,7 @@ func TestSimulateThreeGroups(t *testing.T) {
 			checkInGroups(t, topo, "after "+g.Name+" failed", sim.After)
 			want := slices.Clone(all.Up)
 			want[i].State, want[i].Node = StateStopped, ""
-			if diff := cmp.Diff(want, sim.After); diff != "" {
+			if diff := cmp.Diff(want, sim.After, equatePrefix); diff != "" {
 				t.Errorf("after group %s failed (-want +got):\n%s", g.Name, diff)
 			}
 		})
@@ -108,22 +113,22 @@ func TestSimulateQuorumLost(t *testing.T) {
 	if sim.Quorate {
 		t.Error("1 of 3 hosts left: want no quorum")
 	}
-	want := []Placement{{Resource: "vip-db-a", Group: "db-a", VIP: "10.20.0.100/24", State: StateStopped}}
-	if diff := cmp.Diff(want, sim.After); diff != "" {
+	want := []Placement{{Resource: "vip-db-a", Group: "db-a", VIP: netip.MustParsePrefix("10.20.0.100/24"), State: StateStopped}}
+	if diff := cmp.Diff(want, sim.After, equatePrefix); diff != "" {
 		t.Errorf("lone survivor %s (-want +got):\n%s", holder, diff)
 	}
 
 	// The holder and one more fail: the survivor may neither fence the holder nor take the VIP.
 	sim = simulate(t, tools, topo, holder, others[0])
 	want[0].State, want[0].Node = StateStranded, holder
-	if diff := cmp.Diff(want, sim.After); diff != "" {
+	if diff := cmp.Diff(want, sim.After, equatePrefix); diff != "" {
 		t.Errorf("holder %s and %s failed (-want +got):\n%s", holder, others[0], diff)
 	}
 
 	// Every host fails: nothing is left to run the VIP.
 	sim = simulate(t, tools, topo, "pg-03", "pg-01", "pg-02")
 	want[0].State, want[0].Node = StateStopped, ""
-	if diff := cmp.Diff(want, sim.After); diff != "" {
+	if diff := cmp.Diff(want, sim.After, equatePrefix); diff != "" {
 		t.Errorf("every host failed (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"pg-01", "pg-02", "pg-03"}, sim.Failed); diff != "" {
