@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/topology"
 )
 
 // pgBinDir holds Debian's PostgreSQL 15 server binaries.
@@ -79,7 +80,10 @@ func freePort(t *testing.T) int {
 // archive_mode on and the rendered archive_command. pgbackrest reads the rendered
 // pgbackrest.conf; only the values that differ on a test machine (pg1-path, pg1-port,
 // pg1-socket-path, log and lock paths) are overridden through pgbackrest's environment.
-func startRealPG(t *testing.T) *realPG {
+//
+// repo, when not nil, replaces the posix repository in the temporary directory, and env is
+// added to the environment of PostgreSQL and of every script.
+func startRealPG(t *testing.T, repo *topology.Repo, env ...string) *realPG {
 	t.Helper()
 	testenv.RequireRoot(t)
 	for _, tool := range []string{"bash", "curl", "pgbackrest", "runuser"} {
@@ -118,6 +122,9 @@ func startRealPG(t *testing.T) *realPG {
 	tp := backupExampleTopology()
 	c := tp.Clusters[0]
 	c.Backup.Repo.Path = pg.repo
+	if repo != nil {
+		c.Backup.Repo = *repo
+	}
 	pg.stanza = c.Name
 	files := renderBackup(t, tp, c)
 	bkWriteFiles(t, pg.files, files)
@@ -136,6 +143,7 @@ func startRealPG(t *testing.T) *realPG {
 		"VIPCTL_PGHOST=" + filepath.Join(dir, "sock"),
 		"VIPCTL_PGPORT=" + strconv.Itoa(pg.port),
 	}
+	pg.env = append(pg.env, env...)
 	if out, err := pg.run(t, 60*time.Second, nil, filepath.Join(pgBinDir, "initdb"), "-D", pgdata,
 		"-U", "postgres", "--auth=peer", "-E", "UTF8", "--no-instructions"); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
@@ -239,7 +247,7 @@ func exitCode(err error) int {
 // TestBackupScriptsReal runs the rendered stanza_init.sh and backup_if_primary.sh for real,
 // against PostgreSQL 15, pgbackrest and a stub Patroni REST API.
 func TestBackupScriptsReal(t *testing.T) {
-	pg := startRealPG(t)
+	pg := startRealPG(t, nil)
 	patroni := newPatroniStub(t)
 	url := "VIPCTL_PATRONI_URL=" + patroni.srv.URL
 	fast := []string{url, "VIPCTL_STANZA_INIT_INTERVAL=1", "VIPCTL_STANZA_INIT_TIMEOUT=40"}
