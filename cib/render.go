@@ -38,6 +38,9 @@ const (
 	BootstrapOptions = "cib-bootstrap-options"
 )
 
+// rscDefaultsID is the id of vipctl's rsc_defaults meta attribute set.
+const rscDefaultsID = PrefixOwned + "rsc_defaults"
+
 // Fixed resource settings of every VIP.
 const (
 	MigrationThreshold = 3     // failures on a host before the VIP leaves it
@@ -120,6 +123,18 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 	root.CreateAttr("admin_epoch", "0")
 	conf := root.CreateElement("configuration")
 
+	// The ids that are contracts are taken first, so that no derived id can take one of them
+	// (group "a" derives vip-a-monitor-interval-10s, which is also the VIP of group
+	// "a-monitor-interval-10s").
+	r.claim(BootstrapOptions)
+	r.claim(rscDefaultsID)
+	for _, f := range t.Fences {
+		r.claim(FenceID(f.Name))
+	}
+	for _, g := range t.Groups {
+		r.claim(VIPID(g.Name))
+	}
+
 	r.crmConfig(conf.CreateElement("crm_config"))
 	// No <node> entries: a node listed in the configuration with no status is unclean, and
 	// crm_verify then warns that it would fence it. Pacemaker adds each node as it joins, and
@@ -186,13 +201,13 @@ func (r *renderer) id(parts ...string) string {
 	return id
 }
 
-// claim registers an id that must be used exactly as given (a contract name such as vip-<group>).
-func (r *renderer) claim(id string) string {
+// claim registers an id that must be used exactly as given (a contract name such as vip-<group>);
+// taking one twice makes the topology unrenderable.
+func (r *renderer) claim(id string) {
 	if r.ids[id] && r.err == nil {
 		r.err = fmt.Errorf("%w: id %q would be used twice", ErrUnrenderable, id)
 	}
 	r.ids[id] = true
-	return id
 }
 
 func (r *renderer) nvpair(set *etree.Element, name, value string) {
@@ -204,7 +219,7 @@ func (r *renderer) nvpair(set *etree.Element, name, value string) {
 
 func (r *renderer) crmConfig(crm *etree.Element) {
 	set := crm.CreateElement("cluster_property_set")
-	set.CreateAttr("id", r.claim(BootstrapOptions))
+	set.CreateAttr("id", BootstrapOptions)
 	r.nvpair(set, "stonith-enabled", strconv.FormatBool(r.t.Pacemaker.StonithEnabled))
 	r.nvpair(set, "no-quorum-policy", r.t.Pacemaker.NoQuorumPolicy)
 }
@@ -213,7 +228,7 @@ func (r *renderer) rscDefaults(d *etree.Element) {
 	// Scored so that it wins over any other rsc_defaults set (pcs writes one): among sets of
 	// equal score, which one wins depends on their order in the document.
 	set := d.CreateElement("meta_attributes")
-	set.CreateAttr("id", r.claim(PrefixOwned+"rsc_defaults"))
+	set.CreateAttr("id", rscDefaultsID)
 	set.CreateAttr("score", "INFINITY")
 	r.nvpair(set, "resource-stickiness", strconv.Itoa(r.t.Pacemaker.ResourceStickiness))
 }
@@ -221,7 +236,7 @@ func (r *renderer) rscDefaults(d *etree.Element) {
 // fence renders the stonith primitive of one fence block and the constraint that keeps it off
 // the host it fences (a host never runs the device that would fence it).
 func (r *renderer) fence(resources, constraints *etree.Element, f topology.Fence) {
-	id := r.claim(FenceID(f.Name))
+	id := FenceID(f.Name)
 	p := resources.CreateElement("primitive")
 	p.CreateAttr("id", id)
 	p.CreateAttr("class", "stonith")
@@ -268,7 +283,7 @@ func (r *renderer) op(ops *etree.Element, rsc, name, interval, timeout string) {
 
 // vip renders the VIP primitive of one host group and the rule keeping it on the group's hosts.
 func (r *renderer) vip(resources, constraints *etree.Element, g topology.HostGroup) {
-	id := r.claim(VIPID(g.Name))
+	id := VIPID(g.Name)
 	p := resources.CreateElement("primitive")
 	p.CreateAttr("id", id)
 	p.CreateAttr("class", "ocf")

@@ -2,7 +2,9 @@ package cib
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -354,5 +356,37 @@ func TestExampleTopologyMatchesFile(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(fromFile), string(built)); diff != "" {
 		t.Errorf("exampleTopology renders differently from the file (-file +built):\n%s", diff)
+	}
+}
+
+// TestRenderIDsDoNotCollide renders groups and fence devices whose names make one's contract id
+// equal to an id derived for another: the contract ids stay, the derived ones move aside, and
+// the real crm_verify accepts the result.
+func TestRenderIDsDoNotCollide(t *testing.T) {
+	topo := exampleTopology()
+	extra := topology.HostGroup{Name: "db-a-monitor-interval-10s", Hosts: []string{"pg-04"},
+		VIP: topology.VIP{Prefix: netip.MustParsePrefix("10.20.0.101/24"), Agent: topology.AgentVipctl}}
+	topo.Hosts = append(topo.Hosts, topology.Host{Name: "pg-04", Address: netip.MustParseAddr("10.20.0.14"), NodeID: 4})
+	topo.Groups = append(topo.Groups, extra)
+	topo.Fences = append(topo.Fences, topology.Fence{Name: "ipmi-pg-01-instance_attributes", Agent: "fence_ipmilan", Host: "pg-04"})
+	doc, err := Render(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range doc.FindElements("//*[@id]") {
+		id := e.SelectAttrValue("id", "")
+		if seen[id] {
+			t.Errorf("id %q used twice", id)
+		}
+		seen[id] = true
+	}
+	for _, id := range []string{"vip-db-a-monitor-interval-10s", "vipctl-fence-ipmi-pg-01-instance_attributes"} {
+		if p := doc.FindElement("//primitive[@id='" + id + "']"); p == nil {
+			t.Errorf("no primitive %s", id)
+		}
+	}
+	if err := realTools(t).Verify(context.Background(), doc); err != nil {
+		t.Error(err)
 	}
 }
