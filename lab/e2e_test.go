@@ -233,20 +233,12 @@ func (d *drill) heal(ctx context.Context) {
 	d.settle(ctx)
 }
 
-// settle waits until Pacemaker has nothing left to do (crm_resource --wait) and exactly
-// one host holds the VIP.
+// settle waits until Pacemaker has nothing left to do and exactly one host holds the VIP.
 func (d *drill) settle(ctx context.Context) {
 	d.t.Helper()
-	h, err := d.l.anyHost()
-	if err != nil {
+	if err := d.l.Settle(ctx); err != nil {
 		d.t.Fatal(err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if out, err := h.Command(wctx, "crm_resource", "--wait", "--timeout=100s").CombinedOutput(); err != nil {
-		d.t.Fatalf("crm_resource --wait: %v\n%s", err, out)
-	}
-	d.holder(ctx)
 }
 
 // connect connects from the lab's client to VIP:port of the group's first cluster and

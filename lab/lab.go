@@ -626,6 +626,26 @@ func (l *Lab) WaitHeld(ctx context.Context) error {
 	return nil
 }
 
+// Settle waits until Pacemaker has nothing left to do (crm_resource --wait, asked inside
+// a running, connected host) and every VIP is held by exactly one host.
+func (l *Lab) Settle(ctx context.Context) error {
+	h, err := l.anyHost()
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if out, err := h.Command(wctx, "crm_resource", "--wait", "--timeout=100s").CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: crm_resource --wait: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return l.WaitHeld(ctx)
+}
+
+// PacemakerLog returns the path, on this machine, of the named host's Pacemaker log.
+func (l *Lab) PacemakerLog(host string) string {
+	return filepath.Join(l.dir, hostsSubdir, host, "var/log/pacemaker/pacemaker.log")
+}
+
 // poll calls cond every interval until it reports true, fails, or ctx ends.
 func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
 	t := time.NewTicker(interval)

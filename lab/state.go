@@ -18,7 +18,7 @@ const Prefix = "vipctl-lab-"
 // Namespaces and links of the lab's switch and client.
 const (
 	switchNS    = Prefix + "switch" // holds the bridges that join the hosts
-	clientNS    = Prefix + "client" // a client on the same bridge as the hosts
+	clientNS    = ClientNetNS
 	mainBridge  = "br0"
 	clientNIC   = "eth0"
 	clientPort  = "client"
@@ -26,6 +26,10 @@ const (
 	topoFile    = "vipctl.hcl"
 	hostsSubdir = "hosts"
 )
+
+// ClientNetNS is the lab's client: a network namespace on the same bridge as the hosts,
+// with an address in every VIP's subnet (`ip netns exec vipctl-lab-client ...`).
+const ClientNetNS = Prefix + "client"
 
 // ErrNotUp is returned when there is no lab (lab up first).
 var ErrNotUp = errors.New("lab: no lab is up")

@@ -1,0 +1,157 @@
+// Command agentbench measures CPU and wall time per monitor and per start+stop cycle of OCF agents
+// for one VIP, in the network namespace it runs in (bench/agent/run.sh sets that up).
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type agent struct {
+	name string
+	path string
+	env  []string // extra OCF_RESKEY_* settings
+}
+
+type result struct {
+	wall, cpu time.Duration // per operation
+}
+
+func main() {
+	n := flag.Int("n", 200, "iterations of each measurement")
+	vipctl := flag.String("vipctl", "/usr/lib/ocf/resource.d/vipctl/vip", "the vipctl agent")
+	ipaddr2 := flag.String("ipaddr2", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "the IPaddr2 agent")
+	ip := flag.String("ip", "10.98.0.100", "VIP")
+	cidr := flag.String("cidr", "24", "cidr_netmask")
+	nic := flag.String("nic", "veth0", "interface")
+	flag.Parse()
+	if err := run(*n, *ip, *cidr, *nic, []agent{
+		{"IPaddr2", *ipaddr2, nil},
+		{"vipctl", *vipctl, nil},
+		{"vipctl dad_probe=false", *vipctl, []string{"OCF_RESKEY_dad_probe=false"}},
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "agentbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, ip, cidr, nic string, agents []agent) error {
+	// Detached helpers (vipctl's announcer, IPaddr2's send_arp) are re-parented to this process,
+	// so their CPU is counted too.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("subreaper: %w", err)
+	}
+	base := []string{"OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=bench-vip", "OCF_RESKEY_CRM_meta_timeout=20000",
+		"OCF_RESKEY_ip=" + ip, "OCF_RESKEY_cidr_netmask=" + cidr, "OCF_RESKEY_nic=" + nic, "PATH=" + os.Getenv("PATH")}
+	fmt.Printf("vip %s/%s on %s, %d iterations each, CPU = user+sys of the agent and all its descendants\n\n", ip, cidr, nic, n)
+	fmt.Printf("%-24s %-10s %12s %12s\n", "agent", "operation", "wall ms/op", "CPU ms/op")
+	res := map[string]map[string]result{}
+	for _, a := range agents {
+		env := append(append([]string{}, base...), a.env...)
+		res[a.name] = map[string]result{}
+		if err := step(a, env, "stop"); err != nil {
+			return err
+		}
+		if err := step(a, env, "start"); err != nil {
+			return err
+		}
+		mon := append(env, "OCF_RESKEY_CRM_meta_interval=10000")
+		r, err := measure(n, func() error { return step(a, mon, "monitor") })
+		if err != nil {
+			return err
+		}
+		res[a.name]["monitor"] = r
+		fmt.Printf("%-24s %-10s %12.2f %12.2f\n", a.name, "monitor", ms(r.wall), ms(r.cpu))
+		if err := step(a, env, "stop"); err != nil {
+			return err
+		}
+		r, err = measure(n, func() error {
+			if err := step(a, env, "start"); err != nil {
+				return err
+			}
+			return step(a, env, "stop")
+		})
+		if err != nil {
+			return err
+		}
+		res[a.name]["start+stop"] = r
+		fmt.Printf("%-24s %-10s %12.2f %12.2f\n", a.name, "start+stop", ms(r.wall), ms(r.cpu))
+	}
+	fmt.Println()
+	ref := res[agents[0].name]
+	for _, a := range agents[1:] {
+		for _, op := range []string{"monitor", "start+stop"} {
+			r := res[a.name][op]
+			fmt.Printf("%s vs %s, %s: %.1fx less CPU, %.1fx faster\n", a.name, agents[0].name, op,
+				float64(ref[op].cpu)/float64(r.cpu), float64(ref[op].wall)/float64(r.wall))
+		}
+	}
+	return nil
+}
+
+// measure runs f n times and returns wall time per run (f itself) and CPU per run (every
+// descendant, reaped after the last run).
+func measure(n int, f func() error) (result, error) {
+	before := childrenCPU()
+	var wall time.Duration
+	for range n {
+		t := time.Now()
+		if err := f(); err != nil {
+			return result{}, err
+		}
+		wall += time.Since(t)
+		reap(false)
+	}
+	reap(true)
+	return result{wall: wall / time.Duration(n), cpu: (childrenCPU() - before) / time.Duration(n)}, nil
+}
+
+func step(a agent, env []string, action string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, a.path, action)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", a.name, action, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// reap collects re-parented descendants: those already gone, or (wait) all of them.
+func reap(wait bool) {
+	flags := unix.WNOHANG
+	if wait {
+		flags = 0
+	}
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, flags, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+	}
+}
+
+func childrenCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Benchmark: the vipctl OCF agent vs ocf:heartbeat:IPaddr2, same VIP and nic, in one throw-away
+# network namespace (a veth pair whose peer sits in a second namespace). Needs root.
+# Usage: bench/agent/run.sh [iterations]   (default 200)
+set -euo pipefail
+n=${1:-200}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+chmod 755 "$work"
+a=vipbench-a-$$ b=vipbench-b-$$
+cleanup() { ip netns del "$a" 2>/dev/null || true; ip netns del "$b" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+cd "$root"
+go build -o "$work/vipctl" ./cmd/vipctl
+go build -o "$work/agentbench" ./bench/agent
+"$work/vipctl" ocf install --dest "$work/ocf/resource.d/vipctl/vip"
+
+ip netns add "$a"
+ip netns add "$b"
+ip -n "$a" link add veth0 type veth peer name veth1 netns "$b"
+ip -n "$a" link set lo up
+ip -n "$b" link set lo up
+ip -n "$a" addr add 10.98.0.1/24 dev veth0
+ip -n "$b" addr add 10.98.0.2/24 dev veth1
+ip -n "$a" link set veth0 up
+ip -n "$b" link set veth1 up
+
+echo "kernel $(uname -r), $(nproc) CPUs, $(go version | cut -d' ' -f3)"
+ip netns exec "$a" "$work/agentbench" -n "$n" -vipctl "$work/ocf/resource.d/vipctl/vip" -ip 10.98.0.100 -cidr 24 -nic veth0

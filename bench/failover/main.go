@@ -1,0 +1,306 @@
+// Command failover measures, on a real lab, how long clients lose a VIP when its holder fails,
+// with the vipctl agent and with IPaddr2, in one lab run. See run.sh and docs/lab.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vipctl/vipctl/lab"
+	"github.com/vipctl/vipctl/topology"
+)
+
+func main() { os.Exit(run()) }
+
+// result is one drill.
+type result struct {
+	Agent    string
+	Drill    int
+	Holder   string        // the host that failed
+	WasDC    bool          // it was the designated controller when it failed
+	Survivor string        // the host that answered afterwards
+	Outage   time.Duration // failure → first successful connect from the client
+	Share    time.Duration // start scheduled on the survivor (DC's log) → first successful connect; <0 unknown
+	StartOp  time.Duration // the survivor's start operation (its log); <0 unknown
+}
+
+func run() int {
+	var (
+		vipctl = flag.String("vipctl", "", "the vipctl binary the lab runs (required)")
+		drills = flag.Int("drills", 5, "drills per agent")
+		mode   = flag.String("mode", "link", "how the holder fails: link (its link goes down) or power (powered off)")
+		keep   = flag.Bool("keep", false, "leave the lab up afterwards")
+	)
+	flag.Parse()
+	if *vipctl == "" || (*mode != "link" && *mode != "power") || *drills < 1 {
+		flag.Usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	upCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	l, err := lab.Up(upCtx, lab.Options{Vipctl: *vipctl, Logger: log})
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "failover:", err)
+		return 1
+	}
+	defer func() {
+		if *keep {
+			return
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := lab.Down(dctx, "", log); err != nil {
+			fmt.Fprintln(os.Stderr, "failover: lab down:", err)
+		}
+	}()
+
+	var results []result
+	for _, agent := range []string{topology.AgentVipctl, topology.AgentIPaddr2} {
+		if err := useAgent(ctx, l, agent); err != nil {
+			fmt.Fprintln(os.Stderr, "failover:", err)
+			return 1
+		}
+		for i := 1; i <= *drills; i++ {
+			r, err := drill(ctx, l, *vipctl, agent, i, *mode == "link", log)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "failover:", err)
+				return 1
+			}
+			log.Info("drill", "agent", r.Agent, "n", r.Drill, "holder", r.Holder, "dc", r.WasDC, "outage", r.Outage, "share", r.Share)
+			results = append(results, r)
+		}
+	}
+	report(os.Stdout, results, *mode)
+	return 0
+}
+
+// useAgent applies the lab's topology with every VIP on the given agent and waits until settled.
+func useAgent(ctx context.Context, l *lab.Lab, agent string) error {
+	t := *l.Topology()
+	t.Groups = slices.Clone(t.Groups)
+	for i := range t.Groups {
+		t.Groups[i].VIP.Agent = agent
+	}
+	h, err := l.Host(t.Hosts[0].Name)
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := lab.ApplyCIB(lab.DefaultDir)(actx, &t, h.Command); err != nil {
+		return fmt.Errorf("switching to %s: %w", agent, err)
+	}
+	return l.Settle(ctx)
+}
+
+// drill fails the VIP's holder, measures until the client connects again, and heals.
+func drill(ctx context.Context, l *lab.Lab, vipctl, agent string, n int, linkOnly bool, log *slog.Logger) (result, error) {
+	r := result{Agent: agent, Drill: n, Share: -1, StartOp: -1}
+	g := l.Topology().Groups[0]
+	cs := l.Topology().ClustersOf(g.Name)
+	if len(cs) == 0 {
+		return r, errors.New("the lab topology has no cluster port to probe")
+	}
+	holders, err := l.Holders(g.Name)
+	if err != nil || len(holders) != 1 {
+		return r, fmt.Errorf("drill %d: VIP held by %v (%v), want one host", n, holders, err)
+	}
+	r.Holder = holders[0]
+	h, err := l.Host(r.Holder)
+	if err != nil {
+		return r, err
+	}
+	st, err := h.Status(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.WasDC = st.DC == r.Holder
+
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	addr := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
+	probe := exec.CommandContext(pctx, "ip", "netns", "exec", lab.ClientNetNS, vipctl, "lab", "_probe", addr,
+		"--interval", "20ms", "--timeout", "200ms")
+	out, err := probe.StdoutPipe()
+	if err != nil {
+		return r, err
+	}
+	if err := probe.Start(); err != nil {
+		return r, err
+	}
+	defer func() { cancel(); _ = probe.Wait() }()
+	lines := make(chan probeLine)
+	go readProbe(out, lines)
+
+	if _, err := await(pctx, lines, func(p probeLine) bool { return p.answer == r.Holder }); err != nil {
+		return r, fmt.Errorf("drill %d: the client never reached %s before the failure: %w", n, r.Holder, err)
+	}
+	failed := time.Now()
+	if err := l.Fail(ctx, r.Holder, linkOnly); err != nil {
+		return r, err
+	}
+	ok, err := await(pctx, lines, func(p probeLine) bool {
+		return p.answer != "" && p.answer != r.Holder && p.at.After(failed)
+	})
+	if err != nil {
+		return r, fmt.Errorf("drill %d: the client never reached a survivor: %w", n, err)
+	}
+	r.Survivor, r.Outage = ok.answer, ok.at.Sub(failed)
+	cancel()
+	hctx, hcancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer hcancel()
+	if err := l.Heal(hctx); err != nil {
+		return r, err
+	}
+	if err := l.Settle(hctx); err != nil {
+		return r, err
+	}
+	// Read the logs once the cluster has settled: Pacemaker writes them buffered.
+	rsc := "vip-" + g.Name
+	if sched, found := logTime(l, failed, "Initiating start operation "+rsc+"_start_0 on "+r.Survivor,
+		"Initiating start operation "+rsc+"_start_0 locally on "+r.Survivor); found {
+		r.Share = ok.at.Sub(sched)
+	}
+	begin, found1 := logTime(l, failed, "Requesting local execution of start operation for "+rsc+" on "+r.Survivor)
+	end, found2 := logTime(l, failed, "Result of start operation for "+rsc+" on "+r.Survivor)
+	if found1 && found2 {
+		r.StartOp = end.Sub(begin)
+	}
+	log.Debug("healed", "drill", n)
+	return r, nil
+}
+
+type probeLine struct {
+	at     time.Time
+	answer string // the host that answered; "" for a failed attempt
+}
+
+func readProbe(r io.Reader, lines chan<- probeLine) {
+	defer close(lines)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		p := probeLine{at: time.Unix(0, ns)}
+		if f[1] == "ok" && len(f) == 3 {
+			p.answer = f[2]
+		}
+		lines <- p
+	}
+}
+
+func await(ctx context.Context, lines <-chan probeLine, ok func(probeLine) bool) (probeLine, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return probeLine{}, ctx.Err()
+		case p, more := <-lines:
+			if !more {
+				return probeLine{}, errors.New("probe ended")
+			}
+			if ok(p) {
+				return p, nil
+			}
+		}
+	}
+}
+
+// logTime finds the first line containing one of whats, at or after since, in any host's
+// Pacemaker log (the DC writes "Initiating", the survivor "Requesting" and "Result").
+// Pacemaker stamps lines with local time to the millisecond and no year.
+func logTime(l *lab.Lab, since time.Time, whats ...string) (time.Time, bool) {
+	var best time.Time
+	for _, h := range l.Topology().Hosts {
+		f, err := os.Open(l.PacemakerLog(h.Name))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			if len(line) < 19 || !slices.ContainsFunc(whats, func(w string) bool { return strings.Contains(line, w) }) {
+				continue
+			}
+			ts, err := time.ParseInLocation("Jan _2 15:04:05.000", line[:19], time.Local)
+			if err != nil {
+				continue
+			}
+			ts = ts.AddDate(since.Year(), 0, 0)
+			if !ts.Before(since.Truncate(time.Millisecond)) && (best.IsZero() || ts.Before(best)) {
+				best = ts
+			}
+		}
+		f.Close()
+	}
+	return best, !best.IsZero()
+}
+
+func report(w io.Writer, rs []result, mode string) {
+	fmt.Fprintf(w, "failure mode: %s\n", mode)
+	fmt.Fprintf(w, "%-8s %5s %-7s %-5s %-8s %10s %12s %10s\n", "AGENT", "DRILL", "HOLDER", "DC", "SURVIVOR", "OUTAGE_MS", "AGENT_SHARE", "START_OP")
+	for _, r := range rs {
+		fmt.Fprintf(w, "%-8s %5d %-7s %-5v %-8s %10s %12s %10s\n", r.Agent, r.Drill, r.Holder, r.WasDC, r.Survivor,
+			ms(r.Outage), ms(r.Share), ms(r.StartOp))
+	}
+	for _, agent := range []string{topology.AgentVipctl, topology.AgentIPaddr2} {
+		var out, share, op []time.Duration
+		for _, r := range rs {
+			if r.Agent != agent {
+				continue
+			}
+			out = append(out, r.Outage)
+			if r.Share >= 0 {
+				share = append(share, r.Share)
+			}
+			if r.StartOp >= 0 {
+				op = append(op, r.StartOp)
+			}
+		}
+		fmt.Fprintf(w, "median %-8s outage %s ms, agent share %s ms, start op %s ms (n=%d)\n",
+			agent, ms(median(out)), ms(median(share)), ms(median(op)), len(out))
+	}
+}
+
+func ms(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 0, 64)
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return -1
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
