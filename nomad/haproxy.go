@@ -9,15 +9,19 @@ import (
 	"github.com/vipctl/vipctl/topology"
 )
 
-// HAProxySRVName returns the Consul DNS SRV name under which the members of a cluster are found.
+// HAProxySRVName returns the Consul DNS SRV name under which the leader of a cluster is found.
 //
-// Patroni (consul.register_service) registers every member as a service named after its scope,
-// here the job name pgsql-<cluster>, at its PostgreSQL connect address (node IP and the dynamic
-// host port of "pgsql"), tagged with its role. The tag differs between Patroni versions
-// ("master" before 3.0, "primary" after), so HAProxy asks for all members (RFC 2782 form with
-// the protocol "_tcp") and its health check against Patroni's /primary picks the leader.
+// Patroni (consul.register_service) registers every running member as a service named after
+// its scope, here the job name pgsql-<cluster>, at its PostgreSQL connect address (node IP and
+// the dynamic host port of "pgsql"), tagged with its role; the leader carries "master" in every
+// Patroni version (Patroni 3 tags it "primary" and, for compatibility, "master"). HAProxy asks
+// for that tag (RFC 2782 form _<service>._<tag>), so replicas never become servers: HAProxy 2.6
+// puts a newly resolved server UP before its first health check (init-state arrived only in
+// HAProxy 3.1), and with every member in the answer a replica would take connections for up to
+// fall × inter after HAProxy starts or a member restarts on a new port. The health check
+// against Patroni's /primary stays as the second guard during a failover.
 func HAProxySRVName(c topology.Cluster) string {
-	return "_" + PatroniJobName(c) + "._tcp.service.consul"
+	return "_" + PatroniJobName(c) + "._master.service.consul"
 }
 
 // haproxyTemplate is the configuration of one cluster's HAProxy.

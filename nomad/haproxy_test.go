@@ -61,7 +61,7 @@ func TestHAProxyCheckIsStrict(t *testing.T) {
 	if bad == string(cfg) {
 		t.Fatal("config has no init-addr none")
 	}
-	bad = strings.Replace(bad, "server-template pg 1-3 _pgsql-msrvc01._tcp.service.consul", "server pg1 pgsql-msrvc01.invalid:5432", 1)
+	bad = strings.Replace(bad, "server-template pg 1-3 _pgsql-msrvc01._master.service.consul", "server pg1 pgsql-msrvc01.invalid:5432", 1)
 	if out, err := haproxyCheck(t, haproxy, []byte(bad)); err == nil {
 		t.Errorf("haproxy -dW -c accepted an unresolvable server without init-addr:\n%s", out)
 	}
@@ -83,7 +83,7 @@ func TestHAProxyConfigRefusesBadValues(t *testing.T) {
 
 func TestHAProxySRVName(t *testing.T) {
 	tp := exampleTopology(t)
-	if got, want := HAProxySRVName(tp.Clusters[1]), "_pgsql-msrvc02._tcp.service.consul"; got != want {
+	if got, want := HAProxySRVName(tp.Clusters[1]), "_pgsql-msrvc02._master.service.consul"; got != want {
 		t.Errorf("SRV name %q, want %q", got, want)
 	}
 }

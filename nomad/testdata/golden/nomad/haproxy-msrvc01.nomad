@@ -107,7 +107,7 @@ listen msrvc01
     http-check send meth GET uri /primary
     http-check expect status 200
     default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
-    server-template pg 1-3 _pgsql-msrvc01._tcp.service.consul resolvers consul resolve-prefer ipv4 init-addr none check port 8008
+    server-template pg 1-3 _pgsql-msrvc01._master.service.consul resolvers consul resolve-prefer ipv4 init-addr none check port 8008
 
 listen msrvc01-stats
     bind *:6001

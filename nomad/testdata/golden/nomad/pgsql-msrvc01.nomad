@@ -249,7 +249,10 @@ while :; do
 	role=$(patroni_role)
 	if [[ $role == primary ]]; then
 		log "this member is the Patroni leader: stanza-create"
-		pgbackrest --stanza="$stanza" stanza-create
+		if ! pgbackrest --stanza="$stanza" stanza-create; then
+			log "error: pgbackrest stanza-create failed"
+			exit 1
+		fi
 		if ! pgbackrest --stanza="$stanza" check; then
 			log "error: pgbackrest check failed: WAL archiving does not reach the repository"
 			exit 1
