@@ -140,16 +140,19 @@ bootstrap:
         wal_log_hints: "on"
         max_wal_senders: 10
         max_replication_slots: 10
-        archive_mode: "on"
-        archive_command: "pgbackrest --stanza=msrvc02 archive-push %p"
   initdb:
     - encoding: UTF8
     - data-checksums
 
 postgresql:
   pgpass: /tmp/pgpass
+  # Local parameters win over the bootstrap ones and follow every render: turning backups on
+  # or off later needs no patronictl edit-config (archive_mode takes effect on a restart).
   parameters:
     unix_socket_directories: "/var/run/postgresql"
+    archive_mode: "on"
+    archive_command: "pgbackrest --stanza=msrvc02 archive-push %p"
+    archive_timeout: 60
   pg_hba:
     - local all all peer
     - host replication replicator 0.0.0.0/0 scram-sha-256
