@@ -155,7 +155,27 @@ func parseCIB(b []byte) (*etree.Document, error) {
 	if _, err := configuration(doc); err != nil {
 		return nil, err
 	}
+	if depth(doc.Root()) > maxDepth {
+		return nil, fmt.Errorf("%w: elements nested deeper than %d", ErrBadCIB, maxDepth)
+	}
 	return doc, nil
+}
+
+// maxDepth bounds the nesting of a CIB that vipctl accepts. Pacemaker's schema nests a few
+// levels (rules within rules the deepest); the bound keeps a malformed document from making
+// the comparison's paths grow without end.
+const maxDepth = 64
+
+// depth returns how deep elements nest under e (1 for an element without children).
+func depth(e *etree.Element) int {
+	d := 0
+	for _, c := range e.ChildElements() {
+		d = max(d, depth(c))
+		if d > maxDepth {
+			break
+		}
+	}
+	return d + 1
 }
 
 // configuration returns the <configuration> element of a CIB document.

@@ -311,6 +311,12 @@ func TestPlanRefusals(t *testing.T) {
 			addXML(t, conf, "resources", `<primitive id="vip-db" class="ocf" provider="heartbeat" type="Dummy"/>`)
 		}), nil, ErrIDConflict},
 		{"not a CIB", []byte("<html/>"), nil, ErrBadCIB},
+		{"nested without end", liveDoc(t, "fresh.xml", func(conf *etree.Element) {
+			e := confSection(conf, "resources")
+			for range 100 {
+				e = e.CreateElement("x")
+			}
+		}), nil, ErrBadCIB},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
