@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
-	"os/exec"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/lab"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -79,7 +78,7 @@ func run() int {
 			return 1
 		}
 		for i := 1; i <= *drills; i++ {
-			r, err := drill(ctx, l, *vipctl, agent, i, *mode == "link", log)
+			r, err := drill(ctx, l, agent, i, *mode == "link", log)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "failover:", err)
 				return 1
@@ -112,7 +111,7 @@ func useAgent(ctx context.Context, l *lab.Lab, agent string) error {
 }
 
 // drill fails the VIP's holder, measures until the client connects again, and heals.
-func drill(ctx context.Context, l *lab.Lab, vipctl, agent string, n int, linkOnly bool, log *slog.Logger) (result, error) {
+func drill(ctx context.Context, l *lab.Lab, agent string, n int, linkOnly bool, log *slog.Logger) (result, error) {
 	r := result{Agent: agent, Drill: n, Share: -1, StartOp: -1}
 	g := l.Topology().Groups[0]
 	cs := l.Topology().ClustersOf(g.Name)
@@ -134,37 +133,15 @@ func drill(ctx context.Context, l *lab.Lab, vipctl, agent string, n int, linkOnl
 	}
 	r.WasDC = st.DC == r.Holder
 
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	addr := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
-	probe := exec.CommandContext(pctx, "ip", "netns", "exec", lab.ClientNetNS, vipctl, "lab", "_probe", addr,
-		"--interval", "20ms", "--timeout", "200ms")
-	out, err := probe.StdoutPipe()
+	fs, err := l.FailMeasured(ctx, r.Holder, linkOnly)
 	if err != nil {
-		return r, err
+		return r, fmt.Errorf("drill %d: %w", n, err)
 	}
-	if err := probe.Start(); err != nil {
-		return r, err
+	if len(fs) != 1 {
+		return r, fmt.Errorf("drill %d: %d VIPs measured, want 1", n, len(fs))
 	}
-	defer func() { cancel(); _ = probe.Wait() }()
-	lines := make(chan probeLine)
-	go readProbe(out, lines)
-
-	if _, err := await(pctx, lines, func(p probeLine) bool { return p.answer == r.Holder }); err != nil {
-		return r, fmt.Errorf("drill %d: the client never reached %s before the failure: %w", n, r.Holder, err)
-	}
-	failed := time.Now()
-	if err := l.Fail(ctx, r.Holder, linkOnly); err != nil {
-		return r, err
-	}
-	ok, err := await(pctx, lines, func(p probeLine) bool {
-		return p.answer != "" && p.answer != r.Holder && p.at.After(failed)
-	})
-	if err != nil {
-		return r, fmt.Errorf("drill %d: the client never reached a survivor: %w", n, err)
-	}
-	r.Survivor, r.Outage = ok.answer, ok.at.Sub(failed)
-	cancel()
+	failed := fs[0].FailedAt
+	r.Survivor, r.Outage = fs[0].To, fs[0].Outage
 	hctx, hcancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer hcancel()
 	if err := l.Heal(hctx); err != nil {
@@ -174,10 +151,10 @@ func drill(ctx context.Context, l *lab.Lab, vipctl, agent string, n int, linkOnl
 		return r, err
 	}
 	// Read the logs once the cluster has settled: Pacemaker writes them buffered.
-	rsc := "vip-" + g.Name
+	rsc := cib.VIPID(g.Name)
 	if sched, found := logTime(l, failed, "Initiating start operation "+rsc+"_start_0 on "+r.Survivor,
 		"Initiating start operation "+rsc+"_start_0 locally on "+r.Survivor); found {
-		r.Share = ok.at.Sub(sched)
+		r.Share = failed.Add(r.Outage).Sub(sched)
 	}
 	begin, found1 := logTime(l, failed, "Requesting local execution of start operation for "+rsc+" on "+r.Survivor)
 	end, found2 := logTime(l, failed, "Result of start operation for "+rsc+" on "+r.Survivor)
@@ -186,47 +163,6 @@ func drill(ctx context.Context, l *lab.Lab, vipctl, agent string, n int, linkOnl
 	}
 	log.Debug("healed", "drill", n)
 	return r, nil
-}
-
-type probeLine struct {
-	at     time.Time
-	answer string // the host that answered; "" for a failed attempt
-}
-
-func readProbe(r io.Reader, lines chan<- probeLine) {
-	defer close(lines)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 {
-			continue
-		}
-		ns, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			continue
-		}
-		p := probeLine{at: time.Unix(0, ns)}
-		if f[1] == "ok" && len(f) == 3 {
-			p.answer = f[2]
-		}
-		lines <- p
-	}
-}
-
-func await(ctx context.Context, lines <-chan probeLine, ok func(probeLine) bool) (probeLine, error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return probeLine{}, ctx.Err()
-		case p, more := <-lines:
-			if !more {
-				return probeLine{}, errors.New("probe ended")
-			}
-			if ok(p) {
-				return p, nil
-			}
-		}
-	}
 }
 
 // logTime finds the first line containing one of whats, at or after since, in any host's

@@ -151,6 +151,9 @@ func printLabReport(g *globals, r lab.Report) error {
 			link = "up"
 		}
 		view := h.Error
+		if h.PowerOff {
+			view = "powered off"
+		}
 		if h.Cluster != nil {
 			q := "no quorum"
 			if h.Cluster.Quorate {
@@ -200,31 +203,68 @@ func newCmdLabExec(g *globals) *cobra.Command {
 	}
 }
 
+type labFailOptions struct {
+	g         *globals
+	Host      string
+	LinkOnly  bool
+	NoMeasure bool
+}
+
 func newCmdLabFail(g *globals) *cobra.Command {
-	var link bool
+	opts := &labFailOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "fail [--link] HOST",
 		Short: "Power a host off (processes killed, addresses gone, link down), or with --link only cut its link",
-		Args:  cobra.ExactArgs(1),
+		Long: `Power a host off (processes killed, addresses gone, link down), or with --link only cut its
+link (the host keeps running, isolated). For each VIP the host held, a probe in the lab's client
+namespace connects to VIP:port every 20 ms and the command reports, once a survivor answers,
+the outage the client saw (--no-measure skips this).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			defer cancel()
-			l, err := lab.Open(lab.DefaultDir, g.Logger)
-			if err != nil {
-				return err
-			}
-			if err := l.Fail(ctx, args[0], link); err != nil {
-				if errors.Is(err, lab.ErrUnknownHost) {
-					return usageErrorf("%w", err)
-				}
-				return err
-			}
-			fmt.Fprintf(g.Stdout, "%s failed at %s\n", args[0], time.Now().UTC().Format(time.RFC3339Nano))
-			return nil
+			opts.Host = args[0]
+			return labFailRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&link, "link", false, "only set the host's link down; the host keeps running, isolated")
+	cmd.Flags().BoolVar(&opts.LinkOnly, "link", false, "only set the host's link down; the host keeps running, isolated")
+	cmd.Flags().BoolVar(&opts.NoMeasure, "no-measure", false, "fail the host and return at once")
 	return cmd
+}
+
+func labFailRun(ctx context.Context, opts *labFailOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	l, err := lab.Open(lab.DefaultDir, opts.g.Logger)
+	if err != nil {
+		return err
+	}
+	how := "powered off"
+	if opts.LinkOnly {
+		how = "link down"
+	}
+	var fs []lab.Failover
+	if opts.NoMeasure {
+		err = l.Fail(ctx, opts.Host, opts.LinkOnly)
+	} else {
+		fs, err = l.FailMeasured(ctx, opts.Host, opts.LinkOnly)
+	}
+	if errors.Is(err, lab.ErrUnknownHost) {
+		return usageErrorf("%w", err)
+	}
+	if err != nil {
+		return err
+	}
+	if opts.g.jsonOutput() {
+		return json.NewEncoder(opts.g.Stdout).Encode(fs)
+	}
+	fmt.Fprintf(opts.g.Stdout, "%s: %s\n", opts.Host, how)
+	for _, f := range fs {
+		fmt.Fprintf(opts.g.Stdout, "VIP %s (group %s) moved %s -> %s: the client's outage was %.2f s\n",
+			f.Address, f.Group, f.From, f.To, f.Outage.Seconds())
+	}
+	if len(fs) == 0 && !opts.NoMeasure {
+		fmt.Fprintf(opts.g.Stdout, "%s held no VIP\n", opts.Host)
+	}
+	return nil
 }
 
 func newCmdLabPartition(g *globals) *cobra.Command {
