@@ -37,8 +37,10 @@ const (
 	replicationPasswordKey = "replication_password"
 	// haproxyImage is the HAProxy image of the HAProxy jobs (2.6, as Debian's haproxy that checks the config).
 	haproxyImage = "haproxy:2.6"
-	// haproxyConfigPath is where the official haproxy image reads its configuration.
-	haproxyConfigPath = "/usr/local/etc/haproxy/haproxy.cfg"
+	// haproxyConfigDir is where the official haproxy image reads haproxy.cfg. The job binds a
+	// directory, not the file: Nomad replaces a re-rendered template by rename, which a file
+	// bind mount would not see.
+	haproxyConfigDir = "/usr/local/etc/haproxy"
 	// healthChecks gates updates and migrations on the group's service checks.
 	healthChecks = "checks"
 )
@@ -325,11 +327,11 @@ func HAProxyJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 		Config: map[string]any{
 			"image":        haproxyImage,
 			"network_mode": "host",
-			"volumes":      []string{"local/haproxy.cfg:" + haproxyConfigPath},
+			"volumes":      []string{"local/haproxy:" + haproxyConfigDir},
 		},
 		Templates: []*api.Template{{
 			EmbeddedTmpl: new(literalTemplate(string(cfg))),
-			DestPath:     new("local/haproxy.cfg"),
+			DestPath:     new("local/haproxy/haproxy.cfg"),
 			ChangeMode:   new("signal"),
 			ChangeSignal: new("SIGUSR2"), // the image runs HAProxy in master-worker mode: USR2 reloads
 		}},

@@ -58,10 +58,10 @@ job "haproxy-msrvc01" {
       config {
         image        = "haproxy:2.6"
         network_mode = "host"
-        volumes      = ["local/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg"]
+        volumes      = ["local/haproxy:/usr/local/etc/haproxy"]
       }
       template {
-        destination   = "local/haproxy.cfg"
+        destination   = "local/haproxy/haproxy.cfg"
         change_mode   = "signal"
         change_signal = "SIGUSR2"
         data          = <<EOT
