@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipctl/vipctl/internal/topogen"
 )
 
 const exampleFile = "../../examples/vipctl.hcl"
@@ -134,6 +136,8 @@ func TestRenderBadTopologyWritesNothing(t *testing.T) {
 	for name, edit := range map[string]func(string) string{
 		"unknown block": func(s string) string { return s + "\nfrobnicate {}\n" },
 		"port clash":    func(s string) string { return strings.Replace(s, "port         = 5002", "port         = 5001", 1) },
+		// Loads, but HAProxy needs an address for its nameserver: refused by the renderer.
+		"dns host name": func(s string) string { return strings.Replace(s, `"127.0.0.1:8600"`, `"consul.local:8600"`, 1) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := edit(string(src))
@@ -165,6 +169,24 @@ func TestRenderBadTopologyWritesNothing(t *testing.T) {
 				t.Errorf("written despite the bad topology: %v", names)
 			}
 		})
+	}
+}
+
+// TestRenderNoCluster: a topology without clusters has a CIB and corosync.conf, nothing else.
+func TestRenderNoCluster(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "vipctl.hcl")
+	src := topogen.HCL(topogen.Options{Groups: 1, HostsPerGroup: 3})
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "bundle")
+	if code, out, errOut := vipctl(t, "render", "-f", file, "-d", dir); code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	want := map[string]fs.FileMode{"cib.xml": 0o644, "corosync/corosync.conf": 0o644}
+	if d := cmp.Diff(want, bundleTree(t, dir)); d != "" {
+		t.Errorf("bundle (-want +got):\n%s", d)
 	}
 }
 
