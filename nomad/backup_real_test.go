@@ -75,15 +75,13 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startRealPG renders the backup files of a test topology whose repository is a temporary
-// directory, initialises a PostgreSQL 15 cluster owned by postgres and starts it with
-// archive_mode on and the rendered archive_command. pgbackrest reads the rendered
-// pgbackrest.conf; only the values that differ on a test machine (pg1-path, pg1-port,
-// pg1-socket-path, log and lock paths) are overridden through pgbackrest's environment.
-//
-// repo, when not nil, replaces the posix repository in the temporary directory, and env is
-// added to the environment of PostgreSQL and of every script.
-func startRealPG(t *testing.T, repo *topology.Repo, env ...string) *realPG {
+// prepareRealPG makes the temporary directory of a test PostgreSQL (an empty data directory,
+// socket, repository, log and lock directories owned by postgres) and renders the backup files
+// of the example's first cluster, backed up into the temporary posix repository unless mutate
+// changes it. pgbackrest reads the rendered pgbackrest.conf; only what differs on a test
+// machine (pg1-path, pg1-port, log and lock paths) is overridden through pgbackrest's
+// environment, to which env is added.
+func prepareRealPG(t *testing.T, mutate func(*topology.Cluster), env ...string) (*realPG, topology.Cluster) {
 	t.Helper()
 	testenv.RequireRoot(t)
 	for _, tool := range []string{"bash", "curl", "pgbackrest", "runuser"} {
@@ -122,8 +120,8 @@ func startRealPG(t *testing.T, repo *topology.Repo, env ...string) *realPG {
 	tp := backupExampleTopology()
 	c := tp.Clusters[0]
 	c.Backup.Repo.Path = pg.repo
-	if repo != nil {
-		c.Backup.Repo = *repo
+	if mutate != nil {
+		mutate(&c)
 	}
 	pg.stanza = c.Name
 	files := renderBackup(t, tp, c)
@@ -137,13 +135,27 @@ func startRealPG(t *testing.T, repo *topology.Repo, env ...string) *realPG {
 		"PGBACKREST_CONFIG=" + pg.path("pgbackrest.conf"),
 		"PGBACKREST_PG1_PATH=" + pgdata,
 		"PGBACKREST_PG1_PORT=" + strconv.Itoa(pg.port),
-		"PGBACKREST_PG1_SOCKET_PATH=" + filepath.Join(dir, "sock"),
 		"PGBACKREST_LOG_PATH=" + filepath.Join(dir, "log"),
 		"PGBACKREST_LOCK_PATH=" + filepath.Join(dir, "lock"),
-		"VIPCTL_PGHOST=" + filepath.Join(dir, "sock"),
 		"VIPCTL_PGPORT=" + strconv.Itoa(pg.port),
 	}
 	pg.env = append(pg.env, env...)
+	return pg, c
+}
+
+// startRealPG prepares a test PostgreSQL (prepareRealPG), initialises it and starts it with
+// pg_ctl, archive_mode on and the rendered archive_command; its unix socket is in the
+// temporary directory. repo, when not nil, replaces the temporary posix repository.
+func startRealPG(t *testing.T, repo *topology.Repo, env ...string) *realPG {
+	t.Helper()
+	var mutate func(*topology.Cluster)
+	if repo != nil {
+		mutate = func(c *topology.Cluster) { c.Backup.Repo = *repo }
+	}
+	pg, c := prepareRealPG(t, mutate, env...)
+	dir := pg.dir
+	pgdata := filepath.Join(dir, "pgdata")
+	pg.env = append(pg.env, "PGBACKREST_PG1_SOCKET_PATH="+filepath.Join(dir, "sock"), "VIPCTL_PGHOST="+filepath.Join(dir, "sock"))
 	if out, err := pg.run(t, 60*time.Second, nil, filepath.Join(pgBinDir, "initdb"), "-D", pgdata,
 		"-U", "postgres", "--auth=peer", "-E", "UTF8", "--no-instructions"); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
