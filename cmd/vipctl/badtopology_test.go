@@ -3,10 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vipctl/vipctl/internal/topogen"
+	"github.com/vipctl/vipctl/topology"
 )
 
 // Every bad topology file of the topology package makes `vipctl cib render` exit 2 with
@@ -33,6 +38,52 @@ func TestBadTopologyExit2(t *testing.T) {
 				if !strings.Contains(stderr.String(), file+":"+w.pos) || !strings.Contains(stderr.String(), w.summary) {
 					t.Errorf("stderr does not name %s:%s and %q:\n%s", file, w.pos, w.summary, stderr.String())
 				}
+			}
+		})
+	}
+}
+
+// A bad topology makes `vipctl render -d DIR` exit 2 and write nothing: DIR is not even created.
+func TestBadTopologyRendersNothing(t *testing.T) {
+	files, err := filepath.Glob("../../topology/testdata/bad/*.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "bundle")
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"vipctl", "render", "-f", file, "-d", dir}, strings.NewReader(""), &stdout, &stderr)
+			if code != exitUsage || stdout.Len() != 0 {
+				t.Errorf("exit %d, stdout %q; want exit 2 and nothing on stdout\nstderr:\n%s", code, stdout.String(), stderr.String())
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("render wrote %s for a bad topology (stat: %v)", dir, err)
+			}
+		})
+	}
+}
+
+// The converse: every generated topology that loads also renders the whole bundle (in memory:
+// writing is render's own test), so the renderers never refuse what the topology package accepts.
+func TestGeneratedTopologiesRender(t *testing.T) {
+	opts := []topogen.Options{
+		{Groups: 2, HostsPerGroup: 4, ClustersPerGroup: 5, S3Backup: true, Agent: "IPaddr2", PerHostNIC: true},
+		{Groups: 1, HostsPerGroup: 1, ClustersPerGroup: 10, IPv6: true},
+	}
+	for _, o := range topogen.Family() {
+		if o.Groups <= 2 || o.Groups == topogen.MaxGroups { // every variant, at both ends of the size range
+			opts = append(opts, o)
+		}
+	}
+	for _, o := range opts {
+		t.Run(o.String(), func(t *testing.T) {
+			top, err := topology.Parse(topogen.HCL(o), o.String()+".hcl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := renderBundle(top); err != nil {
+				t.Errorf("renderBundle: %v", err)
 			}
 		})
 	}
