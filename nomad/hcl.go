@@ -341,8 +341,8 @@ func (w *hclWriter) template(b *hclwrite.Body, t *api.Template) {
 	}
 }
 
-// config writes a driver's config block: strings, integers, booleans, string lists and string
-// maps, in sorted key order.
+// config writes a driver's config block: strings, integers, booleans, string lists, string maps
+// and lists of string maps, in sorted key order.
 func (w *hclWriter) config(b *hclwrite.Body, cfg map[string]any) {
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
 		switch v := cfg[k].(type) {
@@ -356,6 +356,15 @@ func (w *hclWriter) config(b *hclwrite.Body, cfg map[string]any) {
 			setStrings(b, k, v)
 		case map[string]string:
 			b.SetAttributeRaw(k, mapTokens(v))
+		case []map[string]string:
+			toks := hclwrite.Tokens{{Type: hclsyntax.TokenOBrack, Bytes: []byte("[")}}
+			for i, m := range v {
+				if i > 0 {
+					toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")})
+				}
+				toks = append(toks, mapTokens(m)...)
+			}
+			b.SetAttributeRaw(k, append(toks, &hclwrite.Token{Type: hclsyntax.TokenCBrack, Bytes: []byte("]")}))
 		default:
 			w.fail("config %q: value of type %T is not written", k, v)
 		}
@@ -394,12 +403,25 @@ func setInt(b *hclwrite.Body, name string, v int) {
 func setBool(b *hclwrite.Body, name string, v bool) { b.SetAttributeValue(name, cty.BoolVal(v)) }
 
 func setStrings(b *hclwrite.Body, name string, vs []string) {
+	// A long list is written one element per line.
+	width := 0
+	for _, v := range vs {
+		width += len(v) + 4
+	}
+	multiline := len(vs) > 1 && width > 72
+	nl := &hclwrite.Token{Type: hclsyntax.TokenNewline, Bytes: []byte("\n")}
 	toks := hclwrite.Tokens{{Type: hclsyntax.TokenOBrack, Bytes: []byte("[")}}
+	if multiline {
+		toks = append(toks, nl)
+	}
 	for i, v := range vs {
-		if i > 0 {
+		if i > 0 && !multiline {
 			toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")})
 		}
 		toks = append(toks, stringTokens(v)...)
+		if multiline {
+			toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")}, nl)
+		}
 	}
 	toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenCBrack, Bytes: []byte("]")})
 	b.SetAttributeRaw(name, toks)

@@ -206,8 +206,20 @@ func goValue(t *testing.T, v cty.Value) any {
 	case ty == cty.Bool:
 		return v.True()
 	case ty.IsTupleType() || ty.IsListType():
+		elems := v.AsValueSlice()
+		if len(elems) > 0 && (elems[0].Type().IsObjectType() || elems[0].Type().IsMapType()) {
+			var maps []map[string]string
+			for _, e := range elems {
+				m := map[string]string{}
+				for k, ev := range e.AsValueMap() {
+					m[k] = ev.AsString()
+				}
+				maps = append(maps, m)
+			}
+			return maps
+		}
 		var out []string
-		for _, e := range v.AsValueSlice() {
+		for _, e := range elems {
 			out = append(out, e.AsString())
 		}
 		return out

@@ -174,8 +174,9 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 	config := map[string]any{
 		"image": c.Image,
 		"ports": []string{"patroni", "pgsql"},
-		// pgsql_backup.sh finds the cluster's container on a host by this label.
-		"labels":  map[string]string{ContainerLabel: c.Name},
+		// pgsql_backup.sh finds the cluster's container on a host by this label. The docker
+		// driver takes labels as a list of maps (its schema: list(map(string))).
+		"labels":  []map[string]string{{ContainerLabel: c.Name}},
 		"volumes": append([]string{"local/patroni.yml:" + ContainerPatroniConf}, x.mounts...),
 	}
 

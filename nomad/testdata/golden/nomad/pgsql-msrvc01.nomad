@@ -87,11 +87,16 @@ job "pgsql-msrvc01" {
       kill_signal  = "SIGTERM"
       config {
         image = "registry.example/sa-pgsql:15"
-        labels = {
+        labels = [{
           "vipctl.cluster" = "msrvc01"
-        }
-        ports   = ["patroni", "pgsql"]
-        volumes = ["local/patroni.yml:/etc/patroni/patroni.yml", "local/pgbackrest.conf:/etc/pgbackrest/pgbackrest.conf", "local/stanza_init.sh:/usr/local/bin/stanza_init.sh", "local/backup_if_primary.sh:/usr/local/bin/backup_if_primary.sh"]
+        }]
+        ports = ["patroni", "pgsql"]
+        volumes = [
+          "local/patroni.yml:/etc/patroni/patroni.yml",
+          "local/pgbackrest.conf:/etc/pgbackrest/pgbackrest.conf",
+          "local/stanza_init.sh:/usr/local/bin/stanza_init.sh",
+          "local/backup_if_primary.sh:/usr/local/bin/backup_if_primary.sh",
+        ]
       }
       env {
         PATRONI_CONSUL_HOST                = "${attr.unique.network.ip-address}:8500"
