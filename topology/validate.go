@@ -17,6 +17,13 @@ var (
 	hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`) // hosts: Pacemaker node names
 )
 
+// Name lengths: a group or cluster name, with a prefix such as "pgsql-", still fits in one
+// DNS label (63) of Consul's service names; a host name is a DNS name.
+const (
+	maxNameLen     = 50
+	maxHostNameLen = 253
+)
+
 // Accepted values of pacemaker.no_quorum_policy.
 var noQuorumPolicies = []string{"stop", "freeze", "ignore", "demote", "suicide"}
 
@@ -54,9 +61,17 @@ func validate(p *parsed) hcl.Diagnostics {
 
 // name checks a block label against re and reports a duplicate at its second occurrence.
 func (c *checker) name(s *src, re *regexp.Regexp, seen map[string]*src) {
-	if !re.MatchString(s.name) {
+	maxLen := maxNameLen
+	if re == hostNameRE {
+		maxLen = maxHostNameLen
+	}
+	switch {
+	case !re.MatchString(s.name):
 		c.errorf(s.label, "Invalid name "+quote(s.name),
 			"The name of a %s must match %s.", s.kind, re.String())
+	case len(s.name) > maxLen:
+		c.errorf(s.label, "Invalid name "+quote(s.name),
+			"The name of a %s has at most %d characters.", s.kind, maxLen)
 	}
 	if first, dup := seen[s.name]; dup {
 		c.errorf(s.label, "Duplicate "+s.kind+" "+quote(s.name),
