@@ -12,7 +12,7 @@ func (c *checker) clusters() {
 	names := map[string]*src{}
 	for i, s := range c.p.clusters {
 		cl := c.p.t.Clusters[i]
-		c.name(s, nameRE, names)
+		c.name(s, lowerName, names)
 		if s.set["image"] && strings.TrimSpace(cl.Image) == "" {
 			c.errorf(s.at("image"), `Invalid image ""`, "%s: image must name a container image.", s.title())
 		}

@@ -12,16 +12,18 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-var (
-	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)           // groups, clusters, fences
-	hostNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`) // hosts: Pacemaker node names
-)
+// nameRule is what a block label must look like.
+type nameRule struct {
+	re     *regexp.Regexp
+	maxLen int
+}
 
-// Name lengths: a group or cluster name, with a prefix such as "pgsql-", still fits in one
-// DNS label (63) of Consul's service names; a host name is a DNS name.
-const (
-	maxNameLen     = 50
-	maxHostNameLen = 253
+var (
+	// Groups, clusters and fences: with a prefix such as "pgsql-", the name still fits in one
+	// DNS label (63) of Consul's service names.
+	lowerName = nameRule{regexp.MustCompile(`^[a-z][a-z0-9-]*$`), 50}
+	// Hosts: Pacemaker node names, DNS names.
+	hostName = nameRule{regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`), 253}
 )
 
 // Accepted values of pacemaker.no_quorum_policy.
@@ -60,18 +62,14 @@ func validate(p *parsed) hcl.Diagnostics {
 }
 
 // name checks a block label against re and reports a duplicate at its second occurrence.
-func (c *checker) name(s *src, re *regexp.Regexp, seen map[string]*src) {
-	maxLen := maxNameLen
-	if re == hostNameRE {
-		maxLen = maxHostNameLen
-	}
+func (c *checker) name(s *src, rule nameRule, seen map[string]*src) {
 	switch {
-	case !re.MatchString(s.name):
+	case !rule.re.MatchString(s.name):
 		c.errorf(s.label, "Invalid name "+quote(s.name),
-			"The name of a %s must match %s.", s.kind, re.String())
-	case len(s.name) > maxLen:
+			"The name of a %s must match %s.", s.kind, rule.re.String())
+	case len(s.name) > rule.maxLen:
 		c.errorf(s.label, "Invalid name "+quote(s.name),
-			"The name of a %s has at most %d characters.", s.kind, maxLen)
+			"The name of a %s has at most %d characters.", s.kind, rule.maxLen)
 	}
 	if first, dup := seen[s.name]; dup {
 		c.errorf(s.label, "Duplicate "+s.kind+" "+quote(s.name),
@@ -152,7 +150,7 @@ func (c *checker) hosts() {
 	nodeids := map[int]*src{}
 	for i, s := range c.p.hosts {
 		h := c.p.t.Hosts[i]
-		c.name(s, hostNameRE, names)
+		c.name(s, hostName, names)
 		c.nic(s, h.NIC)
 		if h.NodeID < 1 || h.NodeID > maxNodeID {
 			c.errorf(s.at("nodeid"), fmt.Sprintf("Invalid nodeid %d", h.NodeID),
@@ -205,7 +203,7 @@ func (c *checker) groups() {
 	members := map[string]membership{} // host name → where a group first lists it
 	for i, s := range c.p.groups {
 		g := c.p.t.Groups[i]
-		c.name(s, nameRE, names)
+		c.name(s, lowerName, names)
 		if s.set["hosts"] && len(g.Hosts) == 0 {
 			c.errorf(s.at("hosts"), "Empty hosts", "%s needs at least one host.", s.title())
 		}
@@ -335,7 +333,7 @@ func (c *checker) fences() {
 	names := map[string]*src{}
 	for i, s := range c.p.fences {
 		f := c.p.t.Fences[i]
-		c.name(s, nameRE, names)
+		c.name(s, lowerName, names)
 		if s.set["agent"] && f.Agent == "" {
 			c.errorf(s.at("agent"), `Invalid agent ""`, "%s: agent must name a fence agent.", s.title())
 		}
