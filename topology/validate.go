@@ -61,7 +61,7 @@ func validate(p *parsed) hcl.Diagnostics {
 	return c.diags
 }
 
-// name checks a block label against re and reports a duplicate at its second occurrence.
+// name checks a block label against its rule and reports a duplicate at its second occurrence.
 func (c *checker) name(s *src, rule nameRule, seen map[string]*src) {
 	switch {
 	case !rule.re.MatchString(s.name):
