@@ -152,36 +152,40 @@ func (c *checker) hosts() {
 		h := c.p.t.Hosts[i]
 		c.name(s, hostName, names)
 		c.nic(s, h.NIC)
-		if h.NodeID < 1 || h.NodeID > maxNodeID {
-			c.errorf(s.at("nodeid"), fmt.Sprintf("Invalid nodeid %d", h.NodeID),
-				"%s: nodeid must be within 1..%d.", s.title(), maxNodeID)
-		} else if first, dup := nodeids[h.NodeID]; dup {
-			c.errorf(s.at("nodeid"), fmt.Sprintf("Duplicate nodeid %d", h.NodeID),
-				"%s has nodeid %d%s, already used by %s at %s.", s.title(), h.NodeID, defaulted(s, "nodeid"), first.title(), at(first.at("nodeid")))
-		} else {
-			nodeids[h.NodeID] = s
-		}
-		if !h.Address.IsValid() {
-			continue
-		}
-		if first, dup := addrs[h.Address]; dup {
-			c.errorf(s.at("address"), "Duplicate address "+quote(h.Address.String()),
-				"%s has the address of %s at %s.", s.title(), first.title(), at(first.at("address")))
-		} else {
-			addrs[h.Address] = s
+		c.nodeID(s, h.NodeID, nodeids)
+		if h.Address.IsValid() {
+			c.hostAddress(s, h.Address, addrs)
 		}
 	}
 }
 
-// defaulted says " (default: ...)" when attr of s was not written.
-func defaulted(s *src, attr string) string {
-	if s.set[attr] {
-		return ""
+func (c *checker) nodeID(s *src, id int, seen map[int]*src) {
+	if id < 1 || id > maxNodeID {
+		c.errorf(s.at("nodeid"), fmt.Sprintf("Invalid nodeid %d", id),
+			"%s: nodeid must be within 1..%d.", s.title(), maxNodeID)
+		return
 	}
-	if attr == "nodeid" {
-		return " (default: its position in the file)"
+	first, dup := seen[id]
+	if !dup {
+		seen[id] = s
+		return
 	}
-	return " (default)"
+	how := ""
+	if !s.set["nodeid"] {
+		how = " (default: its position in the file)"
+	}
+	c.errorf(s.at("nodeid"), fmt.Sprintf("Duplicate nodeid %d", id),
+		"%s has nodeid %d%s, already used by %s at %s.", s.title(), id, how, first.title(), at(first.at("nodeid")))
+}
+
+func (c *checker) hostAddress(s *src, a netip.Addr, seen map[netip.Addr]*src) {
+	first, dup := seen[a]
+	if !dup {
+		seen[a] = s
+		return
+	}
+	c.errorf(s.at("address"), "Duplicate address "+quote(a.String()),
+		"%s has the address of %s at %s.", s.title(), first.title(), at(first.at("address")))
 }
 
 // nic checks an interface name if one is given.
@@ -317,9 +321,10 @@ func (c *checker) agent(gs, s *src, g HostGroup) {
 		return
 	}
 	var missing []string
-	for _, h := range c.p.t.GroupHosts(g.Name) {
-		if h.NIC == "" && !slices.Contains(missing, h.Name) {
-			missing = append(missing, h.Name)
+	for _, name := range g.Hosts {
+		h, ok := c.p.t.Host(name)
+		if ok && h.NIC == "" && !slices.Contains(missing, name) {
+			missing = append(missing, name)
 		}
 	}
 	if len(missing) > 0 {
