@@ -75,7 +75,7 @@ func (w *hclWriter) job(b *hclwrite.Body, j *api.Job) {
 			w.fail("task group without name")
 			return
 		}
-		b.AppendNewline()
+		separate(b)
 		w.group(b.AppendNewBlock("group", []string{*g.Name}).Body(), g)
 	}
 }
@@ -166,7 +166,7 @@ func (w *hclWriter) group(b *hclwrite.Body, g *api.TaskGroup) {
 		w.service(block(b, "service"), s)
 	}
 	for _, t := range g.Tasks {
-		b.AppendNewline()
+		separate(b)
 		w.task(b.AppendNewBlock("task", []string{t.Name}).Body(), t)
 	}
 }
@@ -368,6 +368,13 @@ func (w *hclWriter) config(b *hclwrite.Body, cfg map[string]any) {
 		default:
 			w.fail("config %q: value of type %T is not written", k, v)
 		}
+	}
+}
+
+// separate puts an empty line before a group or task block, unless it opens its parent.
+func separate(b *hclwrite.Body) {
+	if len(b.Attributes()) > 0 || len(b.Blocks()) > 0 {
+		b.AppendNewline()
 	}
 }
 
