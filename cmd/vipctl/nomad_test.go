@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -46,8 +48,29 @@ func TestNomadRenderJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &reqs); err != nil {
 		t.Fatalf("output is not a JSON array of register requests: %v", err)
 	}
-	if len(reqs) != 6 || *reqs[0].Job.ID != "pgsql-msrvc01" || *reqs[0].Job.Region != "global" {
-		t.Errorf("unexpected jobs: %d, first %v", len(reqs), reqs[0].Job.ID)
+	// Each is the bundle's nomad/<job>.json.
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if code, _, errOut := vipctl(t, "render", "-f", exampleFile, "-d", dir); code != exitOK {
+		t.Fatalf("render: exit %d: %s", code, errOut)
+	}
+	var ids []string
+	for _, r := range reqs {
+		ids = append(ids, *r.Job.ID)
+		b, err := os.ReadFile(filepath.Join(dir, "nomad", *r.Job.ID+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file api.JobRegisterRequest
+		if err := json.Unmarshal(b, &file); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(file.Job, r.Job); d != "" {
+			t.Errorf("%s differs from the bundle's JSON (-bundle +render):\n%s", *r.Job.ID, d)
+		}
+	}
+	want := []string{"pgsql-msrvc01", "haproxy-msrvc01", "backup-msrvc01", "pgsql-msrvc02", "haproxy-msrvc02", "backup-msrvc02"}
+	if d := cmp.Diff(want, ids); d != "" {
+		t.Errorf("jobs (-want +got):\n%s", d)
 	}
 }
 
