@@ -79,6 +79,11 @@ func WriteFiles(ctx context.Context, dir string, files []File) (err error) {
 		seen[f.Path] = true
 	}
 	dir = filepath.Clean(dir)
+	// A symlinked bundle directory is written where it points: the temporary directory must
+	// be on the same file system for rename(2).
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = resolved
+	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("bundle directory: %w", err)

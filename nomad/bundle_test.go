@@ -136,6 +136,28 @@ func TestWriteFilesExistingDir(t *testing.T) {
 	}
 }
 
+func TestWriteFilesThroughSymlink(t *testing.T) {
+	base := t.TempDir()
+	target := filepath.Join(base, "target")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	files := []File{{Path: "a.txt", Mode: 0o644, Data: []byte("a\n")}}
+	if err := WriteFiles(context.Background(), link, files); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(asTree(files), readTree(t, target)); d != "" {
+		t.Errorf("written tree (-want +got):\n%s", d)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced: %v %v", fi, err)
+	}
+}
+
 func TestWriteFilesRefusesBadPaths(t *testing.T) {
 	for _, p := range []string{"", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", `a\b`, "."} {
 		dir := filepath.Join(t.TempDir(), "bundle")
