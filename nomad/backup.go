@@ -25,8 +25,10 @@ const (
 	// ContainerBackupIfPrimary is backup_if_primary.sh, which pgsql_backup.sh runs through docker exec.
 	ContainerBackupIfPrimary = "/usr/local/bin/backup_if_primary.sh"
 	// ContainerPGData is PostgreSQL's data directory (PATRONI_POSTGRESQL_DATA_DIR): a
-	// subdirectory of the data volume mounted at /var/lib/postgresql/data.
-	ContainerPGData = "/var/lib/postgresql/data/pgdata"
+	// subdirectory of the data volume, so initdb finds an empty directory it owns.
+	ContainerPGData = ContainerPGDataMount + "/pgdata"
+	// ContainerPGDataMount is where the member's data volume is mounted.
+	ContainerPGDataMount = "/var/lib/postgresql/data"
 	// ContainerPGSocketDir is PostgreSQL's unix socket directory in the container.
 	ContainerPGSocketDir = "/var/run/postgresql"
 	// ContainerPGPort is the port PostgreSQL listens on inside the container.

@@ -16,23 +16,20 @@ const (
 	composeHAProxyImage = "haproxy:2.6"
 )
 
-// Paths of the postgres-patroni image that only the image and the compose files use.
-const (
-	// ContainerPatroniConf is Patroni's configuration file; the image's entrypoint runs
-	// "patroni ContainerPatroniConf". A Nomad job may bind its own file there.
-	ContainerPatroniConf = "/etc/patroni/patroni.yml"
-	// containerPGDataMount is the data volume; PostgreSQL's data is ContainerPGData below it.
-	containerPGDataMount = "/var/lib/postgresql/data"
-)
+// ContainerPatroniConf is Patroni's configuration file in the postgres-patroni image: the
+// image's entrypoint runs "patroni ContainerPatroniConf"; the Patroni job binds its own there.
+const ContainerPatroniConf = "/etc/patroni/patroni.yml"
 
 // composeMembers is the size of the micro-cluster: three Consul servers, three Patroni members.
 const composeMembers = 3
 
+// composeMember is one Patroni member of the micro-cluster.
 type composeMember struct {
 	Name   string // service and host name, also PATRONI_NAME
 	Consul string // the Consul server it registers through
 }
 
+// composeData is what the compose templates see; every value is raw, templates quote it.
 type composeData struct {
 	Cluster, Scope, Image, Label         string
 	Port, StatsPort, PatroniPort, PGPort int
@@ -67,7 +64,7 @@ func ComposeFiles(t *topology.Topology) ([]File, error) {
 	d := composeData{
 		Cluster: c.Name, Scope: PatroniJobName(c), Image: c.Image, Label: ContainerLabel,
 		Port: c.Port, StatsPort: c.StatsPort, PatroniPort: c.PatroniPort, PGPort: ContainerPGPort,
-		PGData: ContainerPGData, PGDataMount: containerPGDataMount, PGSocketDir: ContainerPGSocketDir,
+		PGData: ContainerPGData, PGDataMount: ContainerPGDataMount, PGSocketDir: ContainerPGSocketDir,
 		Backup:      c.Backup.Enabled,
 		PatroniConf: ContainerPatroniConf, PatroniConfDir: path.Dir(ContainerPatroniConf),
 		PgbackrestConf: ContainerPgbackrestConf, PgbackrestConfDir: path.Dir(ContainerPgbackrestConf),
