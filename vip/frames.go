@@ -105,8 +105,8 @@ func parseARP(b []byte) *arp.Packet {
 	return &p
 }
 
-// NDPFrame is a neighbour discovery message captured from the wire.
-type NDPFrame struct {
+// ndpFrame is a neighbour discovery message taken from an Ethernet frame.
+type ndpFrame struct {
 	SrcMAC, DstMAC net.HardwareAddr
 	Src, Dst       netip.Addr
 	HopLimit       int
@@ -114,7 +114,7 @@ type NDPFrame struct {
 }
 
 // parseNDP returns the NDP message in an Ethernet frame, or nil.
-func parseNDP(b []byte) *NDPFrame {
+func parseNDP(b []byte) *ndpFrame {
 	var f ethernet.Frame
 	if err := f.UnmarshalBinary(b); err != nil || f.EtherType != ethernet.EtherTypeIPv6 {
 		return nil
@@ -131,15 +131,9 @@ func parseNDP(b []byte) *NDPFrame {
 	if err != nil {
 		return nil
 	}
-	return &NDPFrame{
+	return &ndpFrame{
 		SrcMAC: f.Source, DstMAC: f.Destination,
 		Src: netip.AddrFrom16([16]byte(p[8:24])), Dst: netip.AddrFrom16([16]byte(p[24:40])),
 		HopLimit: int(p[7]), Message: m,
 	}
 }
-
-// ParseARP and ParseNDP are exported for tests of other packages that capture frames.
-var (
-	ParseARP = parseARP
-	ParseNDP = parseNDP
-)

@@ -2,14 +2,13 @@ package vip
 
 import (
 	"io"
-	"strconv"
 	"strings"
 )
 
 // Version is the agent's version in its meta-data.
 const Version = "1.0"
 
-// actionTimeouts are the default timeouts advertised in meta-data.
+// actions are the actions advertised in meta-data, with their default timeouts.
 var actions = []struct{ name, timeout, interval string }{
 	{"start", "20s", ""},
 	{"stop", "20s", ""},
@@ -59,4 +58,9 @@ the link is up. A condition of this host alone never returns OCF_ERR_CONFIGURED.
 	return err
 }
 
-func bit(v bool) string { return strconv.Itoa(map[bool]int{false: 0, true: 1}[v]) }
+func bit(v bool) string {
+	if v {
+		return "1"
+	}
+	return "0"
+}

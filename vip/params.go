@@ -151,7 +151,7 @@ func ParseParams(getenv func(string) string) (Params, error) {
 			bad("ip", ip, "a zone is not allowed")
 		case p.Addr.Is4In6():
 			bad("ip", ip, "use the IPv4 form")
-		case p.Addr.IsUnspecified(), p.Addr.IsMulticast(), p.Addr.IsLoopback(), p.Addr == netip.IPv4Unspecified():
+		case p.Addr.IsUnspecified(), p.Addr.IsMulticast(), p.Addr.IsLoopback():
 			bad("ip", ip, "not a unicast address")
 		case p.Addr.Is4() && p.Addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 			bad("ip", ip, "not a unicast address")

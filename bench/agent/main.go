@@ -26,19 +26,35 @@ type result struct {
 	wall, cpu time.Duration // per operation
 }
 
+// agentList collects -agent name=path flags.
+type agentList []agent
+
+func (l *agentList) String() string { return fmt.Sprint(len(*l)) }
+func (l *agentList) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want name=path, not %q", v)
+	}
+	*l = append(*l, agent{name: name, path: path})
+	return nil
+}
+
 func main() {
 	n := flag.Int("n", 200, "iterations of each measurement")
-	vipctl := flag.String("vipctl", "/usr/lib/ocf/resource.d/vipctl/vip", "the vipctl agent")
-	ipaddr2 := flag.String("ipaddr2", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "the IPaddr2 agent")
+	ipaddr2 := flag.String("ipaddr2", "/usr/lib/ocf/resource.d/heartbeat/IPaddr2", "the IPaddr2 agent (the reference)")
 	ip := flag.String("ip", "10.98.0.100", "VIP")
 	cidr := flag.String("cidr", "24", "cidr_netmask")
 	nic := flag.String("nic", "veth0", "interface")
+	var agents agentList
+	flag.Var(&agents, "agent", "name=path of an agent to compare with IPaddr2 (repeatable); the first also runs with dad_probe=false")
 	flag.Parse()
-	if err := run(*n, *ip, *cidr, *nic, []agent{
-		{"IPaddr2", *ipaddr2, nil},
-		{"vipctl", *vipctl, nil},
-		{"vipctl dad_probe=false", *vipctl, []string{"OCF_RESKEY_dad_probe=false"}},
-	}); err != nil {
+	if len(agents) == 0 {
+		agents = agentList{{name: "vipctl", path: "/usr/lib/ocf/resource.d/vipctl/vip"}}
+	}
+	all := []agent{{"IPaddr2", *ipaddr2, nil}, agents[0],
+		{agents[0].name + " dad_probe=false", agents[0].path, []string{"OCF_RESKEY_dad_probe=false"}}}
+	all = append(all, agents[1:]...)
+	if err := run(*n, *ip, *cidr, *nic, all); err != nil {
 		fmt.Fprintln(os.Stderr, "agentbench:", err)
 		os.Exit(1)
 	}
@@ -53,7 +69,7 @@ func run(n int, ip, cidr, nic string, agents []agent) error {
 	base := []string{"OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=bench-vip", "OCF_RESKEY_CRM_meta_timeout=20000",
 		"OCF_RESKEY_ip=" + ip, "OCF_RESKEY_cidr_netmask=" + cidr, "OCF_RESKEY_nic=" + nic, "PATH=" + os.Getenv("PATH")}
 	fmt.Printf("vip %s/%s on %s, %d iterations each, CPU = user+sys of the agent and all its descendants\n\n", ip, cidr, nic, n)
-	fmt.Printf("%-24s %-10s %12s %12s\n", "agent", "operation", "wall ms/op", "CPU ms/op")
+	fmt.Printf("%-34s %-10s %12s %12s\n", "agent", "operation", "wall ms/op", "CPU ms/op")
 	res := map[string]map[string]result{}
 	for _, a := range agents {
 		env := append(append([]string{}, base...), a.env...)
@@ -70,7 +86,7 @@ func run(n int, ip, cidr, nic string, agents []agent) error {
 			return err
 		}
 		res[a.name]["monitor"] = r
-		fmt.Printf("%-24s %-10s %12.2f %12.2f\n", a.name, "monitor", ms(r.wall), ms(r.cpu))
+		fmt.Printf("%-34s %-10s %12.2f %12.2f\n", a.name, "monitor", ms(r.wall), ms(r.cpu))
 		if err := step(a, env, "stop"); err != nil {
 			return err
 		}
@@ -84,14 +100,14 @@ func run(n int, ip, cidr, nic string, agents []agent) error {
 			return err
 		}
 		res[a.name]["start+stop"] = r
-		fmt.Printf("%-24s %-10s %12.2f %12.2f\n", a.name, "start+stop", ms(r.wall), ms(r.cpu))
+		fmt.Printf("%-34s %-10s %12.2f %12.2f\n", a.name, "start+stop", ms(r.wall), ms(r.cpu))
 	}
 	fmt.Println()
 	ref := res[agents[0].name]
 	for _, a := range agents[1:] {
 		for _, op := range []string{"monitor", "start+stop"} {
 			r := res[a.name][op]
-			fmt.Printf("%s vs %s, %s: %.1fx less CPU, %.1fx faster\n", a.name, agents[0].name, op,
+			fmt.Printf("%-34s vs %s, %-10s: %5.1fx less CPU, %5.1fx faster\n", a.name, agents[0].name, op,
 				float64(ref[op].cpu)/float64(r.cpu), float64(ref[op].wall)/float64(r.wall))
 		}
 	}

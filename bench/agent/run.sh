@@ -12,7 +12,9 @@ cleanup() { ip netns del "$a" 2>/dev/null || true; ip netns del "$b" 2>/dev/null
 trap cleanup EXIT
 
 cd "$root"
-go build -o "$work/vipctl" ./cmd/vipctl
+go build -o "$work/vipctl" ./cmd/vipctl                       # as `make build` does
+CGO_ENABLED=0 go build -o "$work/static/vip" ./cmd/vipctl      # the same without cgo
+go build -o "$work/agentonly" ./bench/agent/agentonly          # diagnostic: vip alone
 go build -o "$work/agentbench" ./bench/agent
 "$work/vipctl" ocf install --dest "$work/ocf/resource.d/vipctl/vip"
 
@@ -27,4 +29,7 @@ ip -n "$a" link set veth0 up
 ip -n "$b" link set veth1 up
 
 echo "kernel $(uname -r), $(nproc) CPUs, $(go version | cut -d' ' -f3)"
-ip netns exec "$a" "$work/agentbench" -n "$n" -vipctl "$work/ocf/resource.d/vipctl/vip" -ip 10.98.0.100 -cidr 24 -nic veth0
+ip netns exec "$a" "$work/agentbench" -n "$n" -ip 10.98.0.100 -cidr 24 -nic veth0 \
+  -agent "vipctl=$work/ocf/resource.d/vipctl/vip" \
+  -agent "vipctl built CGO_ENABLED 0=$work/static/vip" \
+  -agent "diagnostic: vip package alone=$work/agentonly"
