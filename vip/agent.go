@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // OCF exit codes (OCF resource agent API 1.0).
@@ -219,6 +222,13 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 	}
 	prefix := netip.PrefixFrom(p.Addr, bits)
 	added := false
+	var dadWatch *os.File // IPv6: sees the answer that fails DAD, to name the other host's MAC
+	if here == nil && p.Addr.Is6() && !p.NoDAD {
+		if dadWatch, err = h.packetSocket(link, unix.ETH_P_IPV6); err != nil {
+			return err
+		}
+		defer dadWatch.Close()
+	}
 	if here == nil {
 		if p.Addr.Is4() && p.DADProbe {
 			mac, err := h.Probe(ctx, link, p.Addr, MaxProbe)
@@ -236,7 +246,7 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 		added = true
 	}
 	if p.Addr.Is6() && !p.NoDAD {
-		if err := waitDAD(ctx, h, link, p.Addr); err != nil {
+		if err := waitDAD(ctx, h, link, p.Addr, dadWatch); err != nil {
 			if errors.Is(err, ErrDADFailed) || added {
 				if derr := h.Del(Address{LinkIndex: link.Index, Prefix: prefix}); derr != nil {
 					err = errors.Join(err, derr)
@@ -249,8 +259,9 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 }
 
 // waitDAD waits until duplicate address detection of addr on link has ended, or ctx's deadline
-// (less a reserve to clean up) has passed.
-func waitDAD(ctx context.Context, h *Host, link Link, addr netip.Addr) error {
+// (less a reserve to clean up) has passed. When DAD fails, the frames queued on watch (a packet
+// socket opened before the add; may be nil) name the other host.
+func waitDAD(ctx context.Context, h *Host, link Link, addr netip.Addr, watch *os.File) error {
 	deadline := time.Now().Add(10 * time.Second)
 	if dl, ok := ctx.Deadline(); ok {
 		deadline = dl.Add(-200 * time.Millisecond)
@@ -270,7 +281,11 @@ func waitDAD(ctx context.Context, h *Host, link Link, addr netip.Addr) error {
 		case cur == nil:
 			return fmt.Errorf("%s vanished from %s during duplicate address detection", addr, link.Name)
 		case cur.DADFailed():
-			return fmt.Errorf("%w: another host on %s holds %s", ErrDADFailed, link.Name, addr)
+			who := "another host"
+			if mac := claimant(watch, link.MAC, addr); mac != nil {
+				who = "another host (" + mac.String() + ")"
+			}
+			return fmt.Errorf("%w: %s on %s holds %s", ErrDADFailed, who, link.Name, addr)
 		case !cur.Tentative():
 			return nil
 		}
@@ -341,4 +356,21 @@ func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
 		}
 	}
 	return nil
+}
+
+// claimant returns the MAC of the first frame queued on sock that claims addr, or nil.
+func claimant(sock *os.File, own net.HardwareAddr, addr netip.Addr) net.HardwareAddr {
+	if sock == nil {
+		return nil
+	}
+	buf := make([]byte, 1600)
+	for {
+		n, _, err := unix.Recvfrom(int(sock.Fd()), buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			return nil
+		}
+		if mac := conflict(buf[:n], own, addr); mac != nil {
+			return mac
+		}
+	}
 }

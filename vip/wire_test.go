@@ -188,8 +188,8 @@ func TestStartFailsOnIPv6DAD(t *testing.T) {
 	viptest.IP(t, pair.B, "addr", "add", "fd00:99::100/64", "dev", pair.IfB, "nodad")
 	e := newAgentEnv(t, pair, map[string]string{"ip": "fd00:99::100", "cidr_netmask": "64", "nic": pair.IfA})
 	code, stderr := e.run("start")
-	if code != OCFErrGeneric || !strings.Contains(stderr, ErrDADFailed.Error()) {
-		t.Errorf("start: %d %q, want %d naming %q", code, stderr, OCFErrGeneric, ErrDADFailed)
+	if code != OCFErrGeneric || !strings.Contains(stderr, ErrDADFailed.Error()) || !strings.Contains(stderr, pair.MACB.String()) {
+		t.Errorf("start: %d %q, want %d naming %q and the peer's MAC %s", code, stderr, OCFErrGeneric, ErrDADFailed, pair.MACB)
 	}
 	wantAddrs(t, pair.A, netip.MustParseAddr("fd00:99::100"))
 }
