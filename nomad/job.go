@@ -35,6 +35,7 @@ const (
 	// patroniVarKeys are the keys of the Nomad Variable nomad/jobs/pgsql-<cluster>.
 	superuserPasswordKey   = "superuser_password"
 	replicationPasswordKey = "replication_password"
+	consulTokenKey         = "consul_token" // optional: Patroni's Consul ACL token
 	// haproxyImage is the HAProxy image of the HAProxy jobs (2.6, as Debian's haproxy that checks the config).
 	haproxyImage = "haproxy:2.6"
 	// haproxyConfigDir is where the official haproxy image reads haproxy.cfg. The job binds a
@@ -300,13 +301,16 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 // renders it back to exactly the text (every "{{" becomes an action printing "{{").
 func literalTemplate(s string) string { return strings.ReplaceAll(s, "{{", `{{"{{"}}`) }
 
-// passwordTemplate renders the Patroni passwords from the job's Nomad Variable as an env file.
+// passwordTemplate renders the Patroni passwords (and, when the Variable has one, Patroni's
+// Consul ACL token) from the job's Nomad Variable as an env file.
 func passwordTemplate(c topology.Cluster) string {
 	return fmt.Sprintf(`{{ with nomadVar %q -}}
 PATRONI_SUPERUSER_PASSWORD={{ .%s }}
 PATRONI_REPLICATION_PASSWORD={{ .%s }}
+{{ with .%s }}PATRONI_CONSUL_TOKEN={{ . }}
+{{ end -}}
 {{- end }}
-`, VariablePath(c), superuserPasswordKey, replicationPasswordKey)
+`, VariablePath(c), superuserPasswordKey, replicationPasswordKey, consulTokenKey)
 }
 
 // HAProxyJob returns the HAProxy job haproxy-<cluster>: one HAProxy per host of the group, in the

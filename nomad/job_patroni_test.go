@@ -65,29 +65,8 @@ func TestPatroniJobAcceptedByPatroni(t *testing.T) {
 	if *tmpl.DestPath != "secrets/patroni.env" || !*tmpl.Envvars {
 		t.Fatalf("first template is not the password env file: %s", *tmpl.DestPath)
 	}
-	vars := map[string]string{superuserPasswordKey: "su-test-only", replicationPasswordKey: "repl-test-only"}
-	pw, err := template.New("pw").Funcs(template.FuncMap{
-		"nomadVar": func(path string) (map[string]string, error) {
-			if path != VariablePath(c) {
-				t.Errorf("template reads Variable %q, want %q", path, VariablePath(c))
-			}
-			return vars, nil
-		},
-	}).Parse(*tmpl.EmbeddedTmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var envFile strings.Builder
-	if err := pw.Execute(&envFile, nil); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(envFile.String()))
-	var pwEnv []string
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			pwEnv = append(pwEnv, line)
-		}
-	}
+	pwEnv := renderPasswordEnv(t, *tmpl.EmbeddedTmpl, VariablePath(c),
+		map[string]string{superuserPasswordKey: "su-test-only", replicationPasswordKey: "repl-test-only"})
 	want := []string{"PATRONI_SUPERUSER_PASSWORD=su-test-only", "PATRONI_REPLICATION_PASSWORD=repl-test-only"}
 	if d := cmp.Diff(want, pwEnv); d != "" {
 		t.Fatalf("rendered password env file (-want +got):\n%s", d)
@@ -123,5 +102,60 @@ func TestPatroniJobAcceptedByPatroni(t *testing.T) {
 	}
 	if d := cmp.Diff(known, complaints); d != "" {
 		t.Errorf("patroni --validate-config (-known quirks +got):\n%s", d)
+	}
+}
+
+// renderPasswordEnv renders the password template as consul-template would with the Variable
+// at path holding items, and returns the env file's lines.
+func renderPasswordEnv(t *testing.T, data, path string, items map[string]string) []string {
+	t.Helper()
+	pw, err := template.New("pw").Funcs(template.FuncMap{
+		"nomadVar": func(p string) (map[string]string, error) {
+			if p != path {
+				t.Errorf("template reads Variable %q, want %q", p, path)
+			}
+			return items, nil
+		},
+	}).Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envFile strings.Builder
+	if err := pw.Execute(&envFile, nil); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(envFile.String()))
+	for sc.Scan() {
+		if line := sc.Text(); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// TestPasswordTemplate: the env file carries both passwords, and Patroni's Consul token only
+// when the Variable holds one.
+func TestPasswordTemplate(t *testing.T) {
+	tp := exampleTopology(t)
+	c := tp.Clusters[1]
+	data := passwordTemplate(c)
+	for name, tc := range map[string]struct {
+		items map[string]string
+		want  []string
+	}{
+		"passwords": {
+			items: map[string]string{"superuser_password": "a", "replication_password": "b"},
+			want:  []string{"PATRONI_SUPERUSER_PASSWORD=a", "PATRONI_REPLICATION_PASSWORD=b"},
+		},
+		"with consul token": {
+			items: map[string]string{"superuser_password": "a", "replication_password": "b", "consul_token": "t"},
+			want:  []string{"PATRONI_SUPERUSER_PASSWORD=a", "PATRONI_REPLICATION_PASSWORD=b", "PATRONI_CONSUL_TOKEN=t"},
+		},
+	} {
+		got := renderPasswordEnv(t, data, "nomad/jobs/pgsql-msrvc02", tc.items)
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s: env file (-want +got):\n%s", name, d)
+		}
 	}
 }

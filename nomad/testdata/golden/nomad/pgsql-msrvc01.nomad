@@ -119,6 +119,8 @@ job "pgsql-msrvc01" {
 {{ with nomadVar "nomad/jobs/pgsql-msrvc01" -}}
 PATRONI_SUPERUSER_PASSWORD={{ .superuser_password }}
 PATRONI_REPLICATION_PASSWORD={{ .replication_password }}
+{{ with .consul_token }}PATRONI_CONSUL_TOKEN={{ . }}
+{{ end -}}
 {{- end }}
 EOT
       }

@@ -119,6 +119,8 @@ job "pgsql-msrvc02" {
 {{ with nomadVar "nomad/jobs/pgsql-msrvc02" -}}
 PATRONI_SUPERUSER_PASSWORD={{ .superuser_password }}
 PATRONI_REPLICATION_PASSWORD={{ .replication_password }}
+{{ with .consul_token }}PATRONI_CONSUL_TOKEN={{ . }}
+{{ end -}}
 {{- end }}
 EOT
       }
