@@ -23,6 +23,7 @@ import (
 // /var/run/postgresql, as in the container. stanza_init.sh creates the stanza (its pgbackrest
 // check proves patroni.yml's archive_command works) and backup_if_primary.sh backs up.
 func TestBackupWithRealPatroni(t *testing.T) {
+	t.Parallel() // slow: runs real tools; independent of every other test
 	patroni := testenv.RequireTool(t, "patroni")
 	testenv.RequireFile(t, "/usr/lib/python3/dist-packages/pysyncobj") // Patroni's Raft DCS
 	testenv.RequireFile(t, ContainerPGSocketDir)

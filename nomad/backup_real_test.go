@@ -259,6 +259,7 @@ func exitCode(err error) int {
 // TestBackupScriptsReal runs the rendered stanza_init.sh and backup_if_primary.sh for real,
 // against PostgreSQL 15, pgbackrest and a stub Patroni REST API.
 func TestBackupScriptsReal(t *testing.T) {
+	t.Parallel() // slow: runs real tools; independent of every other test
 	pg := startRealPG(t, nil)
 	patroni := newPatroniStub(t)
 	url := "VIPCTL_PATRONI_URL=" + patroni.srv.URL

@@ -219,6 +219,7 @@ func writeXMLBody(w io.Writer, v any) {
 // rendered s3 pgbackrest.conf: PostgreSQL archives and pgbackrest backs up into an in-process
 // S3 bucket on loopback, with the credentials taken from the environment.
 func TestBackupScriptsRealS3(t *testing.T) {
+	t.Parallel() // slow: runs real tools; independent of every other test
 	s3, srv := newFakeS3(t, "pg-backups")
 	repo := topology.Repo{Type: topology.RepoS3, Path: "/pgbackrest/prod", Bucket: "pg-backups",
 		Endpoint: "s3.eu-central-1.amazonaws.com", Region: "eu-central-1"}

@@ -138,6 +138,7 @@ func TestBackupScriptsCheck(t *testing.T) {
 // credentials in the environment it refuses (the file holds none), with them it accepts every
 // option and goes for the repository, here redirected to a closed port on loopback.
 func TestBackupS3ConfigPgbackrest(t *testing.T) {
+	t.Parallel() // slow: runs real tools; independent of every other test
 	pgbackrest := testenv.RequireTool(t, "pgbackrest")
 	dir := t.TempDir()
 	c := backupS3Cluster()

@@ -122,6 +122,7 @@ func composeConfig(t *testing.T, dir string, env []string) ([]byte, error) {
 // TestComposeConfigAccepted runs docker-compose config on the rendered micro-cluster: it
 // accepts the file with the passwords set and refuses it without them (no default password).
 func TestComposeConfigAccepted(t *testing.T) {
+	t.Parallel() // slow: runs real tools; independent of every other test
 	for name, tc := range map[string]struct {
 		tp  *topology.Topology
 		env []string
