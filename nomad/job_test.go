@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"text/template"
@@ -720,10 +721,16 @@ func TestStaticPortsCollisionDetected(t *testing.T) {
 	}
 }
 
-// passwordValue finds a password written out: "password = x", "PASSWORD=x", "password: x",
+// passwordValue finds a password, token or secret written out: "password = x", "PASSWORD=x",
+// "token: x",
 // where x is not a reference to where the password really is: a template action reading Nomad
 // Variables ("{{ … }}"), an environment variable ("${…}", "${X:?…}") or a placeholder ("...").
-var passwordValue = regexp.MustCompile(`(?i)passw(or)?d["']?\s*[:=]\s*["']?([^\s"'{$.?][^\s"']*)`)
+var passwordValue = regexp.MustCompile(`(?i)(passw(or)?d|token|secret)\w*["']?\s*[:=]\s*["']?([^\s"'{$.?][^\s"']*)`)
+
+func isNumber(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
 
 func TestNoPasswordInRenderedFiles(t *testing.T) {
 	for _, tp := range []*topology.Topology{exampleTopology(t), manyClusters(t, 10, 2)} {
@@ -732,13 +739,16 @@ func TestNoPasswordInRenderedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range files {
-			for _, m := range passwordValue.FindAll(f.Data, -1) {
-				t.Errorf("%s: password written out: %q", f.Path, m)
+			for _, m := range passwordValue.FindAllSubmatch(f.Data, -1) {
+				if v := strings.TrimRight(string(m[3]), ","); v == "null" || v == "false" || isNumber(v) {
+					continue // an empty JSON field ("NomadTokenID": null) or a setting (token: 1000)
+				}
+				t.Errorf("%s: secret written out: %q", f.Path, m[0])
 			}
 		}
 	}
 	// The check finds a password written out.
-	for _, s := range []string{"PATRONI_SUPERUSER_PASSWORD=secret", `"password": "x"`, "password = hunter2"} {
+	for _, s := range []string{"PATRONI_SUPERUSER_PASSWORD=secret", `"password": "x"`, "password = hunter2", "CONSUL_HTTP_TOKEN=abc", `"SecretID": "5e1f"`} {
 		if !passwordValue.MatchString(s) {
 			t.Errorf("passwordValue misses %q", s)
 		}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -76,6 +77,16 @@ func TestRenderBundle(t *testing.T) {
 		t.Errorf("bundle (-want +got):\n%s", d)
 	}
 
+	// No file of the whole bundle writes out a password, token or secret.
+	for p, data := range readAll(t, dir) {
+		for _, m := range secretValue.FindAllStringSubmatch(data, -1) {
+			if v := strings.TrimRight(m[3], ","); v == "null" || v == "false" || strings.Trim(v, "0123456789") == "" {
+				continue // an empty JSON field or a numeric setting (corosync's token: 1000)
+			}
+			t.Errorf("%s: secret written out: %q", p, m[0])
+		}
+	}
+
 	// The bundle's CIB is `cib render`'s, its jobs are `nomad render`'s.
 	cibXML, err := os.ReadFile(filepath.Join(dir, "cib.xml"))
 	if err != nil {
@@ -114,6 +125,10 @@ func TestRenderBundle(t *testing.T) {
 		t.Errorf("left beside the bundle: %v", entries)
 	}
 }
+
+// secretValue finds "password = x", "TOKEN=x", "secret: x" and the like, where x is not a
+// reference to where the secret really is ({{ template }}, ${ENV}, a placeholder "...").
+var secretValue = regexp.MustCompile(`(?i)(passw(or)?d|token|secret)\w*["']?\s*[:=]\s*["']?([^\s"'{$.?][^\s"']*)`)
 
 func readAll(t *testing.T, dir string) map[string]string {
 	t.Helper()
