@@ -145,3 +145,22 @@ func TestNomadSubmitRefused(t *testing.T) {
 		t.Errorf("error does not name the job: %s", errOut)
 	}
 }
+
+func TestNomadSubmitJSON(t *testing.T) {
+	f := &fakeRegister{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	t.Setenv("NOMAD_ADDR", srv.URL)
+	t.Setenv("NOMAD_TOKEN", "")
+	code, out, errOut := vipctl(t, "nomad", "submit", "-f", exampleFile, "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []struct{ Job, EvalID, Warnings string }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not a JSON list: %v\n%s", err, out)
+	}
+	if len(got) != 6 || got[0].Job != "pgsql-msrvc01" || got[0].EvalID != "e-pgsql-msrvc01" {
+		t.Errorf("unexpected report: %+v", got)
+	}
+}
