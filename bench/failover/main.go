@@ -43,7 +43,9 @@ func run() int {
 		drills = flag.Int("drills", 5, "drills per agent")
 		mode   = flag.String("mode", "link", "how the holder fails: link (its link goes down) or power (powered off)")
 		keep   = flag.Bool("keep", false, "leave the lab up afterwards")
+		params paramFlags
 	)
+	flag.Var(&params, "vipctl-param", "NAME=VALUE instance attribute set on the vipctl agent's VIP for its drills (repeatable), e.g. dad_probe=false")
 	flag.Parse()
 	if *vipctl == "" || (*mode != "link" && *mode != "power") || *drills < 1 {
 		flag.Usage()
@@ -77,6 +79,12 @@ func run() int {
 			fmt.Fprintln(os.Stderr, "failover:", err)
 			return 1
 		}
+		if agent == topology.AgentVipctl && len(params) > 0 {
+			if err := setParams(ctx, l, params); err != nil {
+				fmt.Fprintln(os.Stderr, "failover:", err)
+				return 1
+			}
+		}
 		for i := 1; i <= *drills; i++ {
 			r, err := drill(ctx, l, agent, i, *mode == "link", log)
 			if err != nil {
@@ -86,6 +94,9 @@ func run() int {
 			log.Info("drill", "agent", r.Agent, "n", r.Drill, "holder", r.Holder, "dc", r.WasDC, "outage", r.Outage, "share", r.Share)
 			results = append(results, r)
 		}
+	}
+	if len(params) > 0 {
+		fmt.Printf("vipctl agent parameters: %s\n", strings.Join(params, " "))
 	}
 	report(os.Stdout, results, *mode)
 	return 0
@@ -106,6 +117,41 @@ func useAgent(ctx context.Context, l *lab.Lab, agent string) error {
 	defer cancel()
 	if err := lab.ApplyCIB(lab.DefaultDir)(actx, &t, h.Command); err != nil {
 		return fmt.Errorf("switching to %s: %w", agent, err)
+	}
+	return l.Settle(ctx)
+}
+
+// paramFlags collects repeated NAME=VALUE flags.
+type paramFlags []string
+
+func (p *paramFlags) String() string { return strings.Join(*p, ",") }
+
+func (p *paramFlags) Set(v string) error {
+	if name, _, ok := strings.Cut(v, "="); !ok || name == "" {
+		return fmt.Errorf("%q: want NAME=VALUE", v)
+	}
+	*p = append(*p, v)
+	return nil
+}
+
+// setParams sets instance attributes on every group's VIP (crm_resource inside a host) and
+// waits until the cluster has settled again (changing one restarts the VIP).
+func setParams(ctx context.Context, l *lab.Lab, params []string) error {
+	h, err := l.Host(l.Topology().Hosts[0].Name)
+	if err != nil {
+		return err
+	}
+	for _, g := range l.Topology().Groups {
+		for _, p := range params {
+			name, value, _ := strings.Cut(p, "=")
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			out, err := h.Command(cctx, "crm_resource", "--resource", cib.VIPID(g.Name),
+				"--set-parameter", name, "--parameter-value", value).CombinedOutput()
+			cancel()
+			if err != nil {
+				return fmt.Errorf("crm_resource --set-parameter %s: %w: %s", p, err, out)
+			}
+		}
 	}
 	return l.Settle(ctx)
 }
