@@ -20,6 +20,16 @@ type exitStatus int
 
 func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// usageArgs makes a wrong number of arguments a usage error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
 func newCmdLab(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
@@ -57,7 +67,7 @@ own mount, UTS and pid namespaces. Without -f (and without $VIPCTL_FILE) the lab
 its own topology: three hosts lab-1..lab-3 in 192.0.2.0/24 sharing VIP 192.0.2.100.
 It returns once the cluster is quorate, the vipctl agent installed and the CIB applied
 (--bare stops after quorum). Addresses exist only inside the lab's namespaces.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("file") || os.Getenv("VIPCTL_FILE") != "" {
 				opts.TopologyFile = g.File
@@ -103,7 +113,7 @@ func newCmdLabDown(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "down",
 		Short: "Remove every namespace, process and mount of the lab (safe to run twice)",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
@@ -116,7 +126,7 @@ func newCmdLabStatus(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Hosts, their processes and links, the cluster as each sees it, and who holds each VIP",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
@@ -182,7 +192,7 @@ func newCmdLabExec(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "exec HOST -- COMMAND [ARG...]",
 		Short: "Run a command inside a lab host's namespaces; its exit code is vipctl's",
-		Args:  cobra.MinimumNArgs(2),
+		Args:  usageArgs(cobra.MinimumNArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() != 1 {
 				return usageErrorf("lab exec: write HOST -- COMMAND")
@@ -206,6 +216,7 @@ func newCmdLabExec(g *globals) *cobra.Command {
 type labFailOptions struct {
 	g         *globals
 	Host      string
+	HolderOf  string // fail the host holding this group's VIP instead of a named one
 	LinkOnly  bool
 	NoMeasure bool
 }
@@ -213,18 +224,25 @@ type labFailOptions struct {
 func newCmdLabFail(g *globals) *cobra.Command {
 	opts := &labFailOptions{g: g}
 	cmd := &cobra.Command{
-		Use:   "fail [--link] HOST",
+		Use:   "fail [--link] (HOST | --holder GROUP)",
 		Short: "Power a host off (processes killed, addresses gone, link down), or with --link only cut its link",
 		Long: `Power a host off (processes killed, addresses gone, link down), or with --link only cut its
 link (the host keeps running, isolated). For each VIP the host held, a probe in the lab's client
 namespace connects to VIP:port every 20 ms and the command reports, once a survivor answers,
-the outage the client saw (--no-measure skips this).`,
-		Args: cobra.ExactArgs(1),
+the outage the client saw (--no-measure skips this). --holder GROUP fails whichever host
+holds that group's VIP.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Host = args[0]
+			if (len(args) == 1) == (opts.HolderOf != "") {
+				return usageErrorf("lab fail: name a HOST or give --holder GROUP")
+			}
+			if len(args) == 1 {
+				opts.Host = args[0]
+			}
 			return labFailRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.HolderOf, "holder", "", "fail the host that holds this host group's VIP")
 	cmd.Flags().BoolVar(&opts.LinkOnly, "link", false, "only set the host's link down; the host keeps running, isolated")
 	cmd.Flags().BoolVar(&opts.NoMeasure, "no-measure", false, "fail the host and return at once")
 	return cmd
@@ -236,6 +254,16 @@ func labFailRun(ctx context.Context, opts *labFailOptions) error {
 	l, err := lab.Open(lab.DefaultDir, opts.g.Logger)
 	if err != nil {
 		return err
+	}
+	if opts.HolderOf != "" {
+		holders, err := l.Holders(opts.HolderOf)
+		if err != nil {
+			return usageErrorf("%w", err)
+		}
+		if len(holders) != 1 {
+			return fmt.Errorf("lab fail: the VIP of %s is held by %d hosts (%s), not one", opts.HolderOf, len(holders), strings.Join(holders, ", "))
+		}
+		opts.Host = holders[0]
 	}
 	how := "powered off"
 	if opts.LinkOnly {
@@ -271,7 +299,7 @@ func newCmdLabPartition(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "partition HOSTS HOSTS...",
 		Short: "Cut the lab's switch between sets of hosts (each a comma-separated list), e.g. lab-1,lab-2 lab-3",
-		Args:  cobra.MinimumNArgs(2),
+		Args:  usageArgs(cobra.MinimumNArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
@@ -298,7 +326,7 @@ func newCmdLabHeal(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "heal",
 		Short: "Undo every failure: switch whole, links up, powered-off hosts started; waits for the whole cluster",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
@@ -317,7 +345,7 @@ func newCmdLabListen(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "_listen --name HOST PORT...",
 		Hidden: true,
-		Args:   cobra.MinimumNArgs(1),
+		Args:   usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, ports []string) error {
 			return lab.Listen(cmd.Context(), name, ports)
 		},
@@ -332,7 +360,7 @@ func newCmdLabProbe(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "_probe ADDR:PORT",
 		Hidden: true,
-		Args:   cobra.ExactArgs(1),
+		Args:   usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, _, err := net.SplitHostPort(args[0]); err != nil {
 				return usageErrorf("_probe: %w", err)

@@ -67,6 +67,19 @@ func TestLabExecNeedsDash(t *testing.T) {
 	}
 }
 
+func TestLabFailArgs(t *testing.T) {
+	for _, args := range [][]string{
+		{"lab", "fail"},
+		{"lab", "fail", "lab-1", "--holder", "lab"},
+		{"lab", "fail", "lab-1", "lab-2"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(append([]string{"vipctl"}, args...), strings.NewReader(""), &out, &errOut); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, errOut.String())
+		}
+	}
+}
+
 func TestExitStatusPassesThrough(t *testing.T) {
 	for _, c := range []int{1, 3, 7, 141} {
 		err := error(exitStatus(c))
