@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,19 +17,115 @@ import (
 	"github.com/vipctl/vipctl/topology"
 )
 
-// TestBackupWithRealPatroni runs a real Patroni (Debian's) on the rendered patroni.yml, with
-// Patroni's built-in Raft as a one-member DCS in place of Consul (not obtainable here), and
-// the environment a member gets from the job. The rendered scripts run unchanged: they find
-// Patroni's REST API at 127.0.0.1:<patroni_port> and PostgreSQL's socket in
-// /var/run/postgresql, as in the container. stanza_init.sh creates the stanza (its pgbackrest
-// check proves patroni.yml's archive_command works) and backup_if_primary.sh backs up.
+// patroniMember is one real Patroni process of a test.
+type patroniMember struct {
+	name string
+	rest string // REST API address, 127.0.0.1:port
+	raft string // Raft address, 127.0.0.1:port
+}
+
+// startPatroni starts Debian's Patroni as postgres on the rendered patroni.yml at conf, with
+// the environment a member gets from the job (name, scope, addresses, data directory,
+// credentials) and Patroni's built-in Raft as DCS: the first member alone, later ones joining
+// partner. Each member has its own data directory, ports and pgpass file under pg.dir.
+// Patroni stops (and stops PostgreSQL) at the end of the test.
+func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf, name string, restPort, pgPort int, partner string) patroniMember {
+	t.Helper()
+	m := patroniMember{name: name, rest: "127.0.0.1:" + strconv.Itoa(restPort), raft: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	dir := filepath.Join(pg.dir, name)
+	for _, d := range []string{dir, filepath.Join(dir, "raft"), filepath.Join(dir, "pgdata")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(d, int(pg.cred.Uid), int(pg.cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pgAddr := "127.0.0.1:" + strconv.Itoa(pgPort)
+	env := []string{
+		"PATRONI_NAME=" + name,
+		"PATRONI_SCOPE=" + PatroniJobName(c),
+		"PATRONI_RAFT_SELF_ADDR=" + m.raft,
+		"PATRONI_RAFT_DATA_DIR=" + filepath.Join(dir, "raft"),
+		"PATRONI_RESTAPI_LISTEN=" + m.rest,
+		"PATRONI_RESTAPI_CONNECT_ADDRESS=" + m.rest,
+		"PATRONI_POSTGRESQL_LISTEN=" + pgAddr,
+		"PATRONI_POSTGRESQL_CONNECT_ADDRESS=" + pgAddr,
+		"PATRONI_POSTGRESQL_DATA_DIR=" + filepath.Join(dir, "pgdata"),
+		"PATRONI_POSTGRESQL_PGPASS=" + filepath.Join(dir, "pgpass"),
+		"PATRONI_POSTGRESQL_BIN_DIR=" + pgBinDir,
+		"PATRONI_SUPERUSER_USERNAME=postgres",
+		"PATRONI_SUPERUSER_PASSWORD=test-only-superuser",
+		"PATRONI_REPLICATION_USERNAME=replicator",
+		"PATRONI_REPLICATION_PASSWORD=test-only-replication",
+	}
+	if partner != "" {
+		env = append(env, `PATRONI_RAFT_PARTNER_ADDRS=["`+partner+`"]`)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	cmd := exec.CommandContext(ctx, testenv.RequireTool(t, "patroni"), conf)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string{}, pg.env...), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred, Setpgid: true}
+	// Patroni stops PostgreSQL on SIGTERM; what is left after the grace period is killed.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	logFile, err := os.Create(filepath.Join(dir, "patroni.log"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start patroni %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // anything Patroni left in its group
+		cancel()
+		logFile.Close()
+		if t.Failed() {
+			log, _ := os.ReadFile(logFile.Name())
+			t.Logf("patroni %s log:\n%s", name, log)
+		}
+	})
+	return m
+}
+
+// waitRole waits until the member's REST API answers 200 on /primary or /replica.
+func (m patroniMember) waitRole(t *testing.T, role string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		resp, err := http.Get("http://" + m.rest + "/" + role)
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+	}
+	t.Fatalf("Patroni member %s did not become %s within 60 s", m.name, role)
+}
+
+// TestBackupWithRealPatroni runs real Patroni members (Debian's) on the rendered patroni.yml,
+// with Patroni's built-in Raft as DCS in place of Consul (not obtainable here). On the leader
+// the rendered scripts run unchanged: they find Patroni's REST API at 127.0.0.1:<patroni_port>
+// and PostgreSQL's socket in /var/run/postgresql, as in the container; stanza_init.sh creates
+// the stanza (its pgbackrest check proves patroni.yml's archive_command archives) and
+// backup_if_primary.sh backs up. A second member, cloned by Patroni as a replica, answers 503
+// on /primary: there the scripts do nothing and exit 0.
 func TestBackupWithRealPatroni(t *testing.T) {
 	t.Parallel() // slow: runs real tools; independent of every other test
-	patroni := testenv.RequireTool(t, "patroni")
+	testenv.RequireTool(t, "patroni")
 	testenv.RequireFile(t, "/usr/lib/python3/dist-packages/pysyncobj") // Patroni's Raft DCS
 	testenv.RequireFile(t, ContainerPGSocketDir)
 	restPort := freePort(t)
 	pg, c := prepareRealPG(t, func(c *topology.Cluster) { c.PatroniPort = restPort })
+	// The leader's data directory is the one pgbackrest is pointed at.
+	pg.env = append(pg.env, "PGBACKREST_PG1_PATH="+filepath.Join(pg.dir, "pgsql-0", "pgdata"))
 	conf, err := PatroniConfig(c)
 	if err != nil {
 		t.Fatal(err)
@@ -37,79 +134,26 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	if err := os.WriteFile(confPath, conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	raft := filepath.Join(pg.dir, "raft")
-	if err := os.Mkdir(raft, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(raft, int(pg.cred.Uid), int(pg.cred.Gid)); err != nil {
-		t.Fatal(err)
-	}
-	pgAddr := "127.0.0.1:" + strconv.Itoa(pg.port)
-	restAddr := "127.0.0.1:" + strconv.Itoa(restPort)
-	member := []string{
-		"PATRONI_NAME=pgsql-0",
-		"PATRONI_SCOPE=" + PatroniJobName(c),
-		"PATRONI_RAFT_SELF_ADDR=127.0.0.1:" + strconv.Itoa(freePort(t)),
-		"PATRONI_RAFT_DATA_DIR=" + raft,
-		"PATRONI_RESTAPI_LISTEN=" + restAddr,
-		"PATRONI_RESTAPI_CONNECT_ADDRESS=" + restAddr,
-		"PATRONI_POSTGRESQL_LISTEN=" + pgAddr,
-		"PATRONI_POSTGRESQL_CONNECT_ADDRESS=" + pgAddr,
-		"PATRONI_POSTGRESQL_DATA_DIR=" + filepath.Join(pg.dir, "pgdata"),
-		"PATRONI_POSTGRESQL_BIN_DIR=" + pgBinDir,
-		"PATRONI_SUPERUSER_USERNAME=postgres",
-		"PATRONI_SUPERUSER_PASSWORD=test-only-superuser",
-		"PATRONI_REPLICATION_USERNAME=replicator",
-		"PATRONI_REPLICATION_PASSWORD=test-only-replication",
-	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, patroni, confPath)
-	cmd.Dir = pg.dir
-	cmd.Env = append(append([]string{}, pg.env...), member...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred, Setpgid: true}
-	// Patroni stops PostgreSQL on SIGTERM; kill what is left after the grace period.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 30 * time.Second
-	logFile, err := os.Create(filepath.Join(pg.dir, "patroni.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start patroni: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // anything Patroni left in its group
-		logFile.Close()
-		if t.Failed() {
-			log, _ := os.ReadFile(logFile.Name())
-			t.Logf("patroni log:\n%s", log)
-		}
-	})
-
-	// Patroni bootstraps the cluster and takes the leader lock: /primary answers 200.
-	leader := false
-	for deadline := time.Now().Add(60 * time.Second); !leader && time.Now().Before(deadline); {
-		time.Sleep(500 * time.Millisecond)
-		if resp, err := http.Get("http://" + restAddr + "/primary"); err == nil {
-			resp.Body.Close()
-			leader = resp.StatusCode == http.StatusOK
-		}
-	}
-	if !leader {
-		t.Fatal("Patroni did not become the leader within 60 s")
-	}
-
+	leader := startPatroni(t, pg, c, confPath, "pgsql-0", restPort, pg.port, "")
+	leader.waitRole(t, "primary")
 	fast := []string{"VIPCTL_STANZA_INIT_INTERVAL=1", "VIPCTL_STANZA_INIT_TIMEOUT=60"}
 	if out, err := pg.run(t, 90*time.Second, fast, pg.path("stanza_init.sh")); err != nil {
-		t.Fatalf("stanza_init.sh: %v\n%s", err, out)
+		t.Fatalf("stanza_init.sh on the leader: %v\n%s", err, out)
 	}
+
+	replica := startPatroni(t, pg, c, confPath, "pgsql-1", freePort(t), freePort(t), leader.raft)
+	replica.waitRole(t, "replica")
+	onReplica := append([]string{"VIPCTL_PATRONI_URL=http://" + replica.rest}, fast...)
+	if out, err := pg.run(t, 30*time.Second, onReplica, pg.path("stanza_init.sh")); err != nil || !strings.Contains(out, "member is replica and the repository holds the stanza") {
+		t.Errorf("stanza_init.sh on the replica: %v, want exit 0 finding the stanza\n%s", err, out)
+	}
+	if out, err := pg.run(t, 30*time.Second, onReplica, pg.path("backup_if_primary.sh"), "full"); err != nil || out != "skipped: replica\n" {
+		t.Errorf("backup_if_primary.sh on the replica = %v, %q; want exit 0, \"skipped: replica\"", err, out)
+	}
+
 	if out, err := pg.run(t, 90*time.Second, nil, pg.path("backup_if_primary.sh"), "full"); err != nil {
-		t.Fatalf("backup_if_primary.sh full: %v\n%s", err, out)
+		t.Fatalf("backup_if_primary.sh full on the leader: %v\n%s", err, out)
 	}
 	if d := cmp.Diff([]string{"full"}, backupTypes(pg.info(t))); d != "" {
 		t.Errorf("backups listed by pgbackrest info (-want +got):\n%s", d)
