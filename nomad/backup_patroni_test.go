@@ -2,9 +2,11 @@ package nomad
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,12 +26,18 @@ type patroniMember struct {
 	raft string // Raft address, 127.0.0.1:port
 }
 
-// startPatroni starts Debian's Patroni as postgres on the rendered patroni.yml at conf, with
-// the environment a member gets from the job (name, scope, addresses, data directory,
-// credentials) and Patroni's built-in Raft as DCS: the first member alone, later ones joining
-// partner. Each member has its own data directory, ports and pgpass file under pg.dir.
-// Patroni stops (and stops PostgreSQL) at the end of the test.
-func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf, name string, restPort, pgPort int, partner string) patroniMember {
+// startPatroni starts Debian's Patroni as postgres with the environment a member gets from
+// the job (name, scope, addresses, data directory, credentials) and Patroni's built-in Raft as
+// DCS: the first member alone, later ones joining partner. Each member has its own data
+// directory, ports and pgpass file under pg.dir. Patroni stops (and stops PostgreSQL) at the
+// end of the test.
+//
+// With image nil, Patroni runs on the rendered patroni.yml at conf. Otherwise the member
+// starts as the container does: image's files (the compose files the Dockerfile copies) are
+// laid over /etc and /usr/local/bin at their image paths, in a private mount namespace
+// (overlayfs, nothing changes outside it), and the rendered entrypoint.sh runs as postgres;
+// pgbackrest then reads its configuration from its default path.
+func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, image []File, name string, restPort, pgPort int, partner string) patroniMember {
 	t.Helper()
 	m := patroniMember{name: name, rest: "127.0.0.1:" + strconv.Itoa(restPort), raft: "127.0.0.1:" + strconv.Itoa(freePort(t))}
 	dir := filepath.Join(pg.dir, name)
@@ -63,10 +71,25 @@ func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf, name strin
 		env = append(env, `PATRONI_RAFT_PARTNER_ADDRS=["`+partner+`"]`)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	cmd := exec.CommandContext(ctx, testenv.RequireTool(t, "patroni"), conf)
+	var cmd *exec.Cmd
+	if image == nil {
+		cmd = exec.CommandContext(ctx, testenv.RequireTool(t, "patroni"), conf)
+		cmd.Env = append(append([]string{}, pg.env...), env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred, Setpgid: true}
+	} else {
+		script := imageOverlay(t, dir, image) + fmt.Sprintf("exec setpriv --reuid=%d --regid=%d --init-groups %s\n",
+			pg.cred.Uid, pg.cred.Gid, "/usr/local/bin/entrypoint.sh")
+		cmd = exec.CommandContext(ctx, testenv.RequireTool(t, "unshare"), "-m", "--propagation", "private",
+			testenv.RequireTool(t, "bash"), "-c", script)
+		for _, kv := range pg.env {
+			if !strings.HasPrefix(kv, "PGBACKREST_CONFIG=") { // the image's default path instead
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	cmd.Dir = dir
-	cmd.Env = append(append([]string{}, pg.env...), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred, Setpgid: true}
 	// Patroni stops PostgreSQL on SIGTERM; what is left after the grace period is killed.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
@@ -92,6 +115,39 @@ func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf, name strin
 		}
 	})
 	return m
+}
+
+// imageOverlay writes the image's files into overlay upper directories under dir and returns
+// the shell lines mounting them over /etc and /usr/local/bin.
+func imageOverlay(t *testing.T, dir string, image []File) string {
+	t.Helper()
+	dest := map[string]string{ // compose file -> path in the image, as the Dockerfile copies it
+		"entrypoint.sh":        "/usr/local/bin/entrypoint.sh",
+		"stanza_init.sh":       ContainerStanzaInit,
+		"backup_if_primary.sh": ContainerBackupIfPrimary,
+		"patroni.yml":          ContainerPatroniConf,
+		"pgbackrest.conf":      ContainerPgbackrestConf,
+	}
+	var lines strings.Builder
+	lines.WriteString("set -euo pipefail\n")
+	for _, lower := range []string{"/etc", "/usr/local/bin"} {
+		upper := filepath.Join(dir, "overlay"+strings.ReplaceAll(lower, "/", "-"))
+		for _, d := range []string{upper, upper + ".work"} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range image {
+			p, ok := dest[path.Base(f.Path)]
+			rel, under := strings.CutPrefix(p, lower+"/")
+			if !ok || !under {
+				continue
+			}
+			bkWriteFiles(t, upper, []File{{Path: rel, Mode: f.Mode, Data: f.Data}})
+		}
+		fmt.Fprintf(&lines, "mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s\n", lower, upper, upper+".work", lower)
+	}
+	return lines.String()
 }
 
 // waitRole waits until the member's REST API answers 200 on /primary or /replica.
@@ -122,6 +178,7 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	testenv.RequireTool(t, "patroni")
 	testenv.RequireFile(t, "/usr/lib/python3/dist-packages/pysyncobj") // Patroni's Raft DCS
 	testenv.RequireFile(t, ContainerPGSocketDir)
+	testenv.RequireTool(t, "setpriv")
 	restPort := freePort(t)
 	pg, c := prepareRealPG(t, func(c *topology.Cluster) { c.PatroniPort = restPort })
 	// The leader's data directory is the one pgbackrest is pointed at.
@@ -135,14 +192,28 @@ func TestBackupWithRealPatroni(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	leader := startPatroni(t, pg, c, confPath, "pgsql-0", restPort, pg.port, "")
+	// The leader starts as the container does: the image's entrypoint.sh starts stanza_init.sh
+	// in the background, then Patroni; the stanza appears without any other step.
+	tp := backupExampleTopology()
+	tp.Clusters = []topology.Cluster{c}
+	image, err := ComposeFiles(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.env = append(pg.env, "VIPCTL_STANZA_INIT_INTERVAL=1", "VIPCTL_STANZA_INIT_TIMEOUT=60")
+	leader := startPatroni(t, pg, c, "", image, "pgsql-0", restPort, pg.port, "")
 	leader.waitRole(t, "primary")
+	for deadline := time.Now().Add(60 * time.Second); len(pg.info(t).DB) == 0; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatal("the entrypoint's stanza_init.sh did not create the stanza within 60 s")
+		}
+	}
 	fast := []string{"VIPCTL_STANZA_INIT_INTERVAL=1", "VIPCTL_STANZA_INIT_TIMEOUT=60"}
 	if out, err := pg.run(t, 90*time.Second, fast, pg.path("stanza_init.sh")); err != nil {
-		t.Fatalf("stanza_init.sh on the leader: %v\n%s", err, out)
+		t.Fatalf("stanza_init.sh again on the leader: %v\n%s", err, out)
 	}
 
-	replica := startPatroni(t, pg, c, confPath, "pgsql-1", freePort(t), freePort(t), leader.raft)
+	replica := startPatroni(t, pg, c, confPath, nil, "pgsql-1", freePort(t), freePort(t), leader.raft)
 	replica.waitRole(t, "replica")
 	onReplica := append([]string{"VIPCTL_PATRONI_URL=http://" + replica.rest}, fast...)
 	if out, err := pg.run(t, 30*time.Second, onReplica, pg.path("stanza_init.sh")); err != nil || !strings.Contains(out, "member is replica and the repository holds the stanza") {
