@@ -119,6 +119,8 @@ func runAnnouncer(ctx context.Context, args []string) error {
 	goR := os.NewFile(4, "go")
 	_, _ = io.Copy(io.Discard, goR) // EOF: the parent has written the pidfile (or died)
 	goR.Close()
+	// Removing the pidfile is the acknowledgement stop waits for: it happens after the last send.
+	// ctx ends on SIGTERM; a send under way when it comes completes before the removal.
 	defer removePidfileOf(pf, os.Getpid())
 	t := time.NewTicker(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()
@@ -127,6 +129,9 @@ func runAnnouncer(ctx context.Context, args []string) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		if err := sendFrames(3, ifindex, frames); err != nil {
 			return fmt.Errorf("announcer: %w", err)
@@ -149,8 +154,11 @@ func sendFrames(fd, ifindex int, frames [][]byte) error {
 	return nil
 }
 
-// endAnnouncer kills the helper recorded in pf if it is really the helper for addr, waits until
-// it has exited (bounded by ctx) and removes the pidfile.
+// endAnnouncer ends the helper recorded in pf if it is really the helper for addr, and returns
+// once it can send nothing more, bounded by ctx. The helper acknowledges SIGTERM by removing its
+// pidfile after its last frame (its exit can take a while longer: the kernel waits for an RCU
+// grace period when the last reference to a packet socket goes); a helper that does not answer
+// within ackWait is killed and waited for.
 func endAnnouncer(ctx context.Context, pf string, addr netip.Addr) error {
 	b, err := os.ReadFile(pf)
 	if errors.Is(err, os.ErrNotExist) {
@@ -169,31 +177,68 @@ func endAnnouncer(ctx context.Context, pf string, addr netip.Addr) error {
 		return nil // gone
 	}
 	defer unix.Close(pidfd)
-	// The pidfd pins the process: the check and the kill are about the same one.
+	// The pidfd pins the process: the check and the signals are about the same one.
 	if !isAnnouncerFor(pid, addr) {
 		return nil
 	}
-	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil {
+	deadline := time.Now().Add(time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGTERM, nil, 0); err != nil {
 		if errors.Is(err, unix.ESRCH) {
 			return nil
 		}
 		return fmt.Errorf("end announcement helper %d: %w", pid, err)
 	}
-	wait := 1000
-	if d, ok := ctx.Deadline(); ok {
-		wait = min(wait, max(1, int(time.Until(d).Milliseconds())))
+	acked := func() bool { return !pidfileHolds(pf, pid) }
+	ackBy := time.Now().Add(ackWait)
+	if deadline.Before(ackBy) {
+		ackBy = deadline
 	}
+	if waitExit(pidfd, ackBy, acked) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("end announcement helper %d: %w", pid, err)
+	}
+	if !waitExit(pidfd, deadline, func() bool { return false }) {
+		return fmt.Errorf("announcement helper %d did not end", pid)
+	}
+	return nil
+}
+
+// ackWait is how long a helper has to acknowledge SIGTERM before it is killed.
+const ackWait = 300 * time.Millisecond
+
+// waitExit waits until the process behind pidfd has exited or done() holds, until deadline.
+func waitExit(pidfd int, deadline time.Time, done func() bool) bool {
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
-		n, err := unix.Poll(fds, wait)
+		if done() {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		n, err := unix.Poll(fds, int(min(left, 2*time.Millisecond)/time.Millisecond)+1)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil || n == 0 {
-			return fmt.Errorf("announcement helper %d did not end", pid)
+		if err != nil {
+			return false
 		}
-		return nil
+		if n > 0 {
+			return true
+		}
 	}
+}
+
+// pidfileHolds reports whether pf still names pid.
+func pidfileHolds(pf string, pid int) bool {
+	b, err := os.ReadFile(pf)
+	return err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid)
 }
 
 // isAnnouncerFor reports whether pid runs the announcement helper for addr.
@@ -211,8 +256,7 @@ func isAnnouncerFor(pid int, addr netip.Addr) bool {
 }
 
 func removePidfileOf(pf string, pid int) {
-	b, err := os.ReadFile(pf)
-	if err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+	if pidfileHolds(pf, pid) {
 		os.Remove(pf)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/vipctl/vipctl/vip/viptest"
@@ -14,8 +16,11 @@ import (
 // /proc/self/exe with argv[0] "vip".
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "vip" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM) // as cmd/vipctl does
 		a := &Agent{Stdout: os.Stdout, Stderr: os.Stderr}
-		os.Exit(a.Run(context.Background(), os.Args[1:]))
+		code := a.Run(ctx, os.Args[1:])
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

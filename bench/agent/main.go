@@ -134,12 +134,20 @@ func measure(n int, f func() error) (result, error) {
 func step(a agent, env []string, action string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// stderr is a file, not a pipe: a background child that inherits it (IPaddr2's send_arp)
+	// must not make the agent look slower than its own exit, as Pacemaker sees it.
+	stderr, err := os.CreateTemp("", "agentbench-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(stderr.Name())
+	defer stderr.Close()
 	cmd := exec.CommandContext(ctx, a.path, action)
 	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", a.name, action, err, strings.TrimSpace(stderr.String()))
+		msg, _ := os.ReadFile(stderr.Name())
+		return fmt.Errorf("%s %s: %w: %s", a.name, action, err, bytes.TrimSpace(msg))
 	}
 	return nil
 }

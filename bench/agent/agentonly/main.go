@@ -6,11 +6,16 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/vipctl/vipctl/vip"
 )
 
 func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM) // as cmd/vipctl does
 	a := &vip.Agent{Stdout: os.Stdout, Stderr: os.Stderr}
-	os.Exit(a.Run(context.Background(), os.Args[1:]))
+	code := a.Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
