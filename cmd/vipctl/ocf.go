@@ -51,7 +51,12 @@ func newCmdOcf(g *globals) *cobra.Command {
 		Long: "Runs an action of the ocf:vipctl:vip OCF resource agent with its parameters from " +
 			"OCF_RESKEY_* variables and exits with the OCF exit code. Installed as " + agentPath +
 			" (see `vipctl ocf install`) the same binary is the agent Pacemaker runs.",
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("ocf needs an action: start, stop, monitor, validate-all, meta-data or install")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// `vipctl ocf ACTION` is dispatched by main before the command tree is built;
 			// only a global flag in front of "ocf" gets here.

@@ -113,4 +113,7 @@ func TestOcfInstallRefusesUnreachableDir(t *testing.T) {
 	if code != exitUsage {
 		t.Errorf("--dest not ending in /vip: exit %d, want %d", code, exitUsage)
 	}
+	if code, _, _ = vipctl(t, "ocf"); code != exitUsage {
+		t.Errorf("ocf without an action: exit %d, want %d", code, exitUsage)
+	}
 }
