@@ -68,11 +68,31 @@ func TestLabDrills(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		var pids []int
+		for _, hs := range l.State().Hosts {
+			if h, err := l.host(&hs); err == nil {
+				pids = append(pids, h.Pids()...)
+			}
+		}
+		if len(pids) == 0 {
+			t.Error("no host process found before Down")
+		}
 		if err := Down(ctx, dir, nil); err != nil {
 			t.Errorf("Down: %v", err)
 		}
 		if left, _ := labNamespaces(); len(left) > 0 {
 			t.Errorf("namespaces left after Down: %v", left)
+		}
+		for _, pid := range pids {
+			if procAlive(pid) {
+				t.Errorf("process %d of the lab survives Down", pid)
+			}
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s left after Down", dir)
+		}
+		if err := Down(ctx, dir, nil); err != nil {
+			t.Errorf("second Down: %v", err)
 		}
 	})
 	g := l.Topology().Groups[0]
