@@ -46,8 +46,10 @@ type composeData struct {
 
 // ComposeFiles renders the local micro-cluster of the topology's first cluster under compose/:
 // docker-compose.yml (three Consul servers, three Patroni members, HAProxy), the Dockerfile of
-// the postgres-patroni image and every file it copies (entrypoint.sh, patroni.yml, and with
-// backups on: stanza_init.sh, backup_if_primary.sh, pgbackrest.conf), and haproxy.cfg.
+// the postgres-patroni image with the one file it copies (entrypoint.sh), haproxy.cfg, and the
+// cluster's files that the compose file binds into each member: patroni.yml and, with backups
+// on, pgbackrest.conf, stanza_init.sh and backup_if_primary.sh. The image holds nothing of any
+// one cluster, so the Nomad jobs of every cluster can run it with their own files.
 func ComposeFiles(t *topology.Topology) ([]File, error) {
 	if len(t.Clusters) == 0 {
 		return nil, fmt.Errorf("%w: compose: the topology has no cluster", ErrRender)
@@ -106,7 +108,7 @@ func ComposeFiles(t *topology.Topology) ([]File, error) {
 		}
 		files = append(files, File{Path: path.Join("compose", o.name), Mode: o.mode, Data: data})
 	}
-	// The image carries the cluster's in-container backup files.
+	// The cluster's in-container backup files, bound into each member.
 	for _, f := range backup {
 		switch name := path.Base(f.Path); name {
 		case "stanza_init.sh", "backup_if_primary.sh", "pgbackrest.conf":

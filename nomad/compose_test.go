@@ -76,34 +76,49 @@ func TestComposeFilesNoCluster(t *testing.T) {
 	}
 }
 
-// TestComposeDockerfileCopiesExist checks that every file the Dockerfile copies is rendered beside it.
-func TestComposeDockerfileCopiesExist(t *testing.T) {
-	for name, tp := range map[string]*topology.Topology{"example": backupExampleTopology(),
-		"s3": composeS3Topology(), "nobackup": composeNoBackupTopology()} {
-		files := renderCompose(t, tp)
-		rendered := map[string]bool{}
-		var dockerfile string
-		for _, f := range files {
-			rendered[f.Path] = true
-			if f.Path == "compose/Dockerfile" {
-				dockerfile = string(f.Data)
+// TestComposeReferencedFilesRendered checks that every file the Dockerfile copies and every
+// file the compose file binds from its directory is rendered beside them, and that the
+// cluster's files are bound, not baked into the image.
+func TestComposeReferencedFilesRendered(t *testing.T) {
+	for name, tc := range map[string]struct {
+		tp    *topology.Topology
+		binds []string
+	}{
+		"example":  {backupExampleTopology(), []string{"patroni.yml", "pgbackrest.conf", "stanza_init.sh", "backup_if_primary.sh"}},
+		"s3":       {composeS3Topology(), []string{"patroni.yml", "pgbackrest.conf", "stanza_init.sh", "backup_if_primary.sh"}},
+		"nobackup": {composeNoBackupTopology(), []string{"patroni.yml"}},
+	} {
+		rendered := map[string][]byte{}
+		for _, f := range renderCompose(t, tc.tp) {
+			rendered[strings.TrimPrefix(f.Path, "compose/")] = f.Data
+		}
+		var copied []string
+		for _, line := range strings.Split(string(rendered["Dockerfile"]), "\n") {
+			if fields := strings.Fields(line); len(fields) >= 3 && fields[0] == "COPY" {
+				copied = append(copied, fields[1:len(fields)-1]...)
 			}
 		}
-		var copied int
-		for _, line := range strings.Split(dockerfile, "\n") {
-			fields := strings.Fields(line)
-			if len(fields) < 3 || fields[0] != "COPY" {
-				continue
-			}
-			for _, src := range fields[1 : len(fields)-1] {
-				copied++
-				if !rendered["compose/"+src] {
-					t.Errorf("%s: Dockerfile copies %s, which is not rendered", name, src)
-				}
+		if d := cmp.Diff([]string{"entrypoint.sh"}, copied); d != "" {
+			t.Errorf("%s: files the Dockerfile copies (-want +got):\n%s", name, d)
+		}
+		binds := map[string]int{}
+		for _, line := range strings.Split(string(rendered["docker-compose.yml"]), "\n") {
+			if src, ok := strings.CutPrefix(strings.TrimSpace(line), "- ./"); ok {
+				src, _, _ = strings.Cut(src, ":")
+				binds[src]++
 			}
 		}
-		if copied == 0 {
-			t.Errorf("%s: the Dockerfile copies nothing", name)
+		want := map[string]int{"haproxy.cfg": 1}
+		for _, b := range tc.binds {
+			want[b] = composeMembers
+		}
+		if d := cmp.Diff(want, binds); d != "" {
+			t.Errorf("%s: files bound from the compose directory, with counts (-want +got):\n%s", name, d)
+		}
+		for _, f := range append(copied, tc.binds...) {
+			if rendered[f] == nil {
+				t.Errorf("%s: %s is referenced but not rendered", name, f)
+			}
 		}
 	}
 }
