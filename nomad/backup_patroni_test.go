@@ -117,35 +117,41 @@ func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, ima
 	return m
 }
 
-// imageOverlay writes the image's files into overlay upper directories under dir and returns
-// the shell lines mounting them over /etc and /usr/local/bin.
+// imageOverlay stages the image's files under dir and returns the shell lines that, in the
+// private mount namespace, lay them over /etc and /usr/local/bin: overlayfs whose upper
+// directories live on a tmpfs (overlayfs refuses an upper directory on overlayfs, which the
+// root of a CI container may be).
 func imageOverlay(t *testing.T, dir string, image []File) string {
 	t.Helper()
-	dest := map[string]string{ // compose file -> path in the image, as the Dockerfile copies it
+	dest := map[string]string{ // compose file -> path in the container, as the Nomad job binds it
 		"entrypoint.sh":        "/usr/local/bin/entrypoint.sh",
 		"stanza_init.sh":       ContainerStanzaInit,
 		"backup_if_primary.sh": ContainerBackupIfPrimary,
 		"patroni.yml":          ContainerPatroniConf,
 		"pgbackrest.conf":      ContainerPgbackrestConf,
 	}
+	scratch := filepath.Join(dir, "overlay")
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var lines strings.Builder
-	lines.WriteString("set -euo pipefail\n")
+	fmt.Fprintf(&lines, "set -euo pipefail\nmount -t tmpfs -o mode=0755 tmpfs %s\n", scratch)
 	for _, lower := range []string{"/etc", "/usr/local/bin"} {
-		upper := filepath.Join(dir, "overlay"+strings.ReplaceAll(lower, "/", "-"))
-		for _, d := range []string{upper, upper + ".work"} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
+		name := strings.ReplaceAll(strings.TrimPrefix(lower, "/"), "/", "-")
+		stage := filepath.Join(dir, "stage-"+name)
+		if err := os.MkdirAll(stage, 0o755); err != nil {
+			t.Fatal(err)
 		}
 		for _, f := range image {
 			p, ok := dest[path.Base(f.Path)]
 			rel, under := strings.CutPrefix(p, lower+"/")
-			if !ok || !under {
-				continue
+			if ok && under {
+				bkWriteFiles(t, stage, []File{{Path: rel, Mode: f.Mode, Data: f.Data}})
 			}
-			bkWriteFiles(t, upper, []File{{Path: rel, Mode: f.Mode, Data: f.Data}})
 		}
-		fmt.Fprintf(&lines, "mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s\n", lower, upper, upper+".work", lower)
+		upper, work := filepath.Join(scratch, name), filepath.Join(scratch, name+".work")
+		fmt.Fprintf(&lines, "mkdir %s %s\ncp -a %s/. %s/\n", upper, work, stage, upper)
+		fmt.Fprintf(&lines, "mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s\n", lower, upper, work, lower)
 	}
 	return lines.String()
 }
