@@ -2,7 +2,9 @@ package nomad
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -183,10 +185,20 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	t.Parallel() // slow: runs real tools; independent of every other test
 	testenv.RequireTool(t, "patroni")
 	testenv.RequireFile(t, "/usr/lib/python3/dist-packages/pysyncobj") // Patroni's Raft DCS
-	testenv.RequireFile(t, ContainerPGSocketDir)
 	testenv.RequireTool(t, "setpriv")
 	restPort := freePort(t)
 	pg, c := prepareRealPG(t, func(c *topology.Cluster) { c.PatroniPort = restPort })
+	// patroni.yml puts the socket where Debian's postgresql-common keeps it (its tmpfiles.d
+	// entry makes it at boot; a fresh container may lack it): make it the same way.
+	if _, err := os.Stat(ContainerPGSocketDir); errors.Is(err, fs.ErrNotExist) {
+		t.Logf("creating %s as postgresql-common does", ContainerPGSocketDir)
+		if err := os.Mkdir(ContainerPGSocketDir, 0o2775); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(ContainerPGSocketDir, int(pg.cred.Uid), int(pg.cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// The leader's data directory is the one pgbackrest is pointed at.
 	pg.env = append(pg.env, "PGBACKREST_PG1_PATH="+filepath.Join(pg.dir, "pgsql-0", "pgdata"))
 	conf, err := PatroniConfig(c)
