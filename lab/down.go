@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -61,6 +62,9 @@ func containsStr(list []string, s string) bool {
 }
 
 // killIn SIGKILLs every process whose network namespace is one of names, until none is left.
+// The pid-1 processes of the hosts' pid namespaces go first, and the rest only once those
+// namespaces are empty: a process that entered a host (nsenter) is the child of an nsenter
+// outside it, and must be reaped by that nsenter before the host's pid namespace can end.
 func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 	var nss []os.FileInfo
 	for _, n := range names {
@@ -73,7 +77,27 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	inits := func() []int {
+		var ps []int
+		for _, pid := range pidsInNetNS(nss) {
+			if nsInit(pid) {
+				ps = append(ps, pid)
+			}
+		}
+		return ps
+	}
 	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
+		ps := inits()
+		for _, pid := range ps {
+			log.Info("powering off", "pid", pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		return len(ps) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("lab: hosts in the lab's namespaces survive: %v: %w", inits(), err)
+	}
+	err = poll(ctx, 50*time.Millisecond, func() (bool, error) {
 		pids := pidsInNetNS(nss)
 		for _, pid := range pids {
 			log.Info("killing", "pid", pid)
@@ -85,6 +109,20 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 		return fmt.Errorf("lab: processes in the lab's namespaces survive: %v: %w", pidsInNetNS(nss), err)
 	}
 	return nil
+}
+
+// nsInit reports whether pid is pid 1 of a pid namespace below this one.
+func nsInit(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "NSpid:" {
+			return f[len(f)-1] == "1"
+		}
+	}
+	return false
 }
 
 // pidsInNetNS lists live processes whose network namespace is one of nss.
