@@ -53,13 +53,16 @@ type Host struct {
 // OpenHost opens a netlink handle on the named network namespace ("" = the process's own).
 // A missing namespace gives an error matching ErrNoNetns.
 func OpenHost(name string) (*Host, error) {
-	ns := netns.None()
-	if name != "" {
-		var err error
-		ns, err = netns.GetFromName(name)
+	if name == "" {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrNoNetns, name, err)
+			return nil, fmt.Errorf("netlink: %w", err)
 		}
+		return &Host{nl: h, handle: h, ns: netns.None()}, nil
+	}
+	ns, err := netns.GetFromName(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoNetns, name, err)
 	}
 	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {

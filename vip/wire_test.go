@@ -301,3 +301,40 @@ func TestKilledHelperThenStart(t *testing.T) {
 }
 
 var addrCmp = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+// TestSIGKILLDuringStart kills a real agent process after its add and before its announcements
+// (while it waits for IPv6 DAD), then starts again: success, announcements, one address entry.
+func TestSIGKILLDuringStart(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("fd00:99::100")
+	viptest.Sysctl(t, pair.A, "net.ipv6.conf.veth0.dad_transmits", "5") // DAD lasts seconds
+	env := append(os.Environ(), "OCF_RESKEY_ip=fd00:99::100/64", "OCF_RESKEY_nic="+pair.IfA,
+		"OCF_RESKEY_network_namespace="+pair.A)
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"vip", "start"}, Env: env}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	added := false
+	for end := time.Now().Add(5 * time.Second); !added && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		added = len(addrsIn(t, pair.A, vip)) > 0
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !added || !ok || !ws.Signaled() {
+		t.Fatalf("agent was not killed after its add: added=%v, %v", added, err)
+	}
+
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "fd00:99::100/64", "nic": pair.IfA,
+		"arp_count": "2", "arp_interval_ms": "20"})
+	if code, stderr := e.run("start"); code != OCFSuccess {
+		t.Fatalf("start after the kill: %d %s", code, stderr)
+	}
+	waitHelperGone(t, e.runDir)
+	if _, ok := cap.WaitFor(2*time.Second, func(f [][]byte) bool { return len(naFrames(f, vip)) == 2 }); !ok {
+		t.Errorf("peer saw %d NAs, want 2", len(naFrames(cap.Frames(), vip)))
+	}
+	wantAddrs(t, pair.A, vip, "veth0 fd00:99::100/64")
+}

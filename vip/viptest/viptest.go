@@ -1,4 +1,3 @@
-// Package viptest gives tests throw-away network namespaces joined by a veth pair, and packet capture inside them.
 package viptest
 
 import (
