@@ -232,7 +232,9 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 	if here == nil {
 		if p.Addr.Is4() && p.DADProbe {
 			mac, err := h.Probe(ctx, link, p.Addr, MaxProbe)
-			if err != nil {
+			if errors.Is(err, ErrProbeNotSent) {
+				fmt.Fprintf(a.Stderr, "warning: duplicate check skipped: %v\n", err)
+			} else if err != nil {
 				return err
 			}
 			if mac != nil {

@@ -54,8 +54,10 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 		return err
 	}
 	defer sock.Close()
+	// Announcements are best effort: a link that refuses a frame now (a full queue, an egress
+	// filter) must not fail the action; the helper tries again on the next rounds.
 	if err := sendFrames(int(sock.Fd()), link.Index, frames); err != nil {
-		return fmt.Errorf("announce %s on %s: %w", addr, link.Name, err)
+		fmt.Fprintf(a.Stderr, "warning: announce %s on %s: %v\n", addr, link.Name, err)
 	}
 	if rounds == 1 {
 		return nil
@@ -133,9 +135,7 @@ func runAnnouncer(ctx context.Context, args []string) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := sendFrames(3, ifindex, frames); err != nil {
-			return fmt.Errorf("announcer: %w", err)
-		}
+		_ = sendFrames(3, ifindex, frames) // best effort, as in the agent: the next round tries again
 	}
 	return nil
 }

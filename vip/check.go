@@ -89,7 +89,9 @@ func CheckNIC(ctx context.Context, h *Host, vip netip.Prefix, nic string) (NICCh
 	}
 	if link.Up {
 		mac, err := h.Probe(ctx, link, vip.Addr(), MaxProbe)
-		if err != nil {
+		if errors.Is(err, ErrProbeNotSent) {
+			problem("%v", err)
+		} else if err != nil {
 			return c, err
 		}
 		if mac != nil {

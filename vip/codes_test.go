@@ -1,13 +1,17 @@
 package vip
 
 import (
+	"context"
 	"net/netip"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/vip/viptest"
 )
 
@@ -140,5 +144,45 @@ func TestLinkDownUp(t *testing.T) {
 	}
 	if code != OCFSuccess {
 		t.Errorf("monitor after the link came back: %d %s", code, stderr)
+	}
+}
+
+// TestActionsEndInsideTimeoutOnDeadLink: with every frame on the VIP's link dropped both ways
+// (nftables netdev hooks; the kernel refuses the agent's frames with ENOBUFS), each action
+// still succeeds inside CRM_meta_timeout: probes and announcements are best effort.
+func TestActionsEndInsideTimeoutOnDeadLink(t *testing.T) {
+	nft := testenv.RequireTool(t, "nft")
+	for _, vip := range []string{"10.99.0.100/24", "fd00:99::100/64"} {
+		t.Run(vip, func(t *testing.T) {
+			pair := viptest.NewPair(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rules := `table netdev blackhole {
+  chain rx { type filter hook ingress device "veth0" priority 0; policy drop; }
+  chain tx { type filter hook egress device "veth0" priority 0; policy drop; }
+}`
+			cmd := exec.CommandContext(ctx, "ip", "netns", "exec", pair.A, nft, "-f", "-")
+			cmd.Stdin = strings.NewReader(rules)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("nft: %v: %s", err, out)
+			}
+			cap := viptest.NewCapture(t, pair.B, pair.IfB)
+			const timeout = 5 * time.Second
+			e := newAgentEnv(t, pair, map[string]string{"ip": vip, "nic": pair.IfA,
+				"CRM_meta_timeout": strconv.Itoa(int(timeout.Milliseconds())), "CRM_meta_interval": "10000"})
+			for _, action := range []string{"start", "monitor", "stop"} {
+				began := time.Now()
+				code, stderr := e.run(action)
+				if took := time.Since(began); took > timeout {
+					t.Errorf("%s took %s, timeout %s", action, took, timeout)
+				}
+				if code != OCFSuccess {
+					t.Errorf("%s: %d %s", action, code, stderr)
+				}
+			}
+			if n := len(cap.Frames()); n != 0 {
+				t.Errorf("the peer received %d frames through a link that drops everything", n)
+			}
+		})
 	}
 }

@@ -15,6 +15,9 @@ import (
 // MaxProbe bounds the duplicate probe before start.
 const MaxProbe = 300 * time.Millisecond
 
+// ErrProbeNotSent means the link refused every probe: nothing is known about duplicates.
+var ErrProbeNotSent = errors.New("no probe could be sent")
+
 // Probe looks for another host that holds addr on link's segment, for at most d (and never past
 // ctx's deadline): ARP probes with sender 0.0.0.0 (RFC 5227) for IPv4, a neighbour solicitation
 // from the unspecified address for IPv6. It returns the MAC address of a host that answered, or
@@ -48,17 +51,21 @@ func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Dur
 	defer sock.Close()
 	fd := int(sock.Fd())
 
-	// Three probes spread over the window; any answer ends it.
+	// Three probes spread over the window; any answer ends it. A probe the link refuses to send
+	// (a full queue, an egress filter) is skipped: only when none went out is it an error.
 	const probes = 3
 	start := time.Now()
 	end := start.Add(d)
 	next := start
 	buf := make([]byte, 1600)
-	for sent := 0; ; {
+	var sendErr error
+	for sent, ok := 0, 0; ; {
 		now := time.Now()
 		if sent < probes && !now.Before(next) {
 			if err := sendFrames(fd, link.Index, [][]byte{probe}); err != nil {
-				return nil, fmt.Errorf("probe %s on %s: %w", addr, link.Name, err)
+				sendErr = err
+			} else {
+				ok++
 			}
 			sent++
 			next = start.Add(d * time.Duration(sent) / probes)
@@ -70,6 +77,9 @@ func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Dur
 		wait := time.Until(wake)
 		if wait <= 0 {
 			if !time.Now().Before(end) {
+				if ok == 0 {
+					return nil, fmt.Errorf("%w: %s on %s: %w", ErrProbeNotSent, addr, link.Name, sendErr)
+				}
 				return nil, nil
 			}
 			continue
