@@ -86,11 +86,20 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 		}
 		return ps
 	}
+	killed := map[int]bool{}
 	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
 		ps := inits()
 		for _, pid := range ps {
 			log.Info("powering off", "pid", pid)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killed[pid] = true
+		}
+		// Wait until each host's init is reaped by its unshare (or orphaned), so that
+		// killing unshare next cannot leave the init a zombie nobody reaps.
+		for pid := range killed {
+			if ppid, ok := parentOf(pid); ok && ppid != 1 {
+				return false, nil
+			}
 		}
 		return len(ps) == 0, nil
 	})
@@ -109,6 +118,24 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 		return fmt.Errorf("lab: processes in the lab's namespaces survive: %v: %w", pidsInNetNS(nss), err)
 	}
 	return nil
+}
+
+// parentOf returns the parent of pid, if pid exists (running or zombie).
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:])) // state, ppid, ...
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, err == nil
 }
 
 // nsInit reports whether pid is pid 1 of a pid namespace below this one.
