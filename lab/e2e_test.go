@@ -3,6 +3,7 @@ package lab
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -353,4 +354,42 @@ func (s *sampler) stop() int {
 		fmt.Fprintln(os.Stderr, s.err)
 	}
 	return s.max
+}
+
+// TestFailedUpCleansUp: when Up fails after the hosts run (here: the CIB apply fails), it
+// removes everything it made.
+func TestFailedUpCleansUp(t *testing.T) {
+	requireLabTools(t)
+	vipctl := buildVipctl(t)
+	dir := filepath.Join(t.TempDir(), "lab")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	errApply := errors.New("apply refused on purpose")
+	var pids []int
+	_, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Apply: func(_ context.Context, t *topology.Topology, _ CommandFunc) error {
+		for _, h := range t.Hosts {
+			fi, err := os.Stat("/run/netns/" + Prefix + h.Name)
+			if err == nil {
+				pids = append(pids, pidsInNetNS([]os.FileInfo{fi})...)
+			}
+		}
+		return errApply
+	}})
+	if !errors.Is(err, errApply) {
+		t.Fatalf("Up: %v, want the apply's error", err)
+	}
+	if len(pids) == 0 {
+		t.Fatal("no host process ran before the apply")
+	}
+	if left, _ := labNamespaces(); len(left) > 0 {
+		t.Errorf("namespaces left after a failed Up: %v", left)
+	}
+	for _, pid := range pids {
+		if procAlive(pid) {
+			t.Errorf("process %d survives a failed Up", pid)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left after a failed Up (%v)", dir, err)
+	}
 }

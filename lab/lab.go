@@ -105,43 +105,43 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if opts.Vipctl == "" {
 		return nil, errors.New("lab: Options.Vipctl (the vipctl binary) is needed")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	l = &Lab{dir: dir, run: execRunner{}, log: orDiscard(opts.Logger)}
-	defer func() {
-		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			err = errors.Join(err, Down(cctx, dir, l.log))
-			l = nil
-		}
-	}()
-
+	// The topology is read and checked before anything is made: a bad one changes nothing.
 	src := []byte(DefaultTopology)
+	name := filepath.Join(dir, topoFile)
 	if opts.TopologyFile != "" {
 		if src, err = os.ReadFile(opts.TopologyFile); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
-	}
-	// The hosts see DefaultDir (their /run is their own), so the topology lives there.
-	topoPath := filepath.Join(dir, topoFile)
-	if err := os.WriteFile(topoPath, src, 0o644); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	name := opts.TopologyFile
-	if name == "" {
-		name = topoPath
+		name = opts.TopologyFile
 	}
 	t, err := topology.Parse(src, name)
 	if err != nil {
 		return nil, err
 	}
-	t.File = topoPath
-	l.topo = t
-	if l.state, err = plan(t); err != nil {
+	st, err := plan(t)
+	if err != nil {
 		return nil, err
 	}
+
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	log := orDiscard(opts.Logger)
+	l = &Lab{dir: dir, run: execRunner{}, log: log, state: st}
+	defer func() {
+		if err != nil { // l is nil here: the failing return set it
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			err = errors.Join(err, Down(cctx, dir, log))
+		}
+	}()
+	// The hosts see dir (their /run is their own), so the topology they may use lives there.
+	topoPath := filepath.Join(dir, topoFile)
+	if err := os.WriteFile(topoPath, src, 0o644); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	t.File = topoPath
+	l.topo = t
 	l.state.Topology = topoPath
 	l.state.Vipctl = opts.Vipctl
 	if err := l.save(); err != nil {

@@ -1,8 +1,11 @@
 package lab
 
 import (
+	"context"
 	"errors"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -113,5 +116,20 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	if d := cmp.Diff(s, got, cmpopts.EquateComparable(netip.Prefix{})); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestUpRefusesBadTopologyAndMakesNothing(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.hcl")
+	if err := os.WriteFile(bad, []byte("host \"a\" {\n  address = \"not an address\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "lab")
+	_, err := Up(context.Background(), Options{Dir: dir, TopologyFile: bad, Vipctl: "/bin/false", Bare: true})
+	if !errors.Is(err, topology.ErrInvalid) {
+		t.Fatalf("Up with a bad topology: %v, want ErrInvalid", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Up with a bad topology made %s (%v)", dir, err)
 	}
 }
