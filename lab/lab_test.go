@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -131,5 +132,101 @@ func TestUpRefusesBadTopologyAndMakesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Up with a bad topology made %s (%v)", dir, err)
+	}
+}
+
+// recorder is a runner that records the commands instead of running them.
+type recorder struct{ cmds []string }
+
+func (r *recorder) run(_ context.Context, name string, args ...string) error {
+	r.cmds = append(r.cmds, strings.Join(append([]string{name}, args...), " "))
+	return nil
+}
+
+func testLab(t *testing.T) (*Lab, *recorder) {
+	t.Helper()
+	tp, err := topology.Parse([]byte(DefaultTopology), "lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := plan(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{}
+	return &Lab{dir: t.TempDir(), state: st, topo: tp, run: r, log: orDiscard(nil)}, r
+}
+
+func TestPartitionAndJoin(t *testing.T) {
+	l, r := testLab(t)
+	ctx := context.Background()
+	if err := l.Partition(ctx, [][]string{{"lab-1", "lab-2"}, {"lab-3"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"ip -n vipctl-lab-switch link add br1 type bridge",
+		"ip -n vipctl-lab-switch link set br1 up",
+		"ip -n vipctl-lab-switch link set h3 master br1",
+	}
+	if d := cmp.Diff(want, r.cmds); d != "" {
+		t.Errorf("partition commands (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([][]string{{"lab-1", "lab-2"}, {"lab-3"}}, l.State().Partition); d != "" {
+		t.Errorf("recorded partition (-want +got):\n%s", d)
+	}
+	r.cmds = nil
+	if err := l.join(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		"ip -n vipctl-lab-switch link del br1",
+		"ip -n vipctl-lab-switch link set h1 master br0",
+		"ip -n vipctl-lab-switch link set h2 master br0",
+		"ip -n vipctl-lab-switch link set h3 master br0",
+	}
+	if d := cmp.Diff(want, r.cmds); d != "" {
+		t.Errorf("join commands (-want +got):\n%s", d)
+	}
+	if l.State().Partition != nil {
+		t.Error("partition still recorded after join")
+	}
+}
+
+func TestPartitionRefuses(t *testing.T) {
+	l, r := testLab(t)
+	cases := map[string][][]string{
+		"unknown host": {{"lab-1"}, {"lab-9"}},
+		"named twice":  {{"lab-1", "lab-2"}, {"lab-2", "lab-3"}},
+		"one set":      {{"lab-1", "lab-2", "lab-3"}},
+	}
+	for name, sets := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := l.Partition(context.Background(), sets); err == nil {
+				t.Error("Partition accepted it")
+			}
+		})
+	}
+	if err := l.Partition(context.Background(), cases["unknown host"]); !errors.Is(err, ErrUnknownHost) {
+		t.Errorf("unknown host: %v, want ErrUnknownHost", err)
+	}
+	if len(r.cmds) != 0 {
+		t.Errorf("a refused partition ran %v", r.cmds)
+	}
+}
+
+func TestFailLinkOnly(t *testing.T) {
+	l, r := testLab(t)
+	if err := l.Fail(context.Background(), "lab-2", true); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"ip -n vipctl-lab-switch link set h2 down"}, r.cmds); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	hs, _ := l.state.host("lab-2")
+	if !hs.LinkDown || hs.PowerOff {
+		t.Errorf("lab-2 after fail --link: %+v", *hs)
+	}
+	if err := l.Fail(context.Background(), "lab-9", true); !errors.Is(err, ErrUnknownHost) {
+		t.Errorf("fail of an unknown host: %v, want ErrUnknownHost", err)
 	}
 }
