@@ -11,8 +11,9 @@ import (
 
 // Report is the lab's state as `lab status` shows it.
 type Report struct {
-	Hosts []HostReport `json:"hosts"`
-	VIPs  []VIPReport  `json:"vips"`
+	Hosts     []HostReport `json:"hosts"`
+	VIPs      []VIPReport  `json:"vips"`
+	Partition [][]string   `json:"partition,omitempty"` // the sets the switch is cut into
 }
 
 // HostReport is one host: its processes, its link, and the cluster as it sees it.
@@ -37,7 +38,7 @@ type VIPReport struct {
 
 // Status reports every host and every VIP of the lab.
 func (l *Lab) Status(ctx context.Context) (Report, error) {
-	var r Report
+	r := Report{Partition: l.state.Partition}
 	var quorate *pcmkhost.Status
 	for i := range l.state.Hosts {
 		hs := &l.state.Hosts[i]

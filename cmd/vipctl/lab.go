@@ -174,6 +174,13 @@ func printLabReport(g *globals, r lab.Report) error {
 		fmt.Fprintf(w, "%-12s %-18s %-9s %-5s %s\n", h.Name, h.Address, procs, link, view)
 	}
 	fmt.Fprintln(w)
+	if len(r.Partition) > 0 {
+		var sets []string
+		for _, set := range r.Partition {
+			sets = append(sets, strings.Join(set, ","))
+		}
+		fmt.Fprintf(w, "partitioned: %s\n", strings.Join(sets, " | "))
+	}
 	for _, v := range r.VIPs {
 		fmt.Fprintf(w, "VIP %s (group %s): held by %s; Pacemaker says %s\n",
 			v.VIP, v.Group, orNone(strings.Join(v.Holders, ", ")), orNone(strings.Join(v.Pacemaker, ", ")))
