@@ -10,20 +10,20 @@ import (
 
 // Status is what crm_mon reports about the cluster, as seen from one host.
 type Status struct {
-	DC        string     // the designated controller's node name; "" when none is elected
-	Quorate   bool       // the partition has quorum
-	Online    []string   // node names online, sorted
-	Offline   []string   // configured node names not online, sorted
-	Resources []Resource // primitives, in crm_mon's order
+	DC        string     `json:"dc"`                  // the designated controller's node name; "" when none is elected
+	Quorate   bool       `json:"quorate"`             // the partition has quorum
+	Online    []string   `json:"online"`              // node names online, sorted
+	Offline   []string   `json:"offline,omitempty"`   // configured node names not online, sorted
+	Resources []Resource `json:"resources,omitempty"` // primitives, in crm_mon's order
 }
 
 // Resource is one primitive resource and where crm_mon says it is active.
 type Resource struct {
-	ID     string
-	Agent  string   // e.g. ocf:vipctl:vip
-	Role   string   // Started, Stopped, ...
-	Failed bool     // crm_mon marks it failed
-	Nodes  []string // nodes where it is active
+	ID     string   `json:"id"`
+	Agent  string   `json:"agent"`            // e.g. ocf:vipctl:vip
+	Role   string   `json:"role"`             // Started, Stopped, ...
+	Failed bool     `json:"failed,omitempty"` // crm_mon marks it failed
+	Nodes  []string `json:"nodes,omitempty"`  // nodes where it is active
 }
 
 // crmMon is the part of `crm_mon --output-as=xml` that Status reads.
