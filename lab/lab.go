@@ -592,7 +592,7 @@ func (l *Lab) Holders(group string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("lab: unknown host group %q", group)
 	}
-	var holders []string
+	holders := []string{}
 	for _, hs := range l.state.Hosts {
 		if !slices.Contains(g.Hosts, hs.Name) {
 			continue
