@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -94,7 +95,7 @@ func labUpRun(ctx context.Context, opts *labUpOptions) error {
 		TopologyFile: opts.TopologyFile,
 		Vipctl:       opts.Vipctl,
 		Bare:         opts.Bare,
-		Logger:       opts.g.Logger,
+		Logger:       progressLogger(opts.g),
 	})
 	if err != nil {
 		return err
@@ -107,6 +108,20 @@ func labUpRun(ctx context.Context, opts *labUpOptions) error {
 		return err
 	}
 	return printLabReport(opts.g, r)
+}
+
+// progressLogger reports the steps of the lab's long-running commands on stderr
+// (level=INFO msg=... without timestamps).
+func progressLogger(g *globals) *slog.Logger {
+	return slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{
+		Level: slog.LevelInfo,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 }
 
 func newCmdLabDown(g *globals) *cobra.Command {
@@ -337,7 +352,7 @@ func newCmdLabHeal(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
-			l, err := lab.Open(lab.DefaultDir, g.Logger)
+			l, err := lab.Open(lab.DefaultDir, progressLogger(g))
 			if err != nil {
 				return err
 			}
