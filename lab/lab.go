@@ -181,6 +181,10 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The DC writes cluster-name into the CIB shortly after its election; apply checks it.
+	if err := waitClusterName(ctx, h); err != nil {
+		return nil, err
+	}
 	l.log.Info("applying the CIB")
 	if err := opts.Apply(ctx, t, h.Command); err != nil {
 		return nil, fmt.Errorf("lab: applying the CIB: %w", err)
@@ -412,6 +416,22 @@ func (l *Lab) anyHost() (*pcmkhost.Host, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: no lab host is running and connected", pcmkhost.ErrNotRunning)
+}
+
+// waitClusterName polls until the live CIB carries the cluster-name property.
+func waitClusterName(ctx context.Context, h *pcmkhost.Host) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err := poll(ctx, 200*time.Millisecond, func() (bool, error) {
+		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer qcancel()
+		err := h.Command(qctx, "crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet").Run()
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("lab: waiting for the cluster to record its cluster-name: %w", err)
+	}
+	return nil
 }
 
 // waitWhole waits until every running host sees every running host online, with quorum.
