@@ -26,6 +26,7 @@ declare -A need=(
   [unshare]=util-linux
   [curl]=curl
   [tcpdump]=tcpdump
+  [nft]=nftables
   [make]=make
 )
 
