@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -169,6 +170,25 @@ func TestMentions(t *testing.T) {
 	} {
 		if got := mentions(tc.text, tc.flag); got != tc.want {
 			t.Errorf("mentions(%q, %q) = %v, want %v", tc.text, tc.flag, got, tc.want)
+		}
+	}
+}
+
+// TestDocsIndexListsEveryPage fails for each page of docs/ that the index docs/README.md does
+// not link to.
+func TestDocsIndexListsEveryPage(t *testing.T) {
+	index, err := os.ReadFile("../../docs/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		name := filepath.Base(p)
+		if name != "README.md" && !strings.Contains(string(index), "]("+name+")") {
+			t.Errorf("docs/README.md does not link to %s", name)
 		}
 	}
 }
