@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vipctl/vipctl/status"
+	"github.com/vipctl/vipctl/topology"
+)
+
+type statusOptions struct {
+	Host    string        // --host: default this machine's hostname, when it is a host of the topology
+	Timeout time.Duration // --timeout: bound of each network probe
+
+	json   bool
+	stdout io.Writer
+	load   func() (*topology.Topology, error)
+	crmMon string // tests: the crm_mon to run
+}
+
+func newCmdStatus(g *globals) *cobra.Command {
+	opts := &statusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Where each VIP runs, is it really there, each cluster's leader and HAProxy health",
+		Long: "Asks Pacemaker (crm_mon) where each group's VIP runs, checks through netlink that this host " +
+			"holds the address exactly when Pacemaker says so, connects to VIP:port of every cluster, asks " +
+			"Consul for each cluster's Patroni members and leader, and reads each cluster's HAProxy stats " +
+			"behind the VIP. Every problem is listed with its reason. Exit 0 healthy, 3 degraded, " +
+			"2 bad topology or usage, 1 when status itself could not run.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.json, opts.stdout, opts.load = g.jsonOutput(), g.Stdout, g.loadTopology
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Host, "host", "", "host of the topology to check as (default: this machine's hostname, if it is one)")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", status.DefaultTimeout, "bound of each network probe (TCP, Consul, HAProxy stats)")
+	return cmd
+}
+
+func statusRun(ctx context.Context, opts *statusOptions) error {
+	t, err := opts.load()
+	if err != nil {
+		return err
+	}
+	if opts.Timeout <= 0 {
+		return usageErrorf("--timeout must be positive, not %v", opts.Timeout)
+	}
+	host := opts.Host
+	if host == "" {
+		if name, err := os.Hostname(); err == nil {
+			if _, ok := t.Host(name); ok {
+				host = name
+			}
+		}
+	} else if _, ok := t.Host(host); !ok {
+		return usageErrorf("host %q is not in %s (use --host)", host, t.File)
+	}
+	r, err := status.Check(ctx, t, status.Options{Host: host, Timeout: opts.Timeout, CrmMon: opts.crmMon})
+	if err != nil {
+		return err
+	}
+	if opts.json {
+		err = status.WriteJSON(opts.stdout, r)
+	} else {
+		err = status.WriteText(opts.stdout, r)
+	}
+	if err != nil {
+		return err
+	}
+	if !r.Healthy {
+		return fmt.Errorf("%w: %d problems", errDegraded, len(r.Problems))
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/vipctl/vipctl/cib"
+	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/topology"
+	"github.com/vipctl/vipctl/vip"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout       = 3 * time.Second  // each network probe
+	DefaultCrmMonTimeout = 10 * time.Second // crm_mon, which waits for the CIB manager
+)
+
+// ErrUnknownHost is returned when Options.Host names no host of the topology.
+var ErrUnknownHost = errors.New("host is not in the topology")
+
+// Options configure Check.
+type Options struct {
+	// Host is this machine's host in the topology: its own VIP view is checked through
+	// netlink. "" means none: the local check is skipped.
+	Host string
+	// ConsulAddress is the Consul HTTP API to ask; "" means $CONSUL_HTTP_ADDR, else the
+	// topology's consul.address. The other CONSUL_HTTP_* variables (token, TLS) apply.
+	ConsulAddress string
+	// Timeout bounds each network probe; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// CrmMon is the crm_mon to run; "" means crm_mon on PATH. CrmMonTimeout bounds it; 0
+	// means DefaultCrmMonTimeout.
+	CrmMon        string
+	CrmMonTimeout time.Duration
+}
+
+// probes are the ways status looks at the world; tests replace them.
+type probes struct {
+	run    runner
+	addrs  addrFinder   // nil when status does not run on a host of the topology
+	consul consulHealth // nil when no client could be made (consulErr says why)
+	dial   dialer
+	http   *http.Client
+
+	consulAddr string
+	consulErr  error
+}
+
+// Check looks at every component of the topology from this machine and returns the report,
+// with every problem found. An unreachable component is a problem in the report, not an
+// error: Check fails only when it cannot start looking (an unknown Options.Host, a netlink
+// handle it cannot open).
+func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, error) {
+	if opts.Host != "" {
+		if _, ok := t.Host(opts.Host); !ok {
+			return nil, fmt.Errorf("%w: %q (%s)", ErrUnknownHost, opts.Host, t.File)
+		}
+	}
+	p := probes{
+		run:  execRunner{},
+		dial: &net.Dialer{},
+		// No proxy from the environment: the VIP is asked directly, as clients reach it.
+		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+	}
+	if opts.Host != "" {
+		h, err := vip.OpenHost("")
+		if err != nil {
+			return nil, err
+		}
+		defer h.Close()
+		timeout := opts.Timeout
+		if timeout == 0 {
+			timeout = DefaultTimeout
+		}
+		if err := h.SetDeadline(time.Now().Add(timeout)); err != nil {
+			return nil, fmt.Errorf("netlink: %w", err)
+		}
+		p.addrs = h
+	}
+	cfg := api.DefaultConfig()
+	switch {
+	case opts.ConsulAddress != "":
+		cfg.Address = opts.ConsulAddress
+	case os.Getenv(api.HTTPAddrEnvName) == "":
+		cfg.Address = t.Consul.Address
+	}
+	p.consulAddr = cfg.Address
+	if c, err := api.NewClient(cfg); err != nil {
+		p.consulErr = err
+	} else {
+		p.consul = c.Health()
+	}
+	return collect(ctx, t, opts, p), nil
+}
+
+// collect runs every probe, each under its own timeout and all at once, then judges.
+func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) *Report {
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	crmTimeout := opts.CrmMonTimeout
+	if crmTimeout == 0 {
+		crmTimeout = DefaultCrmMonTimeout
+	}
+	crmMon := opts.CrmMon
+	if crmMon == "" {
+		crmMon = "crm_mon"
+	}
+	r := &Report{Host: opts.Host, ConsulAddress: p.consulAddr, Groups: []Group{}}
+	var wg sync.WaitGroup
+	var resources []resource
+	wg.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, crmTimeout)
+		defer cancel()
+		pm, rs, err := readPacemaker(ctx, p.run, crmMon)
+		if err != nil {
+			pm = Pacemaker{Error: err.Error(), Nodes: []Node{}, Failed: []FailedAction{}}
+		}
+		r.Pacemaker, resources = pm, rs
+	})
+	for _, g := range t.Groups {
+		grp := Group{Name: g.Name, VIP: g.VIP.Prefix, Hosts: slices.Clone(g.Hosts), Resource: cib.VIPID(g.Name), RunningOn: []string{}, Clusters: []Cluster{}}
+		for _, c := range t.ClustersOf(g.Name) {
+			grp.Clusters = append(grp.Clusters, Cluster{Name: c.Name, Address: netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.Port))})
+		}
+		r.Groups = append(r.Groups, grp)
+	}
+	for gi, g := range t.Groups {
+		for ci, c := range t.ClustersOf(g.Name) {
+			cl := &r.Groups[gi].Clusters[ci]
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				cl.Reach = reach(ctx, p.dial, cl.Address)
+			})
+			wg.Go(func() {
+				service := nomad.PatroniJobName(c)
+				if p.consul == nil {
+					cl.Consul = Consul{Service: service, Replicas: c.Replicas, Error: p.consulErr.Error(), Leaders: []string{}, Members: []Member{}}
+					return
+				}
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				cl.Consul = readConsul(ctx, p.consul, service, c.Replicas)
+			})
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				stats := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.StatsPort))
+				cl.HAProxy = readHAProxy(ctx, p.http, stats, c.Name)
+			})
+		}
+	}
+	wg.Wait()
+
+	for i := range r.Groups {
+		grp := &r.Groups[i]
+		if j := slices.IndexFunc(resources, func(res resource) bool { return res.ID == grp.Resource }); j >= 0 {
+			grp.Role = resources[j].Role
+			for _, res := range resources[j:] { // a clone lists one entry per instance
+				if res.ID == grp.Resource {
+					grp.RunningOn = append(grp.RunningOn, res.Nodes...)
+				}
+			}
+			slices.Sort(grp.RunningOn)
+			grp.RunningOn = slices.Compact(grp.RunningOn)
+		}
+		if p.addrs != nil {
+			l := localVIP(p.addrs, opts.Host, grp.VIP.Addr(), slices.Contains(grp.RunningOn, opts.Host))
+			grp.Local = &l
+		}
+	}
+	hosts := make([]string, len(t.Hosts))
+	for i, h := range t.Hosts {
+		hosts[i] = h.Name
+	}
+	r.judge(hosts)
+	return r
+}

@@ -1,0 +1,131 @@
+package status
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// statsCSVPath is the CSV form of the stats page that nomad's haproxy.cfg serves on the
+// cluster's stats_port (`stats uri /`); HAProxy appends ";csv" to the stats URI for CSV.
+const statsCSVPath = "/;csv"
+
+// maxStatsBytes bounds what status reads of a stats page.
+const maxStatsBytes = 4 << 20
+
+// HAProxy is one cluster's HAProxy as its stats page reports it. The page read is the one
+// behind the VIP: the HAProxy that serves the clients right now.
+type HAProxy struct {
+	URL     string   `json:"url"`             // the stats page read
+	Error   string   `json:"error,omitempty"` // the page could not be read; the fields below are then empty
+	Up      int      `json:"up"`              // servers UP: exactly one (the leader) when all is well
+	Servers []Server `json:"servers"`         // the servers of the cluster's proxy, in HAProxy's order
+}
+
+// Server is one server line of HAProxy's stats.
+type Server struct {
+	Name    string `json:"name"`              // e.g. pg1 (server-template pg 1-N)
+	Status  string `json:"status"`            // UP, DOWN, MAINT, "UP 1/3", "MAINT (resolution)", ...
+	Address string `json:"address,omitempty"` // the server's address, as HAProxy writes it ("" while unresolved)
+	Check   string `json:"check,omitempty"`   // last health check result, e.g. L7OK, L7STS, L4CON
+}
+
+// IsUp reports whether HAProxy sends new connections to the server: UP, also while it is
+// failing checks but not yet marked down ("UP 1/3").
+func (s Server) IsUp() bool { return s.Status == "UP" || strings.HasPrefix(s.Status, "UP ") }
+
+// errNoProxy is reported when the stats page does not list the cluster's proxy.
+var errNoProxy = errors.New("the stats page lists no proxy of that name")
+
+// parseStatsCSV returns the servers of proxy in HAProxy's stats CSV ("show stat" format:
+// a header line "# pxname,svname,...", then one line per frontend, server and backend).
+// Columns are found by name, so versions that add columns read the same.
+func parseStatsCSV(r io.Reader, proxy string) ([]Server, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("stats CSV header: %w", err)
+	}
+	if len(header) == 0 || !strings.HasPrefix(header[0], "# ") {
+		return nil, fmt.Errorf("stats CSV: header %q does not start with \"# pxname\"", strings.Join(header, ","))
+	}
+	header[0] = strings.TrimPrefix(header[0], "# ")
+	col := func(name string) int { return slices.Index(header, name) }
+	px, sv, st, addr, chk := col("pxname"), col("svname"), col("status"), col("addr"), col("check_status")
+	if px < 0 || sv < 0 || st < 0 {
+		return nil, fmt.Errorf("stats CSV: header lacks pxname, svname or status")
+	}
+	field := func(rec []string, i int) string {
+		if i < 0 || i >= len(rec) {
+			return ""
+		}
+		return rec[i]
+	}
+	servers := []Server{}
+	found := false
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stats CSV: %w", err)
+		}
+		if field(rec, px) != proxy {
+			continue
+		}
+		found = true
+		name := field(rec, sv)
+		if name == "FRONTEND" || name == "BACKEND" {
+			continue
+		}
+		servers = append(servers, Server{Name: name, Status: field(rec, st), Address: field(rec, addr), Check: field(rec, chk)})
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: %q", errNoProxy, proxy)
+	}
+	return servers, nil
+}
+
+// readHAProxy reads the stats page at addr and the servers of proxy on it.
+func readHAProxy(ctx context.Context, client *http.Client, addr netip.AddrPort, proxy string) HAProxy {
+	h := HAProxy{URL: "http://" + addr.String() + statsCSVPath, Servers: []Server{}}
+	fail := func(err error) HAProxy {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer: %w", ctx.Err())
+		}
+		h.Error = err.Error()
+		return h
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.URL, nil)
+	if err != nil {
+		return fail(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fail(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fail(fmt.Errorf("stats page: HTTP %s", resp.Status))
+	}
+	servers, err := parseStatsCSV(io.LimitReader(resp.Body, maxStatsBytes), proxy)
+	if err != nil {
+		return fail(err)
+	}
+	h.Servers = servers
+	for _, s := range servers {
+		if s.IsUp() {
+			h.Up++
+		}
+	}
+	return h
+}
