@@ -1,0 +1,780 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/vipctl/vipctl/cib"
+	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/topology"
+	"github.com/vipctl/vipctl/vip"
+)
+
+const testTopology = `
+datacenters = ["dc1"]
+corosync {
+  cluster_name = "pg-test"
+}
+pacemaker {
+  stonith_enabled = false
+}
+host "h1" {
+  address = "10.99.0.1"
+}
+host "h2" {
+  address = "10.99.0.2"
+}
+host "h3" {
+  address = "10.99.0.3"
+}
+host_group "db" {
+  hosts = ["h1", "h2", "h3"]
+  vip {
+    address = "10.99.0.100/24"
+    nic     = "eth0"
+  }
+}
+cluster "app" {
+  host_group   = "db"
+  port         = 5001
+  patroni_port = 8008
+  image        = "postgres-patroni:test"
+}
+`
+
+func loadTopology(t *testing.T) *topology.Topology {
+	t.Helper()
+	topo, err := topology.Parse([]byte(testTopology), "/etc/vipctl/vipctl.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// fakeHost stands in for the host's commands: Corosync and Pacemaker start through systemctl,
+// crm_mon reports the host online with quorum once both run. It records every command.
+type fakeHost struct {
+	mu          sync.Mutex
+	node        string
+	calls       []string
+	missing     []string          // tools LookPath does not find
+	fail        map[string]error  // command line → error
+	corosync    bool              // running
+	pacemaker   bool              // running
+	clusterName string            // of the running Corosync
+	quorate     bool              // crm_mon reports quorum
+	confName    func() string     // cluster_name corosync reads at start
+	out         map[string][]byte // command line → output override
+}
+
+func newFakeHost(node string) *fakeHost {
+	return &fakeHost{node: node, quorate: true, fail: map[string]error{}, out: map[string][]byte{}}
+}
+
+var errExit = errors.New("exit status 1")
+
+func (f *fakeHost) LookPath(name string) (string, error) {
+	if slices.Contains(f.missing, name) {
+		return "", exec.ErrNotFound
+	}
+	return "/usr/sbin/" + name, nil
+}
+
+func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	line := strings.Join(append([]string{name}, args...), " ")
+	f.calls = append(f.calls, line)
+	if err, ok := f.fail[line]; ok {
+		return nil, &CommandError{Command: append([]string{name}, args...), Err: err}
+	}
+	if out, ok := f.out[line]; ok {
+		return out, nil
+	}
+	no := &CommandError{Command: append([]string{name}, args...), Err: errExit}
+	switch line {
+	case "corosync-cfgtool -s", "pidof corosync", "corosync-cfgtool -R":
+		if f.corosync {
+			return nil, nil
+		}
+		return nil, no
+	case "corosync-cmapctl -g totem.cluster_name":
+		if f.corosync {
+			return []byte("totem.cluster_name (str) = " + f.clusterName + "\n"), nil
+		}
+		return nil, no
+	case "pidof pacemakerd", "crm_attribute --type crm_config --name cluster-name --query --quiet":
+		if f.pacemaker {
+			return nil, nil
+		}
+		return nil, no
+	case "crm_mon -1 --output-as=xml":
+		if !f.pacemaker {
+			return nil, no
+		}
+		return fmt.Appendf(nil, `<pacemaker-result api-version="2.25">
+  <summary><current_dc present="true" name="%s" id="1" with_quorum="%v"/></summary>
+  <nodes><node name="%s" id="1" online="true"/></nodes>
+</pacemaker-result>`, f.node, f.quorate, f.node), nil
+	case "systemctl start corosync", "systemctl restart corosync":
+		f.corosync = true
+		if f.confName != nil {
+			f.clusterName = f.confName()
+		}
+		return nil, nil
+	case "systemctl start pacemaker":
+		if !f.corosync {
+			return nil, no
+		}
+		f.pacemaker = true
+		return nil, nil
+	case "systemctl stop pacemaker":
+		f.pacemaker = false
+		return nil, nil
+	}
+	return nil, fmt.Errorf("fakeHost: unexpected command %q", line)
+}
+
+func (f *fakeHost) takeCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// changing reports the commands of calls that change the host.
+func changing(calls []string) []string {
+	var out []string
+	for _, c := range calls {
+		if strings.HasPrefix(c, "systemctl ") || c == "corosync-cfgtool -R" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// fakeCIB is a live CIB that lacks vipctl's part until it is applied.
+type fakeCIB struct {
+	applied bool
+	writes  int
+	err     error
+	epoch   int
+}
+
+func (c *fakeCIB) Apply(_ context.Context, _ *topology.Topology, desired *etree.Document, opts cib.ApplyOptions) (*cib.ApplyResult, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if desired.Root() == nil || desired.Root().Tag != "cib" {
+		return nil, errors.New("fakeCIB: not a rendered CIB")
+	}
+	before := cib.Version{Epoch: c.epoch}
+	res := &cib.ApplyResult{Before: before, After: before, DryRun: opts.DryRun, Attempts: 1}
+	if c.applied {
+		return res, nil
+	}
+	res.Changes = make([]cib.Change, 3)
+	if opts.DryRun {
+		return res, nil
+	}
+	c.applied, c.writes = true, c.writes+1
+	c.epoch += 2
+	res.Written, res.After, res.Backup = true, cib.Version{Epoch: c.epoch}, "/var/lib/vipctl/cib-backup/x.xml"
+	return res, nil
+}
+
+// fixture is one host under test: a temp root, a fake host and CIB, a key and an agent binary.
+type fixture struct {
+	t      *testing.T
+	topo   *topology.Topology
+	root   string
+	host   *fakeHost
+	cib    *fakeCIB
+	key    string // an authkey file outside the root
+	exe    string // the "vipctl" binary installed as agent
+	nic    vip.NICCheck
+	nicErr error
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	// vip.Install wants every directory above the agent searchable by other users.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &fixture{t: t, topo: loadTopology(t), root: filepath.Join(dir, "root"), host: newFakeHost("h1"), cib: &fakeCIB{epoch: 10}}
+	f.host.confName = func() string {
+		b, err := os.ReadFile(f.root + CorosyncConfPath)
+		if err != nil {
+			return ""
+		}
+		if bytes.Contains(b, []byte("cluster_name: pg-test")) {
+			return "pg-test"
+		}
+		return "other"
+	}
+	if err := os.MkdirAll(f.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.key = filepath.Join(dir, "authkey")
+	f.writeKey(f.key)
+	f.exe = filepath.Join(dir, "vipctl")
+	if err := os.WriteFile(f.exe, []byte("#!/bin/sh\necho vipctl\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) writeKey(path string) {
+	f.t.Helper()
+	key := make([]byte, 256)
+	if _, err := rand.Read(key); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, key, 0o400); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) options() Options {
+	return Options{
+		Host:       "h1",
+		Authkey:    f.key,
+		Executable: f.exe,
+		Root:       f.root,
+		Wait:       time.Minute,
+		CheckNIC: func(_ context.Context, p netip.Prefix, nic string) (vip.NICCheck, error) {
+			c := f.nic
+			c.VIP, c.NIC = p, nic
+			return c, f.nicErr
+		},
+		run:  f.host,
+		cib:  f.cib,
+		poll: time.Millisecond,
+		now:  func() time.Time { return time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC) },
+	}
+}
+
+func (f *fixture) run(opts Options) (*Report, error) {
+	f.t.Helper()
+	p, err := New(f.topo, opts)
+	if err != nil {
+		f.t.Fatalf("New: %v", err)
+	}
+	return p.Run(context.Background())
+}
+
+// statuses maps each step to its status.
+func statuses(r *Report) map[string]Status {
+	m := map[string]Status{}
+	for _, s := range r.Steps {
+		m[s.Step] = s.Status
+	}
+	return m
+}
+
+// allStatus maps every step of r to st.
+func allStatus(r *Report, st Status) map[string]Status {
+	m := map[string]Status{}
+	for _, s := range r.Steps {
+		m[s.Step] = st
+	}
+	return m
+}
+
+// tree is every file under root: path → mode and content.
+func tree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			m[rel+"/"] = info.Mode().String()
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		m[rel] = fmt.Sprintf("%s %x", info.Mode(), b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+var stepOrder = []string{
+	"tools", "nic", "authkey", "corosync.conf", "agent", "corosync", "pacemaker", "quorum", "cib",
+	"backup:/root/pgsql_backup-app.sh", "backup:/etc/cron.d/vipctl-backup-app",
+}
+
+func TestPlanOrder(t *testing.T) {
+	f := newFixture(t)
+	p, err := New(f.topo, f.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(stepOrder, p.Steps()); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	opts := f.options()
+	opts.Submit = true
+	if p, err = New(f.topo, opts); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(append(slices.Clone(stepOrder), "nomad"), p.Steps()); diff != "" {
+		t.Errorf("steps with Submit (-want +got):\n%s", diff)
+	}
+}
+
+// A fresh host: everything is done once, in order; the second run finds everything done.
+func TestFreshHostThenIdempotent(t *testing.T) {
+	f := newFixture(t)
+	r, err := f.run(f.options())
+	if err != nil {
+		t.Fatalf("first run: %v\n%+v", err, r)
+	}
+	want := map[string]Status{
+		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
+		"agent": StatusChanged, "corosync": StatusChanged, "pacemaker": StatusChanged, "quorum": StatusOK,
+		"cib":                              StatusChanged,
+		"backup:/root/pgsql_backup-app.sh": StatusChanged, "backup:/etc/cron.d/vipctl-backup-app": StatusChanged,
+	}
+	if diff := cmp.Diff(want, statuses(r)); diff != "" {
+		t.Errorf("first run (-want +got):\n%s", diff)
+	}
+	if !r.Member || r.Failed != "" {
+		t.Errorf("first run: member %v, failed %q", r.Member, r.Failed)
+	}
+	if diff := cmp.Diff([]string{"systemctl start corosync", "systemctl start pacemaker"}, changing(f.host.takeCalls())); diff != "" {
+		t.Errorf("commands changing the host (-want +got):\n%s", diff)
+	}
+
+	conf, err := corosync.Render(f.topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(f.exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup, err := nomad.BackupFiles(f.topo, f.topo.Clusters[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(backup) != 5 || !strings.HasSuffix(backup[3].Path, "/pgsql_backup.sh") || !strings.HasSuffix(backup[4].Path, "/cron_backup") {
+		t.Fatalf("nomad.BackupFiles returned other files than expected: %v", backup)
+	}
+	wantFiles := map[string]struct {
+		mode fs.FileMode
+		data []byte
+	}{
+		CorosyncConfPath:              {0o644, conf},
+		AuthkeyPath:                   {0o400, key},
+		AgentPath:                     {0o755, exe},
+		nomad.HostBackupScript("app"): {0o755, backup[3].Data},
+		nomad.HostCronFile("app"):     {0o644, backup[4].Data},
+	}
+	for p, w := range wantFiles {
+		st, err := os.Stat(f.root + p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		got, _ := os.ReadFile(f.root + p)
+		if st.Mode().Perm() != w.mode || !bytes.Equal(got, w.data) {
+			t.Errorf("%s: mode %v, %d bytes; want %v, %d bytes", p, st.Mode().Perm(), len(got), w.mode, len(w.data))
+		}
+	}
+	if !strings.Contains(string(backup[4].Data), nomad.HostBackupScript("app")) {
+		t.Errorf("the cron entry does not call %s", nomad.HostBackupScript("app"))
+	}
+
+	before := tree(t, f.root)
+	r, err = f.run(f.options())
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if diff := cmp.Diff(allStatus(r, StatusOK), statuses(r)); diff != "" {
+		t.Errorf("second run (-want +got):\n%s", diff)
+	}
+	if got := changing(f.host.takeCalls()); len(got) > 0 {
+		t.Errorf("second run changed the host: %v", got)
+	}
+	if f.cib.writes != 1 {
+		t.Errorf("the CIB was written %d times, want once", f.cib.writes)
+	}
+	if diff := cmp.Diff(before, tree(t, f.root)); diff != "" {
+		t.Errorf("second run changed files (-before +after):\n%s", diff)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	// An old corosync.conf of another cluster, as the Debian package leaves it.
+	if err := os.MkdirAll(f.root+"/etc/corosync", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.root+CorosyncConfPath, []byte("totem {\n\tcluster_name: debian\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, f.root)
+	opts := f.options()
+	opts.DryRun = true
+	opts.Submit = true
+	reg := &fakeRegistrar{}
+	opts.registrar = reg
+	r, err := f.run(opts)
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	want := allStatus(r, StatusWouldChange)
+	want["tools"], want["nic"] = StatusOK, StatusOK
+	if diff := cmp.Diff(want, statuses(r)); diff != "" {
+		t.Errorf("dry run (-want +got):\n%s", diff)
+	}
+	if r.Member || !r.DryRun {
+		t.Errorf("dry run: member %v, dry_run %v", r.Member, r.DryRun)
+	}
+	if diff := cmp.Diff(before, tree(t, f.root)); diff != "" {
+		t.Errorf("dry run changed files (-before +after):\n%s", diff)
+	}
+	if got := changing(f.host.takeCalls()); len(got) > 0 {
+		t.Errorf("dry run ran %v", got)
+	}
+	if f.cib.writes != 0 || len(reg.jobs) != 0 {
+		t.Errorf("dry run wrote the CIB %d times, registered %v", f.cib.writes, reg.jobs)
+	}
+
+	// On a member, the dry run reads the live CIB and finds everything done.
+	if _, err := f.run(f.options()); err != nil {
+		t.Fatal(err)
+	}
+	before = tree(t, f.root)
+	opts.Submit = false
+	r, err = f.run(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(allStatus(r, StatusOK), statuses(r)); diff != "" {
+		t.Errorf("dry run on a member (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, tree(t, f.root)); diff != "" {
+		t.Errorf("dry run changed files (-before +after):\n%s", diff)
+	}
+}
+
+func TestFailingStepStopsTheRest(t *testing.T) {
+	f := newFixture(t)
+	f.host.fail["systemctl start corosync"] = errExit
+	r, err := f.run(f.options())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "corosync" || !errors.Is(err, ErrStepFailed) {
+		t.Fatalf("err = %v, want the corosync step's", err)
+	}
+	var ce *CommandError
+	if !errors.As(err, &ce) || !errors.Is(err, errExit) {
+		t.Errorf("err = %v, want the failed command's", err)
+	}
+	want := map[string]Status{
+		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
+		"agent": StatusChanged, "corosync": StatusFailed, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
+		"cib":                              StatusNotRun,
+		"backup:/root/pgsql_backup-app.sh": StatusNotRun, "backup:/etc/cron.d/vipctl-backup-app": StatusNotRun,
+	}
+	if diff := cmp.Diff(want, statuses(r)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if r.Failed != "corosync" || r.Member {
+		t.Errorf("report: failed %q, member %v", r.Failed, r.Member)
+	}
+	calls := f.host.takeCalls()
+	if slices.Contains(calls, "systemctl start pacemaker") || f.cib.writes != 0 {
+		t.Errorf("steps after the failure ran: %v, CIB writes %d", calls, f.cib.writes)
+	}
+	if _, err := os.Stat(f.root + nomad.HostCronFile("app")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("cron file written after the failure: %v", err)
+	}
+}
+
+func TestNICNotReadyStopsBeforeAnyWrite(t *testing.T) {
+	f := newFixture(t)
+	f.nic.Problems = []string{"link is down: eth0"}
+	r, err := f.run(f.options())
+	if !errors.Is(err, ErrNICNotReady) || r.Failed != "nic" {
+		t.Fatalf("err = %v, failed %q; want ErrNICNotReady at nic", err, r.Failed)
+	}
+	if got := tree(t, f.root); len(got) != 1 {
+		t.Errorf("files written: %v", got)
+	}
+}
+
+func TestMissingTools(t *testing.T) {
+	f := newFixture(t)
+	f.host.missing = []string{"crm_mon", "corosync"}
+	r, err := f.run(f.options())
+	if !errors.Is(err, ErrMissingTool) || r.Failed != "tools" {
+		t.Fatalf("err = %v, failed %q; want ErrMissingTool at tools", err, r.Failed)
+	}
+	if !strings.Contains(r.Steps[0].Detail, "corosync, crm_mon") {
+		t.Errorf("detail %q does not name the missing tools", r.Steps[0].Detail)
+	}
+}
+
+func TestAuthkeyRules(t *testing.T) {
+	t.Run("none given and none installed: refused, nothing written", func(t *testing.T) {
+		f := newFixture(t)
+		opts := f.options()
+		opts.Authkey = ""
+		r, err := f.run(opts)
+		if !errors.Is(err, ErrNoAuthkey) || r.Failed != "authkey" {
+			t.Fatalf("err = %v, failed %q; want ErrNoAuthkey", err, r.Failed)
+		}
+		if got := tree(t, f.root); len(got) != 1 {
+			t.Errorf("files written: %v", got)
+		}
+	})
+	t.Run("installed one differs from --authkey: refused, kept", func(t *testing.T) {
+		f := newFixture(t)
+		f.writeKey(f.root + AuthkeyPath)
+		before := tree(t, f.root)
+		r, err := f.run(f.options())
+		if !errors.Is(err, ErrAuthkeyMismatch) || r.Failed != "authkey" {
+			t.Fatalf("err = %v, failed %q; want ErrAuthkeyMismatch", err, r.Failed)
+		}
+		if diff := cmp.Diff(before, tree(t, f.root)); diff != "" {
+			t.Errorf("files changed (-before +after):\n%s", diff)
+		}
+	})
+	t.Run("installed one without --authkey: used, mode fixed", func(t *testing.T) {
+		f := newFixture(t)
+		f.writeKey(f.root + AuthkeyPath)
+		if err := os.Chmod(f.root+AuthkeyPath, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		key, _ := os.ReadFile(f.root + AuthkeyPath)
+		opts := f.options()
+		opts.Authkey = ""
+		r, err := f.run(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(r)["authkey"]; got != StatusChanged {
+			t.Errorf("authkey step %s, want changed (mode)", got)
+		}
+		st, _ := os.Stat(f.root + AuthkeyPath)
+		after, _ := os.ReadFile(f.root + AuthkeyPath)
+		if st.Mode().Perm() != 0o400 || !bytes.Equal(after, key) {
+			t.Errorf("key mode %v, same key %v", st.Mode().Perm(), bytes.Equal(after, key))
+		}
+	})
+	t.Run("the same key given again: ok", func(t *testing.T) {
+		f := newFixture(t)
+		key, _ := os.ReadFile(f.key)
+		if err := os.MkdirAll(f.root+"/etc/corosync", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f.root+AuthkeyPath, key, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.run(f.options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(r)["authkey"]; got != StatusOK {
+			t.Errorf("authkey step %s, want ok", got)
+		}
+	})
+	for name, size := range map[string]int{"too short": 16, "too long": 8192} {
+		t.Run("--authkey "+name+": usage error", func(t *testing.T) {
+			f := newFixture(t)
+			if err := os.WriteFile(f.key+"2", make([]byte, size), 0o400); err != nil {
+				t.Fatal(err)
+			}
+			opts := f.options()
+			opts.Authkey = f.key + "2"
+			if _, err := New(f.topo, opts); !errors.Is(err, ErrUsage) {
+				t.Errorf("New: %v, want ErrUsage", err)
+			}
+		})
+	}
+	t.Run("--authkey missing: usage error", func(t *testing.T) {
+		f := newFixture(t)
+		opts := f.options()
+		opts.Authkey = f.key + ".nope"
+		if _, err := New(f.topo, opts); !errors.Is(err, ErrUsage) || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("New: %v, want ErrUsage and ErrNotExist", err)
+		}
+	})
+}
+
+func TestUnknownHost(t *testing.T) {
+	f := newFixture(t)
+	opts := f.options()
+	opts.Host = "h9"
+	_, err := New(f.topo, opts)
+	if !errors.Is(err, ErrUsage) || !errors.Is(err, ErrUnknownHost) {
+		t.Fatalf("New: %v, want ErrUsage and ErrUnknownHost", err)
+	}
+}
+
+// Corosync already running: another cluster (the package's default) is restarted with
+// Pacemaker; this cluster only reloads a changed configuration; an unchanged one is left alone.
+func TestRunningCorosync(t *testing.T) {
+	cases := []struct {
+		name, running string
+		want          []string
+	}{
+		{"another cluster", "debian", []string{"systemctl stop pacemaker", "systemctl restart corosync", "systemctl start pacemaker"}},
+		{"this cluster", "pg-test", []string{"corosync-cfgtool -R"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.host.corosync, f.host.pacemaker, f.host.clusterName = true, true, c.running
+			r, err := f.run(f.options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, changing(f.host.takeCalls())); diff != "" {
+				t.Errorf("commands (-want +got):\n%s", diff)
+			}
+			if got := statuses(r)["corosync"]; got != StatusChanged {
+				t.Errorf("corosync step %s", got)
+			}
+			// Again: the configuration is unchanged, nothing is restarted or reloaded.
+			if _, err := f.run(f.options()); err != nil {
+				t.Fatal(err)
+			}
+			if got := changing(f.host.takeCalls()); len(got) > 0 {
+				t.Errorf("second run: %v", got)
+			}
+		})
+	}
+}
+
+func TestOldCorosyncConfKept(t *testing.T) {
+	f := newFixture(t)
+	old := []byte("totem {\n\tcluster_name: debian\n}\n")
+	if err := os.MkdirAll(f.root+"/etc/corosync", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.root+CorosyncConfPath, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.run(f.options()); err != nil {
+		t.Fatal(err)
+	}
+	kept := f.root + CorosyncConfPath + ".vipctl-20261126T020000Z.bak"
+	got, err := os.ReadFile(kept)
+	if err != nil || !bytes.Equal(got, old) {
+		t.Errorf("old corosync.conf at %s: %q, %v", kept, got, err)
+	}
+}
+
+func TestQuorumTimeout(t *testing.T) {
+	f := newFixture(t)
+	f.host.quorate = false
+	opts := f.options()
+	opts.Wait = 20 * time.Millisecond
+	r, err := f.run(opts)
+	if !errors.Is(err, ErrNotMember) || r.Failed != "quorum" {
+		t.Fatalf("err = %v, failed %q; want ErrNotMember at quorum", err, r.Failed)
+	}
+	if f.cib.writes != 0 {
+		t.Error("the CIB was written without quorum")
+	}
+}
+
+func TestCIBRefusalFails(t *testing.T) {
+	f := newFixture(t)
+	f.cib.err = fmt.Errorf("%w: the live cluster is named \"x\"", cib.ErrWrongCluster)
+	r, err := f.run(f.options())
+	if !errors.Is(err, cib.ErrWrongCluster) || r.Failed != "cib" {
+		t.Fatalf("err = %v, failed %q", err, r.Failed)
+	}
+}
+
+type fakeRegistrar struct{ jobs []string }
+
+func (r *fakeRegistrar) Register(job *api.Job, _ *api.WriteOptions) (*api.JobRegisterResponse, *api.WriteMeta, error) {
+	r.jobs = append(r.jobs, *job.ID)
+	return &api.JobRegisterResponse{EvalID: "e"}, nil, nil
+}
+
+func TestBackupScheduler(t *testing.T) {
+	t.Run("cron: backup job not submitted", func(t *testing.T) {
+		f := newFixture(t)
+		opts := f.options()
+		opts.Submit = true
+		reg := &fakeRegistrar{}
+		opts.registrar = reg
+		if _, err := f.run(opts); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"pgsql-app", "haproxy-app"}, reg.jobs); diff != "" {
+			t.Errorf("registered (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("nomad: backup job submitted, cron entry removed", func(t *testing.T) {
+		f := newFixture(t)
+		if _, err := f.run(f.options()); err != nil {
+			t.Fatal(err)
+		}
+		opts := f.options()
+		opts.Submit, opts.Backup = true, BackupNomad
+		reg := &fakeRegistrar{}
+		opts.registrar = reg
+		r, err := f.run(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"pgsql-app", "haproxy-app", "backup-app"}, reg.jobs); diff != "" {
+			t.Errorf("registered (-want +got):\n%s", diff)
+		}
+		if got := statuses(r)["backup:/etc/cron.d/vipctl-backup-app"]; got != StatusChanged {
+			t.Errorf("cron step %s, want changed (removed)", got)
+		}
+		if _, err := os.Stat(f.root + nomad.HostCronFile("app")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("cron file still there: %v", err)
+		}
+	})
+}

@@ -1,0 +1,146 @@
+package bootstrap
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// fileDiff says how the file at path differs from data with mode: "" when it is the same,
+// else a short description ("missing", "content differs", "mode 0644, want 0400").
+func fileDiff(path string, data []byte, mode fs.FileMode) (string, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "missing", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	have, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(have, data) {
+		return "content differs", nil
+	}
+	if st.Mode().Perm() != mode {
+		return fmt.Sprintf("mode %04o, want %04o", st.Mode().Perm(), mode), nil
+	}
+	return "", nil
+}
+
+// writeFile puts data at path with mode through a temporary file in the same directory, synced
+// and renamed over path, so a reader sees the old file or the new one, never a part. Missing
+// directories are made with mode 0755. When keepOld is set and a file with other content is
+// replaced, it is first copied to path.vipctl-<UTC time>.bak (mode 0600) and that path returned.
+func writeFile(path string, data []byte, mode fs.FileMode, keepOld bool, now time.Time) (backup string, err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if keepOld {
+		old, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return "", err
+		case !bytes.Equal(old, data):
+			backup = path + ".vipctl-" + now.UTC().Format("20060102T150405Z") + ".bak"
+			if err := copyNew(backup, old); err != nil {
+				return "", err
+			}
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return backup, err
+	}
+	defer os.Remove(tmp.Name()) // finds nothing after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return backup, err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return backup, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return backup, err
+	}
+	if err := tmp.Close(); err != nil {
+		return backup, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return backup, err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return backup, err
+	}
+	defer d.Close()
+	return backup, d.Sync()
+}
+
+// copyNew writes data to a new file at path (mode 0600); an existing path is an error.
+func copyNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	return errors.Join(werr, f.Sync(), f.Close())
+}
+
+// sameContent reports whether the files at a and b have the same bytes (b missing: false).
+func sameContent(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	sa, err := fa.Stat()
+	if err != nil {
+		return false, err
+	}
+	sb, err := fb.Stat()
+	if err != nil {
+		return false, err
+	}
+	if sa.Size() != sb.Size() {
+		return false, nil
+	}
+	bufA, bufB := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		na, ea := io.ReadFull(fa, bufA)
+		nb, eb := io.ReadFull(fb, bufB)
+		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
+			return false, nil
+		}
+		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
+			return eb == io.EOF || eb == io.ErrUnexpectedEOF, nil
+		}
+		if ea != nil {
+			return false, ea
+		}
+		if eb != nil {
+			return false, eb
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// DefaultCommandTimeout bounds each external command bootstrap runs.
+const DefaultCommandTimeout = 30 * time.Second
+
+// runner runs the external commands of the plan; tests replace it with a recording one.
+type runner interface {
+	// Run runs name with args and returns its standard output; a non-zero exit is a *CommandError.
+	Run(ctx context.Context, name string, args ...string) ([]byte, error)
+	// LookPath finds an executable as exec.LookPath does.
+	LookPath(name string) (string, error)
+}
+
+// CommandError is returned when an external command fails or cannot be run.
+type CommandError struct {
+	Command []string // the command and its arguments
+	Stderr  string   // what it said on standard error, trimmed
+	Err     error    // *exec.ExitError, exec.ErrNotFound, or the context's error
+}
+
+func (e *CommandError) Error() string {
+	msg := fmt.Sprintf("%s: %v", strings.Join(e.Command, " "), e.Err)
+	if e.Stderr != "" {
+		msg += ": " + e.Stderr
+	}
+	return msg
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// execRunner runs commands on this host, each under its own timeout.
+type execRunner struct {
+	timeout time.Duration
+}
+
+var _ runner = execRunner{}
+
+func (r execRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (after %s)", ctx.Err(), r.timeout)
+		}
+		return stdout.Bytes(), &CommandError{
+			Command: append([]string{name}, args...),
+			Stderr:  strings.TrimSpace(stderr.String()),
+			Err:     err,
+		}
+	}
+	return stdout.Bytes(), nil
+}
+
+func (execRunner) LookPath(name string) (string, error) { return exec.LookPath(name) }

@@ -1,0 +1,516 @@
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/vipctl/vipctl/cib"
+	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/topology"
+	"github.com/vipctl/vipctl/vip"
+)
+
+// requiredTools are the binaries a member runs or bootstrap calls.
+var requiredTools = []string{"corosync", "corosync-cfgtool", "corosync-cmapctl", "pacemakerd", "cibadmin", "crm_mon", "crm_attribute", "crm_diff"}
+
+// buildSteps lists the plan's steps in the order they run.
+func (p *Plan) buildSteps() []step {
+	steps := []step{
+		{name: "tools", what: "Corosync and Pacemaker are installed", check: p.checkTools},
+	}
+	if p.Group != nil {
+		steps = append(steps, step{name: "nic", what: "the interface can carry VIP " + p.Group.VIP.Prefix.String() + " of group " + p.Group.Name, check: p.checkNIC})
+	}
+	steps = append(steps,
+		step{name: "authkey", what: "the cluster's key is at " + AuthkeyPath + " (0400)", check: p.checkAuthkey, apply: p.applyAuthkey},
+		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", check: p.checkConf, apply: p.applyConf},
+	)
+	if usesVipctlAgent(p.topo) {
+		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath, check: p.checkAgent, apply: p.applyAgent})
+	}
+	steps = append(steps,
+		step{name: "corosync", what: "Corosync runs with this configuration", check: p.checkCorosync, apply: p.applyCorosync},
+		step{name: "pacemaker", what: "Pacemaker runs", check: p.checkPacemaker, apply: p.applyPacemaker},
+		step{name: "quorum", what: p.Host.Name + " is online in a quorate partition", check: p.checkMember, apply: p.waitMember, wait: true},
+		step{name: "cib", what: "the live CIB holds vipctl's resources, constraints and properties", check: p.checkCIB, apply: p.applyCIB},
+	)
+	for _, b := range p.backups {
+		steps = append(steps, p.backupStep(b))
+	}
+	if p.opts.Submit {
+		steps = append(steps, step{name: "nomad", what: "the Nomad jobs are registered", check: p.checkSubmit, apply: p.applySubmit})
+	}
+	return steps
+}
+
+func (p *Plan) checkTools(context.Context) (string, error) {
+	var missing []string
+	for _, t := range requiredTools {
+		if _, err := p.opts.run.LookPath(t); err != nil {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%w: %s not found on PATH (Debian: apt-get install corosync pacemaker pacemaker-cli-utils)",
+			ErrMissingTool, strings.Join(missing, ", "))
+	}
+	return "", nil
+}
+
+func (p *Plan) checkNIC(ctx context.Context) (string, error) {
+	check := p.opts.CheckNIC
+	if check == nil {
+		check = checkNICHere
+	}
+	c, err := check(ctx, p.Group.VIP.Prefix, p.topo.NICFor(p.Host.Name))
+	if err != nil {
+		return "", fmt.Errorf("NIC check: %w", err)
+	}
+	if !c.Ready() {
+		return "", fmt.Errorf("%w: %s (vipctl check nic shows the details)", ErrNICNotReady, strings.Join(c.Problems, "; "))
+	}
+	return "", nil
+}
+
+// checkNICHere is `vipctl check nic` on this host's own network namespace.
+func checkNICHere(ctx context.Context, prefix netip.Prefix, nic string) (vip.NICCheck, error) {
+	h, err := vip.OpenHost("")
+	if err != nil {
+		return vip.NICCheck{}, err
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := h.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return vip.NICCheck{}, fmt.Errorf("netlink: %w", err)
+	}
+	return vip.CheckNIC(ctx, h, prefix, nic)
+}
+
+// checkAuthkeyFile accepts a file that libknet would accept as a key.
+func checkAuthkeyFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() < minAuthkey || st.Size() > maxAuthkey {
+		return fmt.Errorf("%s has %d bytes; a corosync key has %d to %d (corosync-keygen writes 256)", path, st.Size(), minAuthkey, maxAuthkey)
+	}
+	return nil
+}
+
+// The authkey rules: the key is never generated here (a second host with a key of its own
+// would form a cluster of its own); an installed key is never replaced by another one (the
+// host would leave the cluster it is in at its next start).
+func (p *Plan) checkAuthkey(context.Context) (string, error) {
+	dest := p.path(AuthkeyPath)
+	if p.opts.Authkey == "" {
+		if _, err := os.Stat(dest); errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%w: %s does not exist and no --authkey was given: copy the cluster's key from a member "+
+				"(for the first host of a new cluster, make one with corosync-keygen -k FILE) and pass --authkey FILE", ErrNoAuthkey, AuthkeyPath)
+		}
+		have, err := os.ReadFile(dest)
+		if err != nil {
+			return "", err
+		}
+		return fileDiff(dest, have, 0o400) // only the mode can differ
+	}
+	want, err := os.ReadFile(p.opts.Authkey)
+	if err != nil {
+		return "", err
+	}
+	diff, err := fileDiff(dest, want, 0o400)
+	if err != nil {
+		return "", err
+	}
+	if diff == "content differs" {
+		return "", fmt.Errorf("%w: %s holds another key than %s; vipctl does not replace a cluster key "+
+			"(if this host is in no cluster yet, remove the old key and run bootstrap again)", ErrAuthkeyMismatch, AuthkeyPath, p.opts.Authkey)
+	}
+	if diff == "missing" {
+		return "install it from " + p.opts.Authkey, nil
+	}
+	return diff, nil
+}
+
+func (p *Plan) applyAuthkey(context.Context) (string, error) {
+	dest := p.path(AuthkeyPath)
+	var key []byte
+	var err error
+	if p.opts.Authkey != "" {
+		key, err = os.ReadFile(p.opts.Authkey)
+	} else {
+		key, err = os.ReadFile(dest)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(p.path("/etc/corosync"), 0o755); err != nil {
+		return "", err
+	}
+	if _, err := writeFile(dest, key, 0o400, false, p.opts.now()); err != nil {
+		return "", fmt.Errorf("install the authkey: %w", err)
+	}
+	return "installed " + AuthkeyPath + " (0400)", nil
+}
+
+func (p *Plan) checkConf(context.Context) (string, error) {
+	diff, err := fileDiff(p.path(CorosyncConfPath), p.corosyn, 0o644)
+	if err != nil {
+		return "", err
+	}
+	if diff != "" {
+		p.state.confChanged = true
+		return "write it (" + diff + ")", nil
+	}
+	return "", nil
+}
+
+func (p *Plan) applyConf(context.Context) (string, error) {
+	backup, err := writeFile(p.path(CorosyncConfPath), p.corosyn, 0o644, true, p.opts.now())
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", CorosyncConfPath, err)
+	}
+	if backup != "" {
+		return "written; the old one kept as " + strings.TrimPrefix(backup, p.opts.Root), nil
+	}
+	return "written", nil
+}
+
+func (p *Plan) checkAgent(context.Context) (string, error) {
+	same, err := sameContent(p.opts.Executable, p.path(AgentPath))
+	if err != nil {
+		return "", fmt.Errorf("compare the agent with %s: %w", p.opts.Executable, err)
+	}
+	if same {
+		st, err := os.Stat(p.path(AgentPath))
+		if err != nil {
+			return "", err
+		}
+		if st.Mode().Perm() == 0o755 {
+			return "", nil
+		}
+	}
+	return "install " + p.opts.Executable + " as " + AgentPath, nil
+}
+
+func (p *Plan) applyAgent(context.Context) (string, error) {
+	if err := vip.Install(p.opts.Executable, p.path(AgentPath)); err != nil {
+		return "", err
+	}
+	return "installed " + AgentPath, nil
+}
+
+// running reports whether a daemon runs: its tool answers, or a process of that name exists
+// (a daemon that is still starting, or one started outside systemd, as in the lab).
+func (p *Plan) running(ctx context.Context, daemon string, probe ...string) bool {
+	if _, err := p.opts.run.Run(ctx, probe[0], probe[1:]...); err == nil {
+		return true
+	}
+	_, err := p.opts.run.Run(ctx, "pidof", daemon)
+	return err == nil
+}
+
+// liveClusterName is the cluster_name the running Corosync was started with ("" if unknown).
+func (p *Plan) liveClusterName(ctx context.Context) string {
+	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-g", "totem.cluster_name")
+	if err != nil {
+		return ""
+	}
+	_, v, ok := strings.Cut(strings.TrimSpace(string(out)), " = ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(v)
+}
+
+func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
+	if !p.running(ctx, "corosync", "corosync-cfgtool", "-s") {
+		p.state.clusterPending = true
+		return "start it: systemctl start corosync", nil
+	}
+	if !p.state.confChanged {
+		return "", nil
+	}
+	if name := p.liveClusterName(ctx); name != p.topo.Corosync.ClusterName {
+		p.state.clusterPending = true
+		return fmt.Sprintf("restart Corosync and Pacemaker: it runs cluster %q, the topology's is %q", name, p.topo.Corosync.ClusterName), nil
+	}
+	return "reload the changed configuration on every member: corosync-cfgtool -R", nil
+}
+
+func (p *Plan) applyCorosync(ctx context.Context) (string, error) {
+	run := func(args ...string) error {
+		_, err := p.opts.run.Run(ctx, args[0], args[1:]...)
+		return err
+	}
+	if !p.running(ctx, "corosync", "corosync-cfgtool", "-s") {
+		if err := run("systemctl", "start", "corosync"); err != nil {
+			return "", err
+		}
+		return "started corosync", nil
+	}
+	if name := p.liveClusterName(ctx); name != p.topo.Corosync.ClusterName {
+		// This host runs another cluster (such as the one the Debian package starts with its
+		// default corosync.conf): it holds nothing of this cluster, restarting it loses nothing.
+		if err := run("systemctl", "stop", "pacemaker"); err != nil {
+			return "", err
+		}
+		if err := run("systemctl", "restart", "corosync"); err != nil {
+			return "", err
+		}
+		p.state.restarted = true
+		return fmt.Sprintf("restarted corosync (it ran cluster %q); stopped pacemaker", name), nil
+	}
+	if err := run("corosync-cfgtool", "-R"); err != nil {
+		return "", err
+	}
+	return "reloaded the configuration (corosync-cfgtool -R)", nil
+}
+
+func (p *Plan) pacemakerRunning(ctx context.Context) bool {
+	return p.running(ctx, "pacemakerd", "crm_mon", "-1", "--output-as=xml")
+}
+
+func (p *Plan) checkPacemaker(ctx context.Context) (string, error) {
+	if p.state.clusterPending && p.opts.DryRun {
+		return "start it (after Corosync): systemctl start pacemaker", nil
+	}
+	if p.state.restarted || !p.pacemakerRunning(ctx) {
+		p.state.clusterPending = true
+		return "start it: systemctl start pacemaker", nil
+	}
+	return "", nil
+}
+
+func (p *Plan) applyPacemaker(ctx context.Context) (string, error) {
+	if _, err := p.opts.run.Run(ctx, "systemctl", "start", "pacemaker"); err != nil {
+		return "", err
+	}
+	return "started pacemaker", nil
+}
+
+// memberStatus says what is missing for this host to be a member: "" when it is online in a
+// quorate partition with a DC that has recorded the cluster's name.
+func (p *Plan) memberStatus(ctx context.Context) string {
+	out, err := p.opts.run.Run(ctx, "crm_mon", "-1", "--output-as=xml")
+	if err != nil {
+		return "crm_mon: " + err.Error()
+	}
+	s, err := pcmkhost.ParseStatus(out)
+	if err != nil {
+		return err.Error()
+	}
+	switch {
+	case !slices.Contains(s.Online, p.Host.Name):
+		return fmt.Sprintf("%s is not online (online: %s)", p.Host.Name, orNone(s.Online))
+	case s.DC == "":
+		return "no DC elected yet"
+	case !s.Quorate:
+		return fmt.Sprintf("the partition has no quorum (online: %s; bootstrap the other hosts)", orNone(s.Online))
+	}
+	// The DC writes cluster-name into the CIB shortly after its election; cib apply checks it.
+	if _, err := p.opts.run.Run(ctx, "crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet"); err != nil {
+		return "the DC has not recorded cluster-name in the CIB yet"
+	}
+	return ""
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func (p *Plan) checkMember(ctx context.Context) (string, error) {
+	if p.state.clusterPending && p.opts.DryRun {
+		return fmt.Sprintf("wait up to %s for %s to be online with quorum", p.opts.Wait, p.Host.Name), nil
+	}
+	if why := p.memberStatus(ctx); why != "" {
+		p.state.clusterPending = true
+		return fmt.Sprintf("wait up to %s: %s", p.opts.Wait, why), nil
+	}
+	return "", nil
+}
+
+func (p *Plan) waitMember(ctx context.Context) (string, error) {
+	start := p.opts.now()
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Wait)
+	defer cancel()
+	tick := time.NewTicker(p.opts.poll)
+	defer tick.Stop()
+	for {
+		why := p.memberStatus(ctx)
+		if why == "" {
+			p.state.clusterPending = false
+			return fmt.Sprintf("online with quorum after %s", p.opts.now().Sub(start).Round(100*time.Millisecond)), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w after %s: %s", ErrNotMember, p.opts.Wait, why)
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *Plan) checkCIB(ctx context.Context) (string, error) {
+	if p.state.clusterPending && p.opts.DryRun {
+		return "apply the rendered CIB once the cluster is up", nil
+	}
+	res, err := p.opts.cib.Apply(ctx, p.topo, p.cibDoc, cib.ApplyOptions{DryRun: true})
+	if err != nil {
+		return "", err
+	}
+	if res.Unchanged() {
+		return "", nil
+	}
+	return fmt.Sprintf("%s to the live CIB %s", countChanges(len(res.Changes)), res.Before), nil
+}
+
+func (p *Plan) applyCIB(ctx context.Context) (string, error) {
+	res, err := p.opts.cib.Apply(ctx, p.topo, p.cibDoc, cib.ApplyOptions{})
+	if err != nil {
+		return "", err
+	}
+	if res.Unchanged() {
+		return "unchanged (someone applied it meanwhile)", nil
+	}
+	return fmt.Sprintf("applied %s: CIB %s → %s; the old one kept as %s", countChanges(len(res.Changes)), res.Before, res.After, res.Backup), nil
+}
+
+func countChanges(n int) string {
+	if n == 1 {
+		return "1 change"
+	}
+	return fmt.Sprintf("%d changes", n)
+}
+
+// backupFile is one host file of a cluster's cron backup.
+type backupFile struct {
+	cluster string
+	path    string // on the host
+	mode    fs.FileMode
+	data    []byte
+	cron    bool // the cron entry (absent when Nomad schedules the backups)
+}
+
+// backupFiles are pgsql_backup.sh and cron_backup of every cluster with backups that runs on
+// the host's group, at the paths the rendered cron entry names.
+func backupFiles(t *topology.Topology, host string) ([]backupFile, error) {
+	g, ok := t.GroupOf(host)
+	if !ok {
+		return nil, nil
+	}
+	var out []backupFile
+	for _, c := range t.ClustersOf(g.Name) {
+		files, err := nomad.BackupFiles(t, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			switch {
+			case strings.HasSuffix(f.Path, "/pgsql_backup.sh"):
+				out = append(out, backupFile{cluster: c.Name, path: nomad.HostBackupScript(c.Name), mode: f.Mode, data: f.Data})
+			case strings.HasSuffix(f.Path, "/cron_backup"):
+				out = append(out, backupFile{cluster: c.Name, path: nomad.HostCronFile(c.Name), mode: f.Mode, data: f.Data, cron: true})
+			}
+		}
+	}
+	return out, nil
+}
+
+func (p *Plan) backupStep(b backupFile) step {
+	s := step{name: "backup:" + b.path}
+	if b.cron && p.opts.Backup == BackupNomad {
+		s.what = "no cron entry for cluster " + b.cluster + " (the Nomad job " + "backup-" + b.cluster + " schedules its backups)"
+		s.check = func(context.Context) (string, error) {
+			_, err := os.Lstat(p.path(b.path))
+			if errors.Is(err, fs.ErrNotExist) {
+				return "", nil
+			}
+			if err != nil {
+				return "", err
+			}
+			return "remove " + b.path, nil
+		}
+		s.apply = func(context.Context) (string, error) {
+			if err := os.Remove(p.path(b.path)); err != nil {
+				return "", err
+			}
+			return "removed " + b.path, nil
+		}
+		return s
+	}
+	s.what = fmt.Sprintf("%s of cluster %s is installed (%04o)", b.path, b.cluster, b.mode)
+	s.check = func(context.Context) (string, error) {
+		diff, err := fileDiff(p.path(b.path), b.data, b.mode)
+		if diff != "" {
+			diff = "write it (" + diff + ")"
+		}
+		return diff, err
+	}
+	s.apply = func(context.Context) (string, error) {
+		backup, err := writeFile(p.path(b.path), b.data, b.mode, true, p.opts.now())
+		if err != nil {
+			return "", err
+		}
+		if backup != "" {
+			return "written; the old one kept as " + strings.TrimPrefix(backup, p.opts.Root), nil
+		}
+		return "written", nil
+	}
+	return s
+}
+
+func (p *Plan) checkSubmit(context.Context) (string, error) {
+	names := make([]string, len(p.jobs))
+	for i, j := range p.jobs {
+		names[i] = *j.ID
+	}
+	return "register " + strings.Join(names, ", "), nil
+}
+
+func (p *Plan) applySubmit(ctx context.Context) (string, error) {
+	reg := p.opts.registrar
+	if reg == nil {
+		mk := p.opts.Nomad
+		if mk == nil {
+			mk = func() (*api.Client, error) { return api.NewClient(api.DefaultConfig()) }
+		}
+		client, err := mk()
+		if err != nil {
+			return "", fmt.Errorf("nomad client: %w", err)
+		}
+		reg = client.Jobs()
+	}
+	done, err := nomad.Submit(ctx, p.jobs, reg)
+	var b bytes.Buffer
+	for i, s := range done {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(s.Job)
+	}
+	if err != nil {
+		if b.Len() > 0 {
+			return "", fmt.Errorf("%w (registered before it: %s)", err, b.String())
+		}
+		return "", err
+	}
+	return "registered " + b.String(), nil
+}
