@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vipctl/vipctl/internal/wait"
 )
 
 // Down removes everything a lab made in dir ("" means DefaultDir): every process living in
@@ -87,7 +89,7 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 		return ps
 	}
 	killed := map[int]bool{}
-	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
+	err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
 		ps := inits()
 		for _, pid := range ps {
 			log.Info("powering off", "pid", pid)
@@ -106,7 +108,7 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("lab: hosts in the lab's namespaces survive: %v: %w", inits(), err)
 	}
-	err = poll(ctx, 50*time.Millisecond, func() (bool, error) {
+	err = wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
 		pids := pidsInNetNS(nss)
 		for _, pid := range pids {
 			log.Info("killing", "pid", pid)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -206,7 +207,7 @@ func (d *drill) waitHolders(ctx context.Context, ok func([]string) bool, what st
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	var last []string
-	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
+	err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
 		var err error
 		last, err = d.holders()
 		return err == nil && ok(last), err

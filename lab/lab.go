@@ -19,6 +19,7 @@ import (
 
 	"github.com/vipctl/vipctl/corosync"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -425,7 +426,7 @@ func (l *Lab) anyHost() (*pcmkhost.Host, error) {
 func waitClusterName(ctx context.Context, h *pcmkhost.Host) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	err := poll(ctx, 200*time.Millisecond, func() (bool, error) {
+	err := wait.Until(ctx, 200*time.Millisecond, func() (bool, error) {
 		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
 		defer qcancel()
 		err := h.Command(qctx, "crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet").Run()
@@ -637,7 +638,7 @@ func (l *Lab) WaitHeld(ctx context.Context) error {
 	defer cancel()
 	for _, g := range l.topo.Groups {
 		var last []string
-		err := poll(wctx, 100*time.Millisecond, func() (bool, error) {
+		err := wait.Until(wctx, 100*time.Millisecond, func() (bool, error) {
 			var err error
 			last, err = l.Holders(g.Name)
 			return len(last) == 1, err
@@ -667,24 +668,4 @@ func (l *Lab) Settle(ctx context.Context) error {
 // PacemakerLog returns the path, on this machine, of the named host's Pacemaker log.
 func (l *Lab) PacemakerLog(host string) string {
 	return filepath.Join(l.dir, hostsSubdir, host, "var/log/pacemaker/pacemaker.log")
-}
-
-// poll calls cond every interval until it reports true, fails, or ctx ends.
-func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vipctl/vipctl/internal/wait"
 )
 
 //go:embed supervisor.sh
@@ -94,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 		<-done
 		return nil, fmt.Errorf("pcmkhost: %s: %w%s", cfg.Name, err, logTail(cfg.StateDir))
 	}
-	err = poll(ctx, 50*time.Millisecond, func() (bool, error) {
+	err = wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
 		select {
 		case <-done:
 			return false, errors.New("supervisor exited during start-up")
@@ -188,7 +190,7 @@ func (h *Host) Kill(ctx context.Context) error {
 // waitGone waits until the supervisor and every process of its pid namespace have exited.
 func (h *Host) waitGone(ctx context.Context) error {
 	ns, _ := os.Stat(fmt.Sprintf("/proc/%d/ns/pid", h.pid))
-	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
+	err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
 		return !h.Alive() && (ns == nil || len(pidsIn(ns)) == 0), nil
 	})
 	if err != nil {
@@ -251,26 +253,6 @@ func firstChild(pid int) int {
 	}
 	c, _ := strconv.Atoi(f[0])
 	return c
-}
-
-// poll calls cond every interval until it reports true, fails, or ctx ends.
-func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
 }
 
 func (c Config) check() error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vipctl/vipctl/corosync"
 	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -156,7 +157,7 @@ func TestKill(t *testing.T) {
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := poll(ctx, 20*time.Millisecond, func() (bool, error) { return len(h.Pids()) >= 4, nil }); err != nil {
+	if err := wait.Until(ctx, 20*time.Millisecond, func() (bool, error) { return len(h.Pids()) >= 4, nil }); err != nil {
 		t.Fatal(err)
 	}
 	pids := h.Pids()

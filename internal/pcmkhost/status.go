@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/vipctl/vipctl/internal/wait"
 )
 
 // Status is what crm_mon reports about the cluster, as seen from one host.
@@ -105,7 +107,7 @@ func (h *Host) Status(ctx context.Context) (Status, error) {
 func (h *Host) WaitOnline(ctx context.Context, nodes int) error {
 	var last Status
 	var lastErr error
-	err := poll(ctx, 500*time.Millisecond, func() (bool, error) {
+	err := wait.Until(ctx, 500*time.Millisecond, func() (bool, error) {
 		if !h.Alive() {
 			return false, fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
 		}
