@@ -82,16 +82,25 @@ func (l *Lab) addAddr(ctx context.Context, ns, nic string, a netip.Prefix) error
 	return l.ip(ctx, ns, args...)
 }
 
-// holds reports whether the network namespace ns has addr on any interface.
-func holds(ns string, addr netip.Addr) (bool, error) {
+// netlinkIn opens a netlink handle inside the named network namespace.
+func netlinkIn(ns string) (*netlink.Handle, error) {
 	nsh, err := netns.GetFromName(ns)
 	if err != nil {
-		return false, fmt.Errorf("lab: netns %s: %w", ns, err)
+		return nil, fmt.Errorf("lab: netns %s: %w", ns, err)
 	}
 	defer nsh.Close()
 	h, err := netlink.NewHandleAt(nsh)
 	if err != nil {
-		return false, fmt.Errorf("lab: netlink in %s: %w", ns, err)
+		return nil, fmt.Errorf("lab: netlink in %s: %w", ns, err)
+	}
+	return h, nil
+}
+
+// holds reports whether the network namespace ns has addr on any interface.
+func holds(ns string, addr netip.Addr) (bool, error) {
+	h, err := netlinkIn(ns)
+	if err != nil {
+		return false, err
 	}
 	defer h.Close()
 	family := netlink.FAMILY_V4
@@ -112,14 +121,9 @@ func holds(ns string, addr netip.Addr) (bool, error) {
 
 // linkUp reports whether interface nic in namespace ns is administratively up and has carrier.
 func linkUp(ns, nic string) (bool, error) {
-	nsh, err := netns.GetFromName(ns)
+	h, err := netlinkIn(ns)
 	if err != nil {
-		return false, fmt.Errorf("lab: netns %s: %w", ns, err)
-	}
-	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh)
-	if err != nil {
-		return false, fmt.Errorf("lab: netlink in %s: %w", ns, err)
+		return false, err
 	}
 	defer h.Close()
 	link, err := h.LinkByName(nic)
