@@ -138,6 +138,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		newCmdOcf(g),
 		newCmdNomad(g),
 		newCmdLab(g),
+		newCmdBootstrap(g),
 		newCmdStatus(g),
 		newCmdVersion(g),
 		newCmdCompletion(g),

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vipctl/vipctl/bootstrap"
+	"github.com/vipctl/vipctl/topology"
+)
+
+// bootstrapOptions are the inputs of `vipctl bootstrap`.
+type bootstrapOptions struct {
+	Host    string
+	Authkey string
+	DryRun  bool
+	Submit  bool
+	Backup  string
+	Wait    time.Duration
+
+	load   func() (*topology.Topology, error)
+	stdout io.Writer
+	json   bool
+	tweak  func(*bootstrap.Options) // tests: a temp root, a fake NIC check
+}
+
+func newCmdBootstrap(g *globals) *cobra.Command {
+	opts := &bootstrapOptions{}
+	cmd := &cobra.Command{
+		Use:   "bootstrap [--host H] [--authkey F] [--dry-run] [--submit]",
+		Short: "Make this host a working member of the topology's cluster",
+		Long: "Checks and, where needed, changes this host step by step: Corosync and Pacemaker installed,\n" +
+			"the interface for the group's VIP, the corosync authkey (--authkey, or the one installed;\n" +
+			"never generated, never replaced), corosync.conf, the ocf:vipctl:vip agent, Corosync and\n" +
+			"Pacemaker running, this host online with quorum, the CIB applied, the backup files, and with\n" +
+			"--submit the Nomad jobs. A step already done is left alone (\"ok\"): run it again at will.\n" +
+			"--dry-run says what each step would change and changes nothing.\n\n" +
+			"Exit 0 when the host is a working member (or, with --dry-run, when every check could run);\n" +
+			"1 at the first step that fails (later steps are not run); 2 for bad usage or topology\n" +
+			"(nothing done). See docs/bootstrap.md.",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("bootstrap takes no arguments, got %q", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.load, opts.stdout, opts.json = g.loadTopology, g.Stdout, g.jsonOutput()
+			return bootstrapRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Host, "host", "", "host of the topology this machine is (default: its hostname)")
+	f.StringVar(&opts.Authkey, "authkey", "", "file with the cluster's corosync key, installed as "+bootstrap.AuthkeyPath)
+	f.BoolVar(&opts.DryRun, "dry-run", false, "say what each step would change, change nothing")
+	f.BoolVar(&opts.Submit, "submit", false, "also register the Nomad jobs (NOMAD_ADDR, NOMAD_TOKEN)")
+	f.StringVar(&opts.Backup, "backup", string(bootstrap.BackupCron), "what schedules the backups: cron (install pgsql_backup.sh and the cron entry) or nomad (the backup job)")
+	f.DurationVar(&opts.Wait, "wait", bootstrap.DefaultWait, "how long to wait for this host to be online with quorum")
+	return cmd
+}
+
+func bootstrapRun(ctx context.Context, opts *bootstrapOptions) error {
+	t, err := opts.load()
+	if err != nil {
+		return err
+	}
+	bo := bootstrap.Options{
+		Host:    opts.Host,
+		Authkey: opts.Authkey,
+		DryRun:  opts.DryRun,
+		Submit:  opts.Submit,
+		Backup:  bootstrap.BackupMode(opts.Backup),
+		Wait:    opts.Wait,
+	}
+	if !opts.json {
+		bo.Progress = func(r bootstrap.Result) { writeBootstrapLine(opts.stdout, r) }
+	}
+	if opts.tweak != nil {
+		opts.tweak(&bo)
+	}
+	plan, err := bootstrap.New(t, bo)
+	if err != nil {
+		if errors.Is(err, bootstrap.ErrUsage) {
+			return &usageError{err}
+		}
+		return err
+	}
+	report, err := plan.Run(ctx)
+	if opts.json {
+		enc := json.NewEncoder(opts.stdout)
+		enc.SetIndent("", "  ")
+		if encErr := enc.Encode(report); encErr != nil && err == nil {
+			err = encErr
+		}
+		return err
+	}
+	var summary string
+	switch {
+	case err != nil:
+		summary = fmt.Sprintf("%s: failed at step %s; the steps after it were not run", report.Host, report.Failed)
+	case report.DryRun:
+		n := 0
+		for _, s := range report.Steps {
+			if s.Status == bootstrap.StatusWouldChange {
+				n++
+			}
+		}
+		summary = fmt.Sprintf("%s: dry run: %d of %d steps would change something; nothing was changed", report.Host, n, len(report.Steps))
+	default:
+		summary = fmt.Sprintf("%s is a working member of cluster %s", report.Host, report.Cluster)
+	}
+	if _, werr := fmt.Fprintln(opts.stdout, summary); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// bootstrapStatusText is how each status reads in the text output.
+var bootstrapStatusText = map[bootstrap.Status]string{
+	bootstrap.StatusOK:          "ok",
+	bootstrap.StatusChanged:     "changed",
+	bootstrap.StatusWouldChange: "would change",
+	bootstrap.StatusFailed:      "FAILED",
+	bootstrap.StatusNotRun:      "not run",
+}
+
+// writeBootstrapLine prints one step: status, step, and what changed (else what the step ensures).
+func writeBootstrapLine(w io.Writer, r bootstrap.Result) {
+	detail := r.Detail
+	if detail == "" {
+		detail = r.What
+	}
+	fmt.Fprintf(w, "%-12s  %-14s  %s\n", bootstrapStatusText[r.Status], r.Step, detail)
+}
