@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // src is where one block of the file is: its ranges and attributes, kept for diagnostics.
@@ -38,6 +39,23 @@ func (s *src) elemAt(name string, i int) hcl.Range {
 	}
 	if tuple, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok && i < len(tuple.Exprs) {
 		return tuple.Exprs[i].Range()
+	}
+	return a.Expr.Range()
+}
+
+// keyAt is where key is written in an object attribute (`params = { key = … }`), or the whole
+// value.
+func (s *src) keyAt(name, key string) hcl.Range {
+	a, ok := s.attrs[name]
+	if !ok {
+		return s.def
+	}
+	if obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, item := range obj.Items {
+			if v, diags := item.KeyExpr.Value(nil); !diags.HasErrors() && v.Type() == cty.String && v.IsKnown() && !v.IsNull() && v.AsString() == key {
+				return item.KeyExpr.Range()
+			}
+		}
 	}
 	return a.Expr.Range()
 }

@@ -102,13 +102,19 @@ func (c *checker) datacenters() {
 func (c *checker) consul() {
 	s, con := c.p.file.child("consul"), c.p.t.Consul
 	c.hostPort(s, "address", con.Address)
-	c.hostPort(s, "dns", con.DNS)
+	if c.hostPort(s, "dns", con.DNS) {
+		if _, err := netip.ParseAddrPort(con.DNS); err != nil {
+			c.errorf(s.at("dns"), "Invalid dns "+quote(con.DNS),
+				"consul.dns must be IP:port (HAProxy's nameserver takes an address, not a name), e.g. \"127.0.0.1:8600\".")
+		}
+	}
 	if con.JobAddress == "" {
 		c.errorf(s.at("job_address"), `Invalid job_address ""`, "job_address must not be empty.")
 	}
 }
 
-func (c *checker) hostPort(s *src, attr, value string) {
+// hostPort checks that value is host:port; it reports whether it is.
+func (c *checker) hostPort(s *src, attr, value string) bool {
 	host, port, err := net.SplitHostPort(value)
 	if err == nil {
 		if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
@@ -119,7 +125,9 @@ func (c *checker) hostPort(s *src, attr, value string) {
 	}
 	if err != nil {
 		c.errorf(s.at(attr), "Invalid "+attr+" "+quote(value), "consul.%s must be host:port: %v.", attr, err)
+		return false
 	}
+	return true
 }
 
 func (c *checker) corosync() {
@@ -347,12 +355,25 @@ func (c *checker) fences() {
 				c.errorf(s.at("host"), "Unknown host "+quote(f.Host), "%s fences %q, but no host block defines it.", s.title(), f.Host)
 			}
 		}
+		c.fenceParams(s, f)
 		for _, k := range []string{"password", "passwd"} {
 			if _, ok := f.Params[k]; ok {
 				c.errorf(s.at("params"), "Secret in params: "+k,
 					"%s: secrets never live in the topology; use password_script (or the agent's equivalent) instead of %s.", s.title(), k)
 			}
 		}
+	}
+}
+
+// fenceParams refuses the parameters by which vipctl confines a fence device to its one host.
+func (c *checker) fenceParams(s *src, f Fence) {
+	if _, ok := f.Params["pcmk_host_list"]; ok {
+		c.errorf(s.keyAt("params", "pcmk_host_list"), "pcmk_host_list in params",
+			"%s: vipctl sets pcmk_host_list to the block's host (%q) itself; remove it from params.", s.title(), f.Host)
+	}
+	if v, ok := f.Params["pcmk_host_check"]; ok && v != "static-list" {
+		c.errorf(s.keyAt("params", "pcmk_host_check"), "pcmk_host_check "+quote(v)+" in params",
+			"%s: a device must fence only its own host (%q, from pcmk_host_list); pcmk_host_check may only be \"static-list\".", s.title(), f.Host)
 	}
 }
 
