@@ -50,6 +50,8 @@ func TestTopologyWarningPrintedOnce(t *testing.T) {
 		{args: []string{"nomad", "submit"}},
 		{args: []string{"render", "-d", t.TempDir()}},
 		{args: []string{"check", "nic", "--host", "not-in-the-topology"}},
+		{args: []string{"status", "--host", "not-in-the-topology"}},
+		{args: []string{"bootstrap", "--dry-run", "--host", "not-in-the-topology"}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -145,7 +146,14 @@ func TestCommandsDocumentedCatchesGaps(t *testing.T) {
 	global := sections["vipctl"]
 	doc = strings.Replace(doc, global, strings.ReplaceAll(global, "--output", "--out"), 1)
 
-	got := undocumented(doc, operatorCommands(newRootCmd(&globals{})))
+	cmds := operatorCommands(newRootCmd(&globals{}))
+	before := undocumented(readCommandsDoc(t), cmds) // TestCommandsDocumented reports these
+	var got []string
+	for _, m := range undocumented(doc, cmds) {
+		if !slices.Contains(before, m) {
+			got = append(got, m)
+		}
+	}
 	want := []string{
 		"command `vipctl cib simulate`",
 		"flag --backup-dir of `vipctl cib apply`",
