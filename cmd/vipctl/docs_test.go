@@ -1,6 +1,8 @@
 package main
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -197,6 +199,25 @@ func TestDocsIndexListsEveryPage(t *testing.T) {
 		name := filepath.Base(p)
 		if name != "README.md" && !strings.Contains(string(index), "]("+name+")") {
 			t.Errorf("docs/README.md does not link to %s", name)
+		}
+	}
+}
+
+// TestCibPackageDocNamesEverySubcommand fails when the cib package's doc comment does not name
+// each `vipctl cib` subcommand (it said render, verify and simulate long after diff and apply
+// existed).
+func TestCibPackageDocNamesEverySubcommand(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "../../cib/doc.go", nil, parser.PackageClauseOnly|parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Doc == nil {
+		t.Fatal("cib/doc.go has no package doc comment")
+	}
+	doc := f.Doc.Text()
+	for _, sub := range newCmdCib(&globals{}).Commands() {
+		if !strings.Contains(doc, sub.Name()) {
+			t.Errorf("the cib package doc does not mention %q: %q", sub.Name(), doc)
 		}
 	}
 }
