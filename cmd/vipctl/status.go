@@ -20,7 +20,6 @@ type statusOptions struct {
 	json   bool
 	stdout io.Writer
 	load   func() (*topology.Topology, error)
-	crmMon string // tests: the crm_mon to run
 }
 
 func newCmdStatus(g *globals) *cobra.Command {
@@ -33,7 +32,12 @@ func newCmdStatus(g *globals) *cobra.Command {
 			"Consul for each cluster's Patroni members and leader, and reads each cluster's HAProxy stats " +
 			"behind the VIP. Every problem is listed with its reason. Exit 0 healthy, 3 degraded, " +
 			"2 bad topology or usage, 1 when status itself could not run.",
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("status takes no arguments, got %q", args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.json, opts.stdout, opts.load = g.jsonOutput(), g.Stdout, g.loadTopology
 			return statusRun(cmd.Context(), opts)
@@ -62,7 +66,7 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	} else if _, ok := t.Host(host); !ok {
 		return usageErrorf("host %q is not in %s (use --host)", host, t.File)
 	}
-	r, err := status.Check(ctx, t, status.Options{Host: host, Timeout: opts.Timeout, CrmMon: opts.crmMon})
+	r, err := status.Check(ctx, t, status.Options{Host: host, Timeout: opts.Timeout})
 	if err != nil {
 		return err
 	}
