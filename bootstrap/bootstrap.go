@@ -36,6 +36,8 @@ var (
 	ErrNICNotReady = errors.New("the interface cannot carry the VIP")
 	// ErrNotMember: the host did not become online in a quorate partition in time.
 	ErrNotMember = errors.New("not online in a quorate partition")
+	// ErrVIPNotStarted: the host group's VIP did not come up on exactly one host in time.
+	ErrVIPNotStarted = errors.New("the VIP is not started")
 	// ErrStepFailed wraps the error of the first failed step (see StepError).
 	ErrStepFailed = errors.New("bootstrap step failed")
 )
@@ -77,6 +79,8 @@ type Options struct {
 	Wait    time.Duration
 	// Executable is the vipctl binary installed as the OCF agent; "" = this process's executable.
 	Executable string
+	// CIBBackupDir keeps a copy of each CIB the cib step replaces; "" = cib.DefaultBackupDir.
+	CIBBackupDir string
 	// Root prefixes every file path bootstrap reads or writes ("" = /). Commands are unaffected.
 	Root string
 	// Logger receives progress details; nil discards.
@@ -228,7 +232,11 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 		opts.poll = time.Second
 	}
 	if opts.cib == nil {
-		opts.cib = cib.NewLive(cib.LiveConfig{BackupDir: rooted(opts.Root, cib.DefaultBackupDir), Logger: opts.Logger})
+		dir := opts.CIBBackupDir
+		if dir == "" {
+			dir = cib.DefaultBackupDir
+		}
+		opts.cib = cib.NewLive(cib.LiveConfig{BackupDir: rooted(opts.Root, dir), Logger: opts.Logger})
 	}
 	if opts.Authkey != "" {
 		if err := checkAuthkeyFile(opts.Authkey); err != nil {

@@ -83,6 +83,8 @@ type fakeHost struct {
 	quorate     bool              // crm_mon reports quorum
 	confName    func() string     // cluster_name corosync reads at start
 	out         map[string][]byte // command line → output override
+	cib         *fakeCIB          // once applied, crm_mon shows vip-db
+	vipRole     string            // role crm_mon reports for vip-db ("" = Started)
 }
 
 func newFakeHost(node string) *fakeHost {
@@ -130,10 +132,19 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 		if !f.pacemaker {
 			return nil, no
 		}
+		resources := ""
+		if f.cib != nil && f.cib.applied {
+			role := f.vipRole
+			if role == "" {
+				role = "Started"
+			}
+			resources = fmt.Sprintf(`<resources><resource id="vip-db" resource_agent="ocf:vipctl:vip" role="%s" failed="false"><node name="%s"/></resource></resources>`, role, f.node)
+		}
 		return fmt.Appendf(nil, `<pacemaker-result api-version="2.25">
   <summary><current_dc present="true" name="%s" id="1" with_quorum="%v"/></summary>
   <nodes><node name="%s" id="1" online="true"/></nodes>
-</pacemaker-result>`, f.node, f.quorate, f.node), nil
+  %s
+</pacemaker-result>`, f.node, f.quorate, f.node, resources), nil
 	case "systemctl start corosync", "systemctl restart corosync":
 		f.corosync = true
 		if f.confName != nil {
@@ -235,6 +246,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		return "other"
 	}
+	f.host.cib = f.cib
 	if err := os.MkdirAll(f.root, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +351,7 @@ func tree(t *testing.T, root string) map[string]string {
 
 var stepOrder = []string{
 	"tools", "nic", "authkey", "corosync.conf", "agent", "corosync", "pacemaker", "quorum", "cib",
-	"backup:/root/pgsql_backup-app.sh", "backup:/etc/cron.d/vipctl-backup-app",
+	"vip", "backup-script:app", "backup-cron:app",
 }
 
 func TestPlanOrder(t *testing.T) {
@@ -371,8 +383,8 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
 		"agent": StatusChanged, "corosync": StatusChanged, "pacemaker": StatusChanged, "quorum": StatusOK,
-		"cib":                              StatusChanged,
-		"backup:/root/pgsql_backup-app.sh": StatusChanged, "backup:/etc/cron.d/vipctl-backup-app": StatusChanged,
+		"cib": StatusChanged, "vip": StatusOK,
+		"backup-script:app": StatusChanged, "backup-cron:app": StatusChanged,
 	}
 	if diff := cmp.Diff(want, statuses(r)); diff != "" {
 		t.Errorf("first run (-want +got):\n%s", diff)
@@ -517,8 +529,8 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
 		"agent": StatusChanged, "corosync": StatusFailed, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
-		"cib":                              StatusNotRun,
-		"backup:/root/pgsql_backup-app.sh": StatusNotRun, "backup:/etc/cron.d/vipctl-backup-app": StatusNotRun,
+		"cib": StatusNotRun, "vip": StatusNotRun,
+		"backup-script:app": StatusNotRun, "backup-cron:app": StatusNotRun,
 	}
 	if diff := cmp.Diff(want, statuses(r)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -724,6 +736,17 @@ func TestQuorumTimeout(t *testing.T) {
 	}
 }
 
+func TestVIPNotStarted(t *testing.T) {
+	f := newFixture(t)
+	f.host.vipRole = "Stopped"
+	opts := f.options()
+	opts.Wait = 20 * time.Millisecond
+	r, err := f.run(opts)
+	if !errors.Is(err, ErrVIPNotStarted) || r.Failed != "vip" {
+		t.Fatalf("err = %v, failed %q; want ErrVIPNotStarted at vip", err, r.Failed)
+	}
+}
+
 func TestCIBRefusalFails(t *testing.T) {
 	f := newFixture(t)
 	f.cib.err = fmt.Errorf("%w: the live cluster is named \"x\"", cib.ErrWrongCluster)
@@ -754,7 +777,7 @@ func TestBackupScheduler(t *testing.T) {
 			t.Errorf("registered (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("nomad: backup job submitted, cron entry removed", func(t *testing.T) {
+	t.Run("nomad: backup job submitted, host files removed", func(t *testing.T) {
 		f := newFixture(t)
 		if _, err := f.run(f.options()); err != nil {
 			t.Fatal(err)
@@ -770,11 +793,22 @@ func TestBackupScheduler(t *testing.T) {
 		if diff := cmp.Diff([]string{"pgsql-app", "haproxy-app", "backup-app"}, reg.jobs); diff != "" {
 			t.Errorf("registered (-want +got):\n%s", diff)
 		}
-		if got := statuses(r)["backup:/etc/cron.d/vipctl-backup-app"]; got != StatusChanged {
-			t.Errorf("cron step %s, want changed (removed)", got)
+		for _, st := range []string{"backup-script:app", "backup-cron:app"} {
+			if got := statuses(r)[st]; got != StatusChanged {
+				t.Errorf("%s step %s, want changed (removed)", st, got)
+			}
 		}
-		if _, err := os.Stat(f.root + nomad.HostCronFile("app")); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("cron file still there: %v", err)
+		for _, p := range []string{nomad.HostCronFile("app"), nomad.HostBackupScript("app")} {
+			if _, err := os.Stat(f.root + p); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s still there: %v", p, err)
+			}
+		}
+		r, err = f.run(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(r)["backup-cron:app"]; got != StatusOK {
+			t.Errorf("second run: cron step %s, want ok", got)
 		}
 	})
 }

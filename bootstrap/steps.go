@@ -45,6 +45,9 @@ func (p *Plan) buildSteps() []step {
 		step{name: "quorum", what: p.Host.Name + " is online in a quorate partition", check: p.checkMember, apply: p.waitMember, wait: true},
 		step{name: "cib", what: "the live CIB holds vipctl's resources, constraints and properties", check: p.checkCIB, apply: p.applyCIB},
 	)
+	if p.Group != nil {
+		steps = append(steps, step{name: "vip", what: "VIP " + p.Group.VIP.Prefix.String() + " (" + cib.VIPID(p.Group.Name) + ") is started on one host", check: p.checkVIP, apply: p.waitVIP, wait: true})
+	}
 	for _, b := range p.backups {
 		steps = append(steps, p.backupStep(b))
 	}
@@ -393,6 +396,58 @@ func (p *Plan) applyCIB(ctx context.Context) (string, error) {
 	return fmt.Sprintf("applied %s: CIB %s → %s; the old one kept as %s", countChanges(len(res.Changes)), res.Before, res.After, res.Backup), nil
 }
 
+// vipStatus says why the VIP of the host's group is not started on exactly one host ("" when it is).
+func (p *Plan) vipStatus(ctx context.Context) string {
+	out, err := p.opts.run.Run(ctx, "crm_mon", "-1", "--output-as=xml")
+	if err != nil {
+		return "crm_mon: " + err.Error()
+	}
+	s, err := pcmkhost.ParseStatus(out)
+	if err != nil {
+		return err.Error()
+	}
+	id := cib.VIPID(p.Group.Name)
+	i := slices.IndexFunc(s.Resources, func(r pcmkhost.Resource) bool { return r.ID == id })
+	switch {
+	case i < 0:
+		return id + " is not in the cluster's status yet"
+	case s.Resources[i].Failed:
+		return fmt.Sprintf("%s failed on %s (crm_mon -1 --failcounts shows why)", id, orNone(s.Resources[i].Nodes))
+	case s.Resources[i].Role != "Started" || len(s.Resources[i].Nodes) != 1:
+		return fmt.Sprintf("%s is %s on %s", id, s.Resources[i].Role, orNone(s.Resources[i].Nodes))
+	}
+	return ""
+}
+
+func (p *Plan) checkVIP(ctx context.Context) (string, error) {
+	if p.state.clusterPending && p.opts.DryRun {
+		return "wait for the cluster to start it", nil
+	}
+	if why := p.vipStatus(ctx); why != "" {
+		return fmt.Sprintf("wait up to %s: %s", p.opts.Wait, why), nil
+	}
+	return "", nil
+}
+
+func (p *Plan) waitVIP(ctx context.Context) (string, error) {
+	start := p.opts.now()
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Wait)
+	defer cancel()
+	tick := time.NewTicker(p.opts.poll)
+	defer tick.Stop()
+	for {
+		why := p.vipStatus(ctx)
+		if why == "" {
+			return fmt.Sprintf("started after %s", p.opts.now().Sub(start).Round(100*time.Millisecond)), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w after %s: %s", ErrVIPNotStarted, p.opts.Wait, why)
+		case <-tick.C:
+		}
+	}
+}
+
 func countChanges(n int) string {
 	if n == 1 {
 		return "1 change"
@@ -435,9 +490,12 @@ func backupFiles(t *topology.Topology, host string) ([]backupFile, error) {
 }
 
 func (p *Plan) backupStep(b backupFile) step {
-	s := step{name: "backup:" + b.path}
-	if b.cron && p.opts.Backup == BackupNomad {
-		s.what = "no cron entry for cluster " + b.cluster + " (the Nomad job " + "backup-" + b.cluster + " schedules its backups)"
+	s := step{name: "backup-script:" + b.cluster}
+	if b.cron {
+		s.name = "backup-cron:" + b.cluster
+	}
+	if p.opts.Backup == BackupNomad {
+		s.what = "no " + b.path + " (the Nomad job backup-" + b.cluster + " schedules the backups of cluster " + b.cluster + ")"
 		s.check = func(context.Context) (string, error) {
 			_, err := os.Lstat(p.path(b.path))
 			if errors.Is(err, fs.ErrNotExist) {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipctl/vipctl/bootstrap"
+	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -22,6 +23,8 @@ type bootstrapOptions struct {
 	Submit  bool
 	Backup  string
 	Wait    time.Duration
+	// CIBBackupDir keeps a copy of each CIB the cib step replaces.
+	CIBBackupDir string
 
 	load   func() (*topology.Topology, error)
 	stdout io.Writer
@@ -60,7 +63,8 @@ func newCmdBootstrap(g *globals) *cobra.Command {
 	f.BoolVar(&opts.DryRun, "dry-run", false, "say what each step would change, change nothing")
 	f.BoolVar(&opts.Submit, "submit", false, "also register the Nomad jobs (NOMAD_ADDR, NOMAD_TOKEN)")
 	f.StringVar(&opts.Backup, "backup", string(bootstrap.BackupCron), "what schedules the backups: cron (install pgsql_backup.sh and the cron entry) or nomad (the backup job)")
-	f.DurationVar(&opts.Wait, "wait", bootstrap.DefaultWait, "how long to wait for this host to be online with quorum")
+	f.StringVar(&opts.CIBBackupDir, "cib-backup-dir", cib.DefaultBackupDir, "where to keep a copy of each CIB the cib step replaces")
+	f.DurationVar(&opts.Wait, "wait", bootstrap.DefaultWait, "how long to wait for this host to be online with quorum, and again for its VIP to start")
 	return cmd
 }
 
@@ -76,6 +80,8 @@ func bootstrapRun(ctx context.Context, opts *bootstrapOptions) error {
 		Submit:  opts.Submit,
 		Backup:  bootstrap.BackupMode(opts.Backup),
 		Wait:    opts.Wait,
+
+		CIBBackupDir: opts.CIBBackupDir,
 	}
 	if !opts.json {
 		bo.Progress = func(r bootstrap.Result) { writeBootstrapLine(opts.stdout, r) }
@@ -135,5 +141,5 @@ func writeBootstrapLine(w io.Writer, r bootstrap.Result) {
 	if detail == "" {
 		detail = r.What
 	}
-	fmt.Fprintf(w, "%-12s  %-14s  %s\n", bootstrapStatusText[r.Status], r.Step, detail)
+	fmt.Fprintf(w, "%-12s  %-20s  %s\n", bootstrapStatusText[r.Status], r.Step, detail)
 }

@@ -132,9 +132,9 @@ func TestBootstrapDryRunJSON(t *testing.T) {
 	}
 	want := map[string]bootstrap.Status{
 		"tools": "ok", "nic": "ok", "authkey": "would-change", "corosync.conf": "would-change", "agent": "would-change",
-		"corosync": "would-change", "pacemaker": "would-change", "quorum": "would-change", "cib": "would-change",
-		"backup:/root/pgsql_backup-msrvc01.sh": "would-change", "backup:/etc/cron.d/vipctl-backup-msrvc01": "would-change",
-		"backup:/root/pgsql_backup-msrvc02.sh": "would-change", "backup:/etc/cron.d/vipctl-backup-msrvc02": "would-change",
+		"corosync": "would-change", "pacemaker": "would-change", "quorum": "would-change", "cib": "would-change", "vip": "would-change",
+		"backup-script:msrvc01": "would-change", "backup-cron:msrvc01": "would-change",
+		"backup-script:msrvc02": "would-change", "backup-cron:msrvc02": "would-change",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
