@@ -53,7 +53,7 @@ func docSections(doc string) map[string]string {
 // operatorCommands lists the commands of the tree that an operator runs, each with the flags it
 // defines (the root's persistent flags belong to the root). Hidden commands and flags, cobra's
 // help command and -h/--help are left out, and so are pure group commands (`vipctl cib`), which
-// run nothing and have no flags of their own.
+// only print their help: no flags of their own, no arguments in their use line.
 func operatorCommands(root *cobra.Command) map[string][]*pflag.Flag {
 	out := map[string][]*pflag.Flag{}
 	var walk func(c *cobra.Command)
@@ -69,7 +69,8 @@ func operatorCommands(root *cobra.Command) map[string][]*pflag.Flag {
 		}
 		c.LocalNonPersistentFlags().VisitAll(collect)
 		c.PersistentFlags().VisitAll(collect)
-		if c.Runnable() || len(flags) > 0 {
+		group := c.HasSubCommands() && len(strings.Fields(c.Use)) == 1
+		if (c.Runnable() && !group) || len(flags) > 0 {
 			out[c.CommandPath()] = flags
 		}
 		for _, sub := range c.Commands() {

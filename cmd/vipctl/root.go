@@ -143,5 +143,6 @@ func newRootCmd(g *globals) *cobra.Command {
 		newCmdVersion(g),
 		newCmdCompletion(g),
 	)
+	strictArgs(root) // every wrong positional argument is a usage error (exit 2)
 	return root
 }
