@@ -323,6 +323,11 @@ func (p *Plan) runStep(ctx context.Context, s step, res Result) Result {
 	}
 	p.opts.Logger.Info("applying", "step", s.name, "change", todo)
 	done, err := s.apply(ctx)
+	var nd nothingDone
+	if errors.As(err, &nd) { // someone else made it so meanwhile
+		res.Status, res.Detail = StatusOK, string(nd)
+		return res
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -332,6 +337,11 @@ func (p *Plan) runStep(ctx context.Context, s step, res Result) Result {
 	}
 	return res
 }
+
+// nothingDone is returned by an apply that found, on looking again, nothing left to do.
+type nothingDone string
+
+func (n nothingDone) Error() string { return string(n) }
 
 // rooted puts an absolute host path under root.
 func rooted(root, path string) string {

@@ -185,6 +185,7 @@ func changing(calls []string) []string {
 
 // fakeCIB is a live CIB that lacks vipctl's part until it is applied.
 type fakeCIB struct {
+	raced   bool // the write finds the CIB applied by someone else
 	applied bool
 	writes  int
 	err     error
@@ -201,6 +202,10 @@ func (c *fakeCIB) Apply(_ context.Context, _ *topology.Topology, desired *etree.
 	before := cib.Version{Epoch: c.epoch}
 	res := &cib.ApplyResult{Before: before, After: before, DryRun: opts.DryRun, Attempts: 1}
 	if c.applied {
+		return res, nil
+	}
+	if c.raced && !opts.DryRun { // another host wrote the same between the check and this write
+		c.applied = true
 		return res, nil
 	}
 	res.Changes = make([]cib.Change, 3)
@@ -744,6 +749,27 @@ func TestVIPNotStarted(t *testing.T) {
 	r, err := f.run(opts)
 	if !errors.Is(err, ErrVIPNotStarted) || r.Failed != "vip" {
 		t.Fatalf("err = %v, failed %q; want ErrVIPNotStarted at vip", err, r.Failed)
+	}
+}
+
+// Hosts bootstrapped at the same time: the CIB applied by another host between this host's
+// check and its write is reported ok, not changed.
+func TestCIBAppliedMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	f.cib.raced = true
+	r, err := f.run(f.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Result
+	for _, s := range r.Steps {
+		if s.Step == "cib" {
+			got = s
+		}
+	}
+	want := Result{Step: "cib", What: got.What, Status: StatusOK, Detail: "another host applied it meanwhile (CIB 0.10.0)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cib step (-want +got):\n%s", diff)
 	}
 }
 

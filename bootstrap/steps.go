@@ -391,7 +391,7 @@ func (p *Plan) applyCIB(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if res.Unchanged() {
-		return "unchanged (someone applied it meanwhile)", nil
+		return "", nothingDone(fmt.Sprintf("another host applied it meanwhile (CIB %s)", res.Before))
 	}
 	return fmt.Sprintf("applied %s: CIB %s → %s; the old one kept as %s", countChanges(len(res.Changes)), res.Before, res.After, res.Backup), nil
 }
