@@ -32,12 +32,7 @@ func newCmdStatus(g *globals) *cobra.Command {
 			"Consul for each cluster's Patroni members and leader, and reads each cluster's HAProxy stats " +
 			"behind the VIP. Every problem is listed with its reason. Exit 0 healthy, 3 degraded, " +
 			"2 bad topology or usage, 1 when status itself could not run.",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageErrorf("status takes no arguments, got %q", args)
-			}
-			return nil
-		},
+		Args: cobra.NoArgs, // a usage error through strictArgs
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.json, opts.stdout, opts.load = g.jsonOutput(), g.Stdout, g.loadTopology
 			return statusRun(cmd.Context(), opts)
