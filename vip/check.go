@@ -27,7 +27,8 @@ func (c NICCheck) Ready() bool { return len(c.Problems) == 0 }
 
 // CheckNIC checks that this host could carry vip: the interface (nic, or route lookup when
 // empty) exists and is up, has an address in the VIP's subnet, the VIP is nowhere else on the
-// host, and whether another host answers for it (a probe of at most MaxProbe, bounded by ctx).
+// host, and whether another host answers for it (a probe of at most MaxProbe, bounded by ctx,
+// sent only when the interface has an address in the VIP's subnet).
 // Conditions of the host are Problems; the error is for failures to look.
 func CheckNIC(ctx context.Context, h *Host, vip netip.Prefix, nic string) (NICCheck, error) {
 	c := NICCheck{VIP: vip, NIC: nic, NICSource: "configured"}
@@ -85,9 +86,11 @@ func CheckNIC(ctx context.Context, h *Host, vip netip.Prefix, nic string) (NICCh
 		}
 	}
 	if !c.SubnetAddr.IsValid() {
+		// This link is not on the VIP's network: a probe would ask a foreign network about an
+		// address that is not its own, so none is sent.
 		problem("%s has no address in %s", link.Name, subnet)
 	}
-	if link.Up {
+	if link.Up && c.SubnetAddr.IsValid() {
 		mac, err := h.Probe(ctx, link, vip.Addr(), MaxProbe)
 		if errors.Is(err, ErrProbeNotSent) {
 			problem("%v", err)

@@ -118,6 +118,13 @@ func TestCheckNIC(t *testing.T) {
 			return vip.NICCheck{VIP: pfx, NIC: "veth0", NICSource: "configured", LinkUp: true, MTU: 1500,
 				MAC: p.MACA.String(), Problems: []string{"veth0 has no address in 10.99.0.0/24"}}
 		}},
+		{name: "no address in the subnet: no probe sent", nic: "veth0", setup: func(t *testing.T, p *viptest.Pair) {
+			viptest.IP(t, p.A, "addr", "del", viptest.AddrA4, "dev", p.IfA)
+			viptest.IP(t, p.B, "addr", "add", "10.99.0.100/24", "dev", p.IfB)
+		}, want: func(p *viptest.Pair) vip.NICCheck {
+			return vip.NICCheck{VIP: pfx, NIC: "veth0", NICSource: "configured", LinkUp: true, MTU: 1500,
+				MAC: p.MACA.String(), Problems: []string{"veth0 has no address in 10.99.0.0/24"}}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pair := viptest.NewPair(t)
