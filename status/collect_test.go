@@ -300,9 +300,7 @@ func TestCollectWithRealHAProxy(t *testing.T) {
 			}},
 			Problems: []Problem{},
 		}
-		if d := cmp.Diff(want, r, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
-			cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
-			cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); d != "" {
+		if d := cmp.Diff(want, r, netipCmp); d != "" {
 			t.Errorf("report (-want +got):\n%s", d)
 		}
 	})

@@ -34,7 +34,7 @@ func WriteText(w io.Writer, r *Report) error {
 		if !pm.Quorate {
 			quorum = "NO QUORUM"
 		}
-		fmt.Fprintf(tw, "pacemaker\t%s, DC %s, %d failed actions\n", quorum, orText(pm.DC, "NONE"), len(pm.Failed))
+		fmt.Fprintf(tw, "pacemaker\t%s, DC %s, failed actions: %d\n", quorum, orText(pm.DC, "NONE"), len(pm.Failed))
 		nodes := make([]string, len(pm.Nodes))
 		for i, n := range pm.Nodes {
 			nodes[i] = n.Name + " " + n.State
@@ -74,7 +74,7 @@ func WriteText(w io.Writer, r *Report) error {
 				haproxy = fmt.Sprintf("%d UP of %d", c.HAProxy.Up, len(c.HAProxy.Servers))
 				for _, s := range c.HAProxy.Servers {
 					if s.IsUp() {
-						haproxy += " (" + s.Name + " " + s.Address + ")"
+						haproxy += " (" + strings.TrimSpace(s.Name+" "+s.Address) + ")"
 						break
 					}
 				}
