@@ -395,3 +395,53 @@ func TestCollectHAProxyWithoutConsulDNS(t *testing.T) {
 		t.Errorf("the reason does not name the servers' state: %+v", r.Problems)
 	}
 }
+
+// Every component hangs: crm_mon never exits, Consul and the stats page accept and never
+// answer. collect still returns, each component reported as giving no answer.
+func TestCollectEverythingHangs(t *testing.T) {
+	topo := testTopology(t, netip.MustParseAddrPort("127.0.0.1:1"))
+	c := topo.Clusters[0]
+	release := make(chan struct{})
+	hang := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	serve := func(addr string) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: hang}
+		go func() { _ = srv.Serve(l) }()
+		t.Cleanup(func() { srv.Close() })
+	}
+	serve(netip.AddrPortFrom(testVIP, uint16(c.StatsPort)).String())
+	serve(netip.AddrPortFrom(testVIP, uint16(c.Port)).String()) // accepts: TCP is fine
+	consulAddr := netip.AddrPortFrom(testVIP, uint16(freePort(t, testVIP))).String()
+	serve(consulAddr)
+	defer close(release)
+
+	cfg := api.DefaultConfig()
+	cfg.Address = consulAddr
+	client, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := probes{run: &fakeRunner{block: true}, consul: client.Health(), dial: &net.Dialer{}, http: &http.Client{}, consulAddr: consulAddr}
+	r := collect(context.Background(), topo, Options{Timeout: 200 * time.Millisecond, CrmMonTimeout: 200 * time.Millisecond}, p)
+	want := []string{
+		"pacemaker/cluster/" + CodePacemakerUnreachable,
+		"consul/msrvc01/" + CodeConsulUnreachable,
+		"haproxy/msrvc01/" + CodeHAProxyUnreachable,
+	}
+	if d := cmp.Diff(want, codes(r)); d != "" {
+		t.Errorf("problems (-want +got):\n%s", d)
+	}
+	for _, p := range r.Problems {
+		if !strings.Contains(p.Reason, "no answer: "+context.DeadlineExceeded.Error()) {
+			t.Errorf("%s: reason %q does not say there was no answer", p.Code, p.Reason)
+		}
+	}
+}
