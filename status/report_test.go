@@ -25,9 +25,9 @@ func healthyReport() *Report {
 				Name: "msrvc01", Address: netip.MustParseAddrPort("10.20.0.100:5001"), Reach: Reach{OK: true},
 				Consul: Consul{Service: "pgsql-msrvc01", Replicas: 3, Healthy: 3, Leaders: []string{"pgsql-msrvc01/pgsql-0"},
 					Members: []Member{
-						{ID: "pgsql-msrvc01/pgsql-0", Address: leader, Role: RoleLeader, Health: api.HealthPassing},
-						{ID: "pgsql-msrvc01/pgsql-1", Role: RoleReplica, Health: api.HealthPassing},
-						{ID: "pgsql-msrvc01/pgsql-2", Role: RoleReplica, Health: api.HealthPassing},
+						{ID: "pgsql-msrvc01/pgsql-0", Node: "pg-01", Address: leader, Role: RoleLeader, Tags: []string{"master", "primary"}, Health: api.HealthPassing},
+						{ID: "pgsql-msrvc01/pgsql-1", Node: "pg-02", Address: netip.MustParseAddrPort("10.20.0.12:23002"), Role: RoleReplica, Tags: []string{"replica"}, Health: api.HealthPassing},
+						{ID: "pgsql-msrvc01/pgsql-2", Node: "pg-03", Address: netip.MustParseAddrPort("10.20.0.13:23003"), Role: RoleReplica, Tags: []string{"replica"}, Health: api.HealthPassing},
 					}},
 				HAProxy: HAProxy{Up: 1, Servers: []Server{{Name: "pg1", Status: "UP"}, {Name: "pg2", Status: "DOWN"}, {Name: "pg3", Status: "DOWN"}}},
 			}},
