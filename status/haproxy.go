@@ -87,7 +87,9 @@ func parseStatsCSV(r io.Reader, proxy string) ([]Server, error) {
 		if name == "FRONTEND" || name == "BACKEND" {
 			continue
 		}
-		servers = append(servers, Server{Name: name, Status: field(rec, st), Address: field(rec, addr), Check: field(rec, chk)})
+		// HAProxy marks a check still running with "* " before the last result.
+		check := strings.TrimPrefix(field(rec, chk), "* ")
+		servers = append(servers, Server{Name: name, Status: field(rec, st), Address: field(rec, addr), Check: check})
 	}
 	if !found {
 		return nil, fmt.Errorf("%w: %q", errNoProxy, proxy)

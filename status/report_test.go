@@ -128,11 +128,12 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-// A CSV of HAProxy 2.6 with addresses shown (stats show-legends) and a server between states.
+// A CSV of HAProxy 2.6 with addresses shown (stats show-legends), a server between states and
+// one whose check is running ("* L4CON").
 const statsCSV = `# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,check_code,check_duration,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,hanafail,req_rate,req_rate_max,req_tot,cli_abrt,srv_abrt,comp_in,comp_out,comp_byp,comp_rsp,lastsess,last_chk,last_agt,qtime,ctime,rtime,ttime,agent_status,agent_code,agent_duration,check_desc,agent_desc,check_rise,check_fall,check_health,agent_rise,agent_fall,agent_health,addr,cookie,mode,algo
 msrvc01,FRONTEND,,,0,0,4096,0,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,2,0,,,,0,0,0,0,,,,,,,,,,,0,0,0,,,0,0,0,0,,,,,,,,,,,,,,,,,,,,,tcp,
 msrvc01,pg1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP 1/2,1,1,0,1,0,5,0,,1,2,1,,0,,2,0,,0,L7STS,503,1,,,,,,,,,,,0,0,,,,,-1,HTTP status check returned code <3C>503<3E>,,0,0,0,0,,,,Layer7 wrong status,,1,2,1,,,,10.20.0.11:23001,,tcp,
-msrvc01,pg2,0,0,0,0,,0,0,0,,0,,0,0,0,0,"DOWN",1,1,0,1,1,5,5,,1,2,2,,0,,2,0,,0,L4CON,,0,,,,,,,,,,,0,0,,,,,-1,Connection refused,,0,0,0,0,,,,Layer4 connection problem,,1,2,0,,,,10.20.0.12:23002,,tcp,
+msrvc01,pg2,0,0,0,0,,0,0,0,,0,,0,0,0,0,"DOWN",1,1,0,1,1,5,5,,1,2,2,,0,,2,0,,0,* L4CON,,0,,,,,,,,,,,0,0,,,,,-1,Connection refused,,0,0,0,0,,,,Layer4 connection problem,,1,2,0,,,,10.20.0.12:23002,,tcp,
 msrvc01,BACKEND,0,0,0,0,410,0,0,0,0,0,,0,0,0,0,UP,1,1,0,,0,5,0,,1,2,0,,0,,1,0,,0,,,,,,,,,,,,,,0,0,0,0,0,0,-1,,,0,0,0,0,,,,,,,,,,,,,,tcp,roundrobin
 msrvc01-stats,FRONTEND,,,1,1,4096,1,0,0,0,0,0,,,,,OPEN,,,,,,,,,1,3,0,,,,0,1,0,1,,,,0,0,0,0,0,0,,1,1,1,,,0,0,0,0,,,,,,,,,,,,,,,,,,,,,http,
 `
