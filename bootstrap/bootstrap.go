@@ -46,6 +46,8 @@ var (
 const (
 	CorosyncConfPath = "/etc/corosync/corosync.conf"
 	AuthkeyPath      = corosync.KeyFile
+	// LocalCIBDir is where Pacemaker keeps its CIB on disk.
+	LocalCIBDir = "/var/lib/pacemaker/cib"
 	// AgentPath is where Pacemaker finds ocf:vipctl:vip (the same as `vipctl ocf install`).
 	AgentPath = "/usr/lib/ocf/resource.d/vipctl/vip"
 )
@@ -184,6 +186,7 @@ type runState struct {
 	confChanged    bool // corosync.conf was (or, dry run, would be) written
 	clusterPending bool // dry run: the cluster is not up, so its CIB cannot be read yet
 	restarted      bool // corosync was restarted: pacemaker must be started too
+	pacemakerStops bool // the corosync step stops (or, dry run, would stop) Pacemaker
 }
 
 // Steps lists the step names of the plan in order.

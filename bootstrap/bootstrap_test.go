@@ -355,7 +355,7 @@ func tree(t *testing.T, root string) map[string]string {
 }
 
 var stepOrder = []string{
-	"tools", "nic", "authkey", "corosync.conf", "agent", "corosync", "pacemaker", "quorum", "cib",
+	"tools", "nic", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib",
 	"vip", "backup-script:app", "backup-cron:app",
 }
 
@@ -387,7 +387,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	}
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
-		"agent": StatusChanged, "corosync": StatusChanged, "pacemaker": StatusChanged, "quorum": StatusOK,
+		"agent": StatusChanged, "corosync": StatusChanged, "local-cib": StatusOK, "pacemaker": StatusChanged, "quorum": StatusOK,
 		"cib": StatusChanged, "vip": StatusOK,
 		"backup-script:app": StatusChanged, "backup-cron:app": StatusChanged,
 	}
@@ -484,7 +484,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Fatalf("dry run: %v", err)
 	}
 	want := allStatus(r, StatusWouldChange)
-	want["tools"], want["nic"] = StatusOK, StatusOK
+	want["tools"], want["nic"], want["local-cib"] = StatusOK, StatusOK, StatusOK
 	if diff := cmp.Diff(want, statuses(r)); diff != "" {
 		t.Errorf("dry run (-want +got):\n%s", diff)
 	}
@@ -533,7 +533,7 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 	}
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
-		"agent": StatusChanged, "corosync": StatusFailed, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
+		"agent": StatusChanged, "corosync": StatusFailed, "local-cib": StatusNotRun, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
 		"cib": StatusNotRun, "vip": StatusNotRun,
 		"backup-script:app": StatusNotRun, "backup-cron:app": StatusNotRun,
 	}
@@ -706,6 +706,75 @@ func TestRunningCorosync(t *testing.T) {
 			}
 		})
 	}
+}
+
+// localCIB writes a CIB naming cluster into the root's /var/lib/pacemaker/cib.
+func (f *fixture) localCIB(cluster string) []byte {
+	f.t.Helper()
+	doc := fmt.Appendf(nil, `<cib epoch="5" num_updates="0" admin_epoch="0"><configuration><crm_config>
+<cluster_property_set id="cib-bootstrap-options"><nvpair id="cib-bootstrap-options-cluster-name" name="cluster-name" value="%s"/></cluster_property_set>
+</crm_config><nodes><node id="1" uname="node1"/></nodes><resources/><constraints/></configuration><status/></cib>`, cluster)
+	dir := f.root + LocalCIBDir
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/cib.xml", doc, 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	return doc
+}
+
+// The CIB the Debian package's one-node cluster left on disk is moved aside before Pacemaker
+// starts in this cluster; this cluster's own CIB, or the CIB of a running member, never is.
+func TestForeignLocalCIB(t *testing.T) {
+	t.Run("another cluster's, Pacemaker restarted: moved aside", func(t *testing.T) {
+		f := newFixture(t)
+		f.host.corosync, f.host.pacemaker, f.host.clusterName = true, true, "debian"
+		doc := f.localCIB("debian")
+		r, err := f.run(f.options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(r)["local-cib"]; got != StatusChanged {
+			t.Errorf("local-cib step %s, want changed", got)
+		}
+		moved, err := os.ReadFile(f.root + LocalCIBDir + ".vipctl-20261126T020000Z/cib.xml")
+		if err != nil || !bytes.Equal(moved, doc) {
+			t.Errorf("moved CIB: %v", err)
+		}
+		left, err := os.ReadDir(f.root + LocalCIBDir)
+		if err != nil || len(left) != 0 {
+			t.Errorf("%s after: %v %v, want an empty directory", LocalCIBDir, left, err)
+		}
+		if st, err := os.Stat(f.root + LocalCIBDir); err != nil || st.Mode().Perm() != 0o750 {
+			t.Errorf("%s mode: %v %v", LocalCIBDir, st, err)
+		}
+	})
+	t.Run("this cluster's: kept", func(t *testing.T) {
+		f := newFixture(t)
+		doc := f.localCIB("pg-test")
+		r, err := f.run(f.options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(r)["local-cib"]; got != StatusOK {
+			t.Errorf("local-cib step %s, want ok", got)
+		}
+		if kept, err := os.ReadFile(f.root + LocalCIBDir + "/cib.xml"); err != nil || !bytes.Equal(kept, doc) {
+			t.Errorf("local CIB changed: %v", err)
+		}
+	})
+	t.Run("another cluster's under a running Pacemaker of this cluster: kept", func(t *testing.T) {
+		f := newFixture(t)
+		f.host.corosync, f.host.pacemaker, f.host.clusterName = true, true, "pg-test"
+		doc := f.localCIB("other")
+		if _, err := f.run(f.options()); err != nil {
+			t.Fatal(err)
+		}
+		if kept, err := os.ReadFile(f.root + LocalCIBDir + "/cib.xml"); err != nil || !bytes.Equal(kept, doc) {
+			t.Errorf("local CIB changed: %v", err)
+		}
+	})
 }
 
 func TestOldCorosyncConfKept(t *testing.T) {

@@ -10,7 +10,10 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/beevik/etree"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -41,6 +44,7 @@ func (p *Plan) buildSteps() []step {
 	}
 	steps = append(steps,
 		step{name: "corosync", what: "Corosync runs with this configuration", check: p.checkCorosync, apply: p.applyCorosync},
+		step{name: "local-cib", what: "no CIB of another cluster waits in " + LocalCIBDir, check: p.checkLocalCIB, apply: p.applyLocalCIB},
 		step{name: "pacemaker", what: "Pacemaker runs", check: p.checkPacemaker, apply: p.applyPacemaker},
 		step{name: "quorum", what: p.Host.Name + " is online in a quorate partition", check: p.checkMember, apply: p.waitMember, wait: true},
 		step{name: "cib", what: "the live CIB holds vipctl's resources, constraints and properties", check: p.checkCIB, apply: p.applyCIB},
@@ -251,6 +255,7 @@ func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
 	}
 	if name := p.liveClusterName(ctx); name != p.topo.Corosync.ClusterName {
 		p.state.clusterPending = true
+		p.state.pacemakerStops = true
 		return fmt.Sprintf("restart Corosync and Pacemaker: it runs cluster %q, the topology's is %q", name, p.topo.Corosync.ClusterName), nil
 	}
 	return "reload the changed configuration on every member: corosync-cfgtool -R", nil
@@ -283,6 +288,62 @@ func (p *Plan) applyCorosync(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return "reloaded the configuration (corosync-cfgtool -R)", nil
+}
+
+// localCIBCluster returns the cluster-name recorded in the CIB Pacemaker keeps on disk
+// ("" when there is none, or it names no cluster).
+func (p *Plan) localCIBCluster() (string, error) {
+	b, err := os.ReadFile(p.path(LocalCIBDir + "/cib.xml"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(b); err != nil {
+		return "", fmt.Errorf("%s/cib.xml: %w", LocalCIBDir, err)
+	}
+	for _, nv := range doc.FindElements("//crm_config//nvpair[@name='cluster-name']") {
+		return nv.SelectAttrValue("value", ""), nil
+	}
+	return "", nil
+}
+
+// A stopped Pacemaker starts from the CIB on its disk. When that CIB is another cluster's
+// (the Debian package starts a one-node cluster "debian" with a node "node1"), it would bring
+// that cluster's nodes and settings into this one: it is moved aside, as pcs cluster setup
+// does. The CIB of a running Pacemaker, or of this cluster, is never touched.
+func (p *Plan) checkLocalCIB(ctx context.Context) (string, error) {
+	name, err := p.localCIBCluster()
+	if err != nil || name == "" || name == p.topo.Corosync.ClusterName {
+		return "", err
+	}
+	if !p.state.pacemakerStops && p.pacemakerRunning(ctx) {
+		return "", nil
+	}
+	return fmt.Sprintf("move the CIB of cluster %q aside", name), nil
+}
+
+func (p *Plan) applyLocalCIB(context.Context) (string, error) {
+	dir := p.path(LocalCIBDir)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return "", err
+	}
+	old := dir + ".vipctl-" + p.opts.now().UTC().Format("20060102T150405Z")
+	if err := os.Rename(dir, old); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, st.Mode().Perm()); err != nil {
+		return "", err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(dir, int(sys.Uid), int(sys.Gid)); err != nil {
+			return "", err
+		}
+	}
+	return "moved to " + strings.TrimPrefix(old, p.opts.Root), nil
 }
 
 func (p *Plan) pacemakerRunning(ctx context.Context) bool {

@@ -141,5 +141,5 @@ func writeBootstrapLine(w io.Writer, r bootstrap.Result) {
 	if detail == "" {
 		detail = r.What
 	}
-	fmt.Fprintf(w, "%-12s  %-20s  %s\n", bootstrapStatusText[r.Status], r.Step, detail)
+	fmt.Fprintf(w, "%-12s  %-22s  %s\n", bootstrapStatusText[r.Status], r.Step, detail)
 }
