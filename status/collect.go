@@ -58,9 +58,8 @@ type probes struct {
 }
 
 // Check looks at every component of the topology from this machine and returns the report,
-// with every problem found. An unreachable component is a problem in the report, not an
-// error: Check fails only when it cannot start looking (an unknown Options.Host, a netlink
-// handle it cannot open).
+// with every problem found. An unreachable component, even this host's netlink, is a problem
+// in the report, not an error: Check fails only for an Options.Host not in the topology.
 func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, error) {
 	if opts.Host != "" {
 		if _, ok := t.Host(opts.Host); !ok {
@@ -74,19 +73,20 @@ func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, er
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 	}
 	if opts.Host != "" {
-		h, err := vip.OpenHost("")
-		if err != nil {
-			return nil, err
-		}
-		defer h.Close()
 		timeout := opts.Timeout
 		if timeout == 0 {
 			timeout = DefaultTimeout
 		}
-		if err := h.SetDeadline(time.Now().Add(timeout)); err != nil {
-			return nil, fmt.Errorf("netlink: %w", err)
+		h, err := vip.OpenHost("")
+		if err == nil {
+			defer h.Close()
+			err = h.SetDeadline(time.Now().Add(timeout))
 		}
-		p.addrs = h
+		if err != nil {
+			p.addrs = failedFinder{fmt.Errorf("netlink: %w", err)} // reported, not fatal
+		} else {
+			p.addrs = h
+		}
 	}
 	cfg := api.DefaultConfig()
 	switch {
@@ -103,6 +103,11 @@ func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, er
 	}
 	return collect(ctx, t, opts, p), nil
 }
+
+// failedFinder stands for a netlink handle that could not be opened.
+type failedFinder struct{ err error }
+
+func (f failedFinder) Find(netip.Addr) ([]vip.Address, error) { return nil, f.err }
 
 // collect runs every probe, each under its own timeout and all at once, then judges.
 func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) *Report {
