@@ -169,16 +169,16 @@ type step struct {
 
 // Plan is the ordered steps that make one host a member.
 type Plan struct {
-	Host    topology.Host
-	Group   *topology.HostGroup // nil: the host serves no VIP
-	opts    Options
-	topo    *topology.Topology
-	steps   []step
-	state   runState
-	corosyn []byte
-	cibDoc  *etree.Document
-	backups []backupFile
-	jobs    []*api.Job
+	Host         topology.Host
+	Group        *topology.HostGroup // nil: the host serves no VIP
+	opts         Options
+	topo         *topology.Topology
+	steps        []step
+	state        runState
+	corosyncConf []byte
+	cibDoc       *etree.Document
+	backups      []backupFile
+	jobs         []*api.Job
 }
 
 // runState is what earlier steps found out for later ones.
@@ -258,7 +258,7 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 		p.Group = &g
 	}
 	var err error
-	if p.corosyn, err = corosync.Render(t); err != nil {
+	if p.corosyncConf, err = corosync.Render(t); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if p.cibDoc, err = cib.Render(t); err != nil {

@@ -777,6 +777,21 @@ func TestForeignLocalCIB(t *testing.T) {
 	})
 }
 
+// When the running Corosync's cluster cannot be read, bootstrap fails instead of guessing
+// (a guess of "another cluster" would restart a member).
+func TestRunningCorosyncUnknownCluster(t *testing.T) {
+	f := newFixture(t)
+	f.host.corosync, f.host.pacemaker, f.host.clusterName = true, true, "pg-test"
+	f.host.fail["corosync-cmapctl -g totem.cluster_name"] = errExit
+	r, err := f.run(f.options())
+	if !errors.Is(err, errExit) || r.Failed != "corosync" {
+		t.Fatalf("err = %v, failed %q; want the cmapctl error at corosync", err, r.Failed)
+	}
+	if got := changing(f.host.takeCalls()); len(got) > 0 {
+		t.Errorf("ran %v", got)
+	}
+}
+
 func TestOldCorosyncConfKept(t *testing.T) {
 	f := newFixture(t)
 	old := []byte("totem {\n\tcluster_name: debian\n}\n")

@@ -11,30 +11,40 @@ import (
 	"time"
 )
 
-// fileDiff says how the file at path differs from data with mode: "" when it is the same,
-// else a short description ("missing", "content differs", "mode 0644, want 0400").
-func fileDiff(path string, data []byte, mode fs.FileMode) (string, error) {
+// fileState is how a file on the host compares with what it should be.
+type fileState int
+
+const (
+	fileSame     fileState = iota // content and mode as wanted
+	fileMissing                   // no file there
+	fileContent                   // another content
+	fileModeOnly                  // the content, with another mode
+)
+
+// fileDiff compares the file at path with data and mode, and describes a difference for the
+// operator ("" when the same).
+func fileDiff(path string, data []byte, mode fs.FileMode) (fileState, string, error) {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "missing", nil
+		return fileMissing, "missing", nil
 	}
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", path)
+		return 0, "", fmt.Errorf("%s is not a regular file", path)
 	}
 	have, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	if !bytes.Equal(have, data) {
-		return "content differs", nil
+		return fileContent, "content differs", nil
 	}
 	if st.Mode().Perm() != mode {
-		return fmt.Sprintf("mode %04o, want %04o", st.Mode().Perm(), mode), nil
+		return fileModeOnly, fmt.Sprintf("mode %04o, want %04o", st.Mode().Perm(), mode), nil
 	}
-	return "", nil
+	return fileSame, "", nil
 }
 
 // writeFile puts data at path with mode through a temporary file in the same directory, synced

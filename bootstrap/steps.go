@@ -134,21 +134,21 @@ func (p *Plan) checkAuthkey(context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return fileDiff(dest, have, 0o400) // only the mode can differ
+		_, diff, err := fileDiff(dest, have, 0o400) // only the mode can differ
+		return diff, err
 	}
 	want, err := os.ReadFile(p.opts.Authkey)
 	if err != nil {
 		return "", err
 	}
-	diff, err := fileDiff(dest, want, 0o400)
-	if err != nil {
+	state, diff, err := fileDiff(dest, want, 0o400)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if diff == "content differs" {
+	case state == fileContent:
 		return "", fmt.Errorf("%w: %s holds another key than %s; vipctl does not replace a cluster key "+
 			"(if this host is in no cluster yet, remove the old key and run bootstrap again)", ErrAuthkeyMismatch, AuthkeyPath, p.opts.Authkey)
-	}
-	if diff == "missing" {
+	case state == fileMissing:
 		return "install it from " + p.opts.Authkey, nil
 	}
 	return diff, nil
@@ -176,7 +176,7 @@ func (p *Plan) applyAuthkey(context.Context) (string, error) {
 }
 
 func (p *Plan) checkConf(context.Context) (string, error) {
-	diff, err := fileDiff(p.path(CorosyncConfPath), p.corosyn, 0o644)
+	_, diff, err := fileDiff(p.path(CorosyncConfPath), p.corosyncConf, 0o644)
 	if err != nil {
 		return "", err
 	}
@@ -188,7 +188,7 @@ func (p *Plan) checkConf(context.Context) (string, error) {
 }
 
 func (p *Plan) applyConf(context.Context) (string, error) {
-	backup, err := writeFile(p.path(CorosyncConfPath), p.corosyn, 0o644, true, p.opts.now())
+	backup, err := writeFile(p.path(CorosyncConfPath), p.corosyncConf, 0o644, true, p.opts.now())
 	if err != nil {
 		return "", fmt.Errorf("write %s: %w", CorosyncConfPath, err)
 	}
@@ -232,17 +232,18 @@ func (p *Plan) running(ctx context.Context, daemon string, probe ...string) bool
 	return err == nil
 }
 
-// liveClusterName is the cluster_name the running Corosync was started with ("" if unknown).
-func (p *Plan) liveClusterName(ctx context.Context) string {
+// liveClusterName is the cluster_name the running Corosync was started with. It never guesses:
+// a wrong answer would restart a member of this cluster.
+func (p *Plan) liveClusterName(ctx context.Context) (string, error) {
 	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-g", "totem.cluster_name")
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("which cluster the running Corosync is in: %w", err)
 	}
 	_, v, ok := strings.Cut(strings.TrimSpace(string(out)), " = ")
-	if !ok {
-		return ""
+	if !ok || strings.TrimSpace(v) == "" {
+		return "", fmt.Errorf("which cluster the running Corosync is in: corosync-cmapctl said %q", out)
 	}
-	return strings.TrimSpace(v)
+	return strings.TrimSpace(v), nil
 }
 
 func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
@@ -253,7 +254,11 @@ func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
 	if !p.state.confChanged {
 		return "", nil
 	}
-	if name := p.liveClusterName(ctx); name != p.topo.Corosync.ClusterName {
+	name, err := p.liveClusterName(ctx)
+	if err != nil {
+		return "", err
+	}
+	if name != p.topo.Corosync.ClusterName {
 		p.state.clusterPending = true
 		p.state.pacemakerStops = true
 		return fmt.Sprintf("restart Corosync and Pacemaker: it runs cluster %q, the topology's is %q", name, p.topo.Corosync.ClusterName), nil
@@ -272,7 +277,11 @@ func (p *Plan) applyCorosync(ctx context.Context) (string, error) {
 		}
 		return "started corosync", nil
 	}
-	if name := p.liveClusterName(ctx); name != p.topo.Corosync.ClusterName {
+	name, err := p.liveClusterName(ctx)
+	if err != nil {
+		return "", err
+	}
+	if name != p.topo.Corosync.ClusterName {
 		// This host runs another cluster (such as the one the Debian package starts with its
 		// default corosync.conf): it holds nothing of this cluster, restarting it loses nothing.
 		if err := run("systemctl", "stop", "pacemaker"); err != nil {
@@ -577,7 +586,7 @@ func (p *Plan) backupStep(b backupFile) step {
 	}
 	s.what = fmt.Sprintf("%s of cluster %s is installed (%04o)", b.path, b.cluster, b.mode)
 	s.check = func(context.Context) (string, error) {
-		diff, err := fileDiff(p.path(b.path), b.data, b.mode)
+		_, diff, err := fileDiff(p.path(b.path), b.data, b.mode)
 		if diff != "" {
 			diff = "write it (" + diff + ")"
 		}
