@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/vipctl/vipctl/topology"
@@ -46,9 +47,13 @@ var ErrInvalidBackup = errors.New("invalid backup settings")
 var scriptFS embed.FS
 
 // scriptTemplates are every template of scripts/: backup files and the compose micro-cluster.
-var scriptTemplates = template.Must(template.New("").
-	Funcs(template.FuncMap{"q": shellQuote, "y": composeQuote, "yaml": yamlString}).
-	ParseFS(scriptFS, "scripts/*.tmpl"))
+// They are parsed on first use, not at start-up: every run of the vipctl binary, the OCF agent's
+// included, would pay for it.
+var scriptTemplates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").
+		Funcs(template.FuncMap{"q": shellQuote, "y": composeQuote, "yaml": yamlString}).
+		ParseFS(scriptFS, "scripts/*.tmpl"))
+})
 
 // The backup files of a cluster, in the order BackupFiles returns them.
 var backupOutputs = []struct {
@@ -117,8 +122,8 @@ func BackupFiles(t *topology.Topology, c topology.Cluster) ([]File, error) {
 		PGPort:        ContainerPGPort,
 		PGSocketDir:   ContainerPGSocketDir,
 		PatroniURL:    "http://127.0.0.1:" + strconv.Itoa(c.PatroniPort),
-		PatroniJob:    "pgsql-" + c.Name,
-		BackupJob:     "backup-" + c.Name,
+		PatroniJob:    PatroniJobName(c),
+		BackupJob:     BackupJobName(c),
 		Label:         ContainerLabel,
 		InnerScript:   ContainerBackupIfPrimary,
 		ContainerConf: ContainerPgbackrestConf,
@@ -140,26 +145,26 @@ func BackupFiles(t *topology.Topology, c topology.Cluster) ([]File, error) {
 
 func renderTemplate(name string, data any) ([]byte, error) {
 	var b bytes.Buffer
-	if err := scriptTemplates.ExecuteTemplate(&b, name, data); err != nil {
+	if err := scriptTemplates().ExecuteTemplate(&b, name, data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
 	}
 	return b.Bytes(), nil
 }
 
 // clusterName is the topology's rule for cluster and group names (they become stanza, job and file names).
-var clusterName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+var clusterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]*$`) })
 
 // cronField matches one field of a cron schedule (numbers, names, *, ranges, steps, lists).
-var cronField = regexp.MustCompile(`^[0-9A-Za-z*,/-]+$`)
+var cronField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z*,/-]+$`) })
 
 // checkBackup refuses values that no quoting can carry: pgbackrest.conf is line based and a
 // cron schedule cannot be quoted.
 func checkBackup(c topology.Cluster) error {
-	if !clusterName.MatchString(c.Name) {
-		return fmt.Errorf("cluster name %q does not match %s: %w", c.Name, clusterName, ErrInvalidBackup)
+	if !clusterName().MatchString(c.Name) {
+		return fmt.Errorf("cluster name %q does not match %s: %w", c.Name, clusterName(), ErrInvalidBackup)
 	}
-	if !clusterName.MatchString(c.HostGroup) {
-		return fmt.Errorf("cluster %s: host group name %q does not match %s: %w", c.Name, c.HostGroup, clusterName, ErrInvalidBackup)
+	if !clusterName().MatchString(c.HostGroup) {
+		return fmt.Errorf("cluster %s: host group name %q does not match %s: %w", c.Name, c.HostGroup, clusterName(), ErrInvalidBackup)
 	}
 	r := c.Backup.Repo
 	if r.Type != topology.RepoPosix && r.Type != topology.RepoS3 {
@@ -184,7 +189,7 @@ func checkBackup(c topology.Cluster) error {
 	fields := strings.Fields(c.Backup.Schedule)
 	ok := len(fields) == 5
 	for _, f := range fields {
-		ok = ok && cronField.MatchString(f)
+		ok = ok && cronField().MatchString(f)
 	}
 	if !ok {
 		return fmt.Errorf("cluster %s: backup schedule %q is not five cron fields: %w",

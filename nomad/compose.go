@@ -60,7 +60,7 @@ func ComposeFiles(t *topology.Topology) ([]File, error) {
 			return nil, fmt.Errorf("%w: compose: cluster %q: port %d outside 1..65535", ErrRender, c.Name, p)
 		}
 	}
-	if !clusterName.MatchString(c.Name) || c.Image == "" || strings.ContainsAny(c.Image, " \t\r\n") {
+	if !clusterName().MatchString(c.Name) || c.Image == "" || strings.ContainsAny(c.Image, " \t\r\n") {
 		return nil, fmt.Errorf("%w: compose: cluster %q with image %q", ErrRender, c.Name, c.Image)
 	}
 	d := composeData{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"sync"
 	"text/template"
 
 	"github.com/vipctl/vipctl/topology"
@@ -24,8 +25,9 @@ func HAProxySRVName(c topology.Cluster) string {
 	return "_" + PatroniJobName(c) + "._master.service.consul"
 }
 
-// haproxyTemplate is the configuration of one cluster's HAProxy.
-var haproxyTemplate = template.Must(template.New("haproxy.cfg").Parse(`# HAProxy for PostgreSQL cluster {{.Cluster}} (Nomad job {{.Job}}), rendered by vipctl: do not edit.
+// haproxyTemplate is the configuration of one cluster's HAProxy, parsed on first use.
+var haproxyTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("haproxy.cfg").Parse(`# HAProxy for PostgreSQL cluster {{.Cluster}} (Nomad job {{.Job}}), rendered by vipctl: do not edit.
 # Clients connect to the VIP of host group {{.Group}} on port {{.Port}}; the one server that passes
 # Patroni's /primary check (the leader) receives the connection.
 
@@ -76,6 +78,7 @@ listen {{.Cluster}}-stats
     stats uri /
     stats refresh 10s
 `))
+})
 
 // HAProxyConfig returns the haproxy.cfg of a cluster: a TCP listener on the cluster's port whose
 // backends are the cluster's Patroni members found through Consul DNS, of which only the primary
@@ -97,7 +100,7 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 		}
 	}
 	var b bytes.Buffer
-	err = haproxyTemplate.Execute(&b, map[string]any{
+	err = haproxyTemplate().Execute(&b, map[string]any{
 		"Cluster":     c.Name,
 		"Job":         HAProxyJobName(c),
 		"Group":       c.HostGroup,

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -487,13 +488,15 @@ func mapTokens(m map[string]string) hclwrite.Tokens {
 }
 
 // runtimeInterpolation matches the interpolations Nomad resolves when it places a task.
-var runtimeInterpolation = regexp.MustCompile(`\$\{(NOMAD_[A-Za-z0-9_]+|(node|attr|meta)\.[A-Za-z0-9_.-]+)\}`)
+var runtimeInterpolation = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$\{(NOMAD_[A-Za-z0-9_]+|(node|attr|meta)\.[A-Za-z0-9_.-]+)\}`)
+})
 
 // stringTokens is a quoted HCL string whose value is s, keeping Nomad's runtime interpolations.
 func stringTokens(s string) hclwrite.Tokens {
 	var lit []byte
 	last := 0
-	for _, m := range runtimeInterpolation.FindAllStringIndex(s, -1) {
+	for _, m := range runtimeInterpolation().FindAllStringIndex(s, -1) {
 		lit = append(lit, escapeAll(s[last:m[0]])...)
 		lit = append(lit, s[m[0]:m[1]]...)
 		last = m[1]

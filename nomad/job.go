@@ -23,15 +23,9 @@ const (
 	BackupJobPrefix  = "backup-"
 )
 
-// Paths and names inside the Patroni container and on the host.
+// Names in the Patroni job and on the host. The paths inside the container (ContainerPGData,
+// ContainerPGDataMount, ContainerPGPort, ...) are defined once, in backup.go.
 const (
-	// patroniDataMount is where the cluster's host volume is mounted in the container.
-	patroniDataMount = "/var/lib/postgresql/data"
-	// patroniDataDir is PostgreSQL's data directory: a subdirectory of the mount, so initdb
-	// finds an empty directory it owns even when the volume root holds lost+found.
-	patroniDataDir = ContainerPGData
-	// patroniContainerPort is PostgreSQL's port inside the container (the "pgsql" port maps to it).
-	patroniContainerPort = ContainerPGPort
 	// patroniVarKeys are the keys of the Nomad Variable nomad/jobs/pgsql-<cluster>.
 	superuserPasswordKey   = "superuser_password"
 	replicationPasswordKey = "replication_password"
@@ -160,8 +154,8 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		"PATRONI_NAME":                       "pgsql-${NOMAD_ALLOC_INDEX}",
 		"PATRONI_SCOPE":                      "${NOMAD_JOB_NAME}",
 		"PATRONI_POSTGRESQL_CONNECT_ADDRESS": "${NOMAD_ADDR_pgsql}",
-		"PATRONI_POSTGRESQL_LISTEN":          "0.0.0.0:" + strconv.Itoa(patroniContainerPort),
-		"PATRONI_POSTGRESQL_DATA_DIR":        patroniDataDir,
+		"PATRONI_POSTGRESQL_LISTEN":          "0.0.0.0:" + strconv.Itoa(ContainerPGPort),
+		"PATRONI_POSTGRESQL_DATA_DIR":        ContainerPGData,
 		"PATRONI_RESTAPI_CONNECT_ADDRESS":    "${NOMAD_IP_patroni}:" + patroni,
 		"PATRONI_RESTAPI_LISTEN":             "0.0.0.0:" + patroni,
 		"PATRONI_CONSUL_HOST":                t.Consul.JobAddress,
@@ -203,7 +197,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		}}, x.templates...),
 		VolumeMounts: []*api.VolumeMount{{
 			Volume:      new(vol),
-			Destination: new(patroniDataMount),
+			Destination: new(ContainerPGDataMount),
 			ReadOnly:    new(false),
 		}},
 		Resources: &api.Resources{
@@ -230,7 +224,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		Constraints: hostConstraints(hosts),
 		Networks: []*api.NetworkResource{{
 			ReservedPorts: []api.Port{{Label: "patroni", Value: c.PatroniPort}},
-			DynamicPorts:  []api.Port{{Label: "pgsql", To: patroniContainerPort}},
+			DynamicPorts:  []api.Port{{Label: "pgsql", To: ContainerPGPort}},
 		}},
 		Volumes:       volumes,
 		EphemeralDisk: &api.EphemeralDisk{SizeMB: new(c.Resources.DiskMB)},

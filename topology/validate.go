@@ -8,23 +8,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
 // nameRule is what a block label must look like.
 type nameRule struct {
-	re     *regexp.Regexp
+	re     func() *regexp.Regexp // compiled on first use, not at start-up of every vipctl run
 	maxLen int
 }
 
 var (
 	// Groups, clusters and fences: with a prefix such as "pgsql-", the name still fits in one
 	// DNS label (63) of Consul's service names.
-	lowerName = nameRule{regexp.MustCompile(`^[a-z][a-z0-9-]*$`), 50}
+	lowerName = nameRule{lazyRegexp(`^[a-z][a-z0-9-]*$`), 50}
 	// Hosts: Pacemaker node names, DNS names.
-	hostName = nameRule{regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`), 253}
+	hostName = nameRule{lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`), 253}
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Accepted values of pacemaker.no_quorum_policy.
 var noQuorumPolicies = []string{"stop", "freeze", "ignore", "demote", "suicide"}
@@ -64,9 +69,9 @@ func validate(p *parsed) hcl.Diagnostics {
 // name checks a block label against its rule and reports a duplicate at its second occurrence.
 func (c *checker) name(s *src, rule nameRule, seen map[string]*src) {
 	switch {
-	case !rule.re.MatchString(s.name):
+	case !rule.re().MatchString(s.name):
 		c.errorf(s.label, "Invalid name "+quote(s.name),
-			"The name of a %s must match %s.", s.kind, rule.re.String())
+			"The name of a %s must match %s.", s.kind, rule.re().String())
 	case len(s.name) > rule.maxLen:
 		c.errorf(s.label, "Invalid name "+quote(s.name),
 			"The name of a %s has at most %d characters.", s.kind, rule.maxLen)
