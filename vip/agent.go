@@ -222,16 +222,20 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 	}
 	prefix := netip.PrefixFrom(p.Addr, bits)
 	added := false
-	var dadWatch *os.File // IPv6: sees the answer that fails DAD, to name the other host's MAC
-	if here == nil && p.Addr.Is6() && !p.NoDAD {
-		if dadWatch, err = h.packetSocket(link, unix.ETH_P_IPV6); err != nil {
+	// One packet socket serves the whole start when the address is new: it receives the answers
+	// to the ARP probe (IPv4) or to DAD (IPv6, to name the other host's MAC), sends the first
+	// announcement round and goes to the helper for the rest. Closing the last reference to a
+	// packet socket waits for an RCU grace period (about 7 ms here); start leaves that to the helper.
+	var wire *os.File
+	if here == nil && ((p.Addr.Is4() && p.DADProbe) || (p.Addr.Is6() && !p.NoDAD)) {
+		if wire, err = h.wireSocket(link, p.Addr); err != nil {
 			return err
 		}
-		defer dadWatch.Close()
+		defer wire.Close()
 	}
 	if here == nil {
 		if p.Addr.Is4() && p.DADProbe {
-			mac, err := h.Probe(ctx, link, p.Addr, MaxProbe)
+			mac, err := probe(ctx, wire, link, p.Addr, p.DADProbeWindow)
 			if errors.Is(err, ErrProbeNotSent) {
 				fmt.Fprintf(a.Stderr, "warning: duplicate check skipped: %v\n", err)
 			} else if err != nil {
@@ -248,7 +252,7 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 		added = true
 	}
 	if p.Addr.Is6() && !p.NoDAD {
-		if err := waitDAD(ctx, h, link, p.Addr, dadWatch); err != nil {
+		if err := waitDAD(ctx, h, link, p.Addr, wire); err != nil {
 			if errors.Is(err, ErrDADFailed) || added {
 				if derr := h.Del(Address{LinkIndex: link.Index, Prefix: prefix}); derr != nil {
 					err = errors.Join(err, derr)
@@ -257,7 +261,7 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 			return err
 		}
 	}
-	return a.announce(ctx, h, link, p.Addr, p.ARPCount, p.ARPInterval)
+	return a.announce(ctx, h, link, p.Addr, p.ARPCount, p.ARPInterval, wire)
 }
 
 // waitDAD waits until duplicate address detection of addr on link has ended, or ctx's deadline
@@ -303,7 +307,7 @@ func waitDAD(ctx context.Context, h *Host, link Link, addr netip.Addr, watch *os
 }
 
 func (a *Agent) stop(ctx context.Context, h *Host, p Params) error {
-	errAnn := endAnnouncer(ctx, pidfile(a.RunDir, h.Netns, p.Addr), p.Addr)
+	errAnn := endAnnouncer(pidfile(a.RunDir, h.Netns, p.Addr), p.Addr)
 	found, err := h.Find(p.Addr)
 	if err != nil {
 		return errors.Join(errAnn, err)
@@ -353,7 +357,7 @@ func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
 		return fmt.Errorf("%w: another host on %s holds %s", ErrDADFailed, link.Name, p.Addr)
 	}
 	if p.ARPCountRefresh > 0 && !here.Tentative() {
-		if err := a.announce(ctx, h, link, p.Addr, p.ARPCountRefresh, p.ARPInterval); err != nil {
+		if err := a.announce(ctx, h, link, p.Addr, p.ARPCountRefresh, p.ARPInterval, nil); err != nil {
 			fmt.Fprintf(a.Stderr, "warning: refresh announcements: %v\n", err)
 		}
 	}

@@ -36,10 +36,11 @@ func pidfile(runDir, ns string, addr netip.Addr) string {
 
 // announce sends the first round of announcements for addr on link now and, when rounds > 1,
 // starts a detached helper (the same executable, action _announce) that sends the rest through
-// the same socket. A helper still running for addr is ended first.
-func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Addr, rounds int, interval time.Duration) error {
+// the same socket. A helper still running for addr is ended first. sock is the packet socket to
+// send on (the caller closes it), or nil to open a send-only one here.
+func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Addr, rounds int, interval time.Duration, sock *os.File) error {
 	pf := pidfile(a.RunDir, h.Netns, addr)
-	if err := endAnnouncer(ctx, pf, addr); err != nil {
+	if err := endAnnouncer(pf, addr); err != nil {
 		return err
 	}
 	if rounds <= 0 {
@@ -49,11 +50,12 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 	if err != nil {
 		return fmt.Errorf("build announcement for %s: %w", addr, err)
 	}
-	sock, err := h.packetSocket(link, 0)
-	if err != nil {
-		return err
+	if sock == nil {
+		if sock, err = h.packetSocket(link, 0); err != nil {
+			return err
+		}
+		defer sock.Close()
 	}
-	defer sock.Close()
 	// Announcements are best effort: a link that refuses a frame now (a full queue, an egress
 	// filter) must not fail the action; the helper tries again on the next rounds.
 	if err := sendFrames(int(sock.Fd()), link.Index, frames); err != nil {
@@ -61,6 +63,10 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 	}
 	if rounds == 1 {
 		return nil
+	}
+	// The helper only sends: what the socket was bound to receive would queue up unread.
+	if err := dropAll(sock); err != nil {
+		return fmt.Errorf("announcement socket: %w", err)
 	}
 	if err := os.MkdirAll(a.RunDir, 0o755); err != nil {
 		return fmt.Errorf("announcement helper: %w", err)
@@ -98,7 +104,8 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 }
 
 // runAnnouncer is the helper: args are addr, pidfile, ifindex, rounds, interval_ms and the frames
-// in hex; the packet socket is fd 3, and fd 4 reaches EOF when its pidfile is in place. It ends when its rounds are sent or when stop kills it.
+// in hex; the packet socket is fd 3, and fd 4 reaches EOF when its pidfile is in place. It ends
+// when its rounds are sent (removing its pidfile) or when stop kills it.
 func runAnnouncer(ctx context.Context, args []string) error {
 	if len(args) < 6 {
 		return errors.New("announcer: missing arguments")
@@ -121,8 +128,6 @@ func runAnnouncer(ctx context.Context, args []string) error {
 	goR := os.NewFile(4, "go")
 	_, _ = io.Copy(io.Discard, goR) // EOF: the parent has written the pidfile (or died)
 	goR.Close()
-	// Removing the pidfile is the acknowledgement stop waits for: it happens after the last send.
-	// ctx ends on SIGTERM; a send under way when it comes completes before the removal.
 	defer removePidfileOf(pf, os.Getpid())
 	t := time.NewTicker(time.Duration(ms) * time.Millisecond)
 	defer t.Stop()
@@ -154,12 +159,12 @@ func sendFrames(fd, ifindex int, frames [][]byte) error {
 	return nil
 }
 
-// endAnnouncer ends the helper recorded in pf if it is really the helper for addr, and returns
-// once it can send nothing more, bounded by ctx. The helper acknowledges SIGTERM by removing its
-// pidfile after its last frame (its exit can take a while longer: the kernel waits for an RCU
-// grace period when the last reference to a packet socket goes); a helper that does not answer
-// within ackWait is killed and waited for.
-func endAnnouncer(ctx context.Context, pf string, addr netip.Addr) error {
+// endAnnouncer ends the helper recorded in pf if it is really the helper for addr. SIGKILL stops
+// it at once: once the signal is queued none of its threads returns to user space, so it starts
+// no further send (at most a frame being handed to the driver at that instant still leaves, long
+// before the caller has removed or re-announced the address). It does not wait for the process
+// to be reaped: the helper's exit waits for an RCU grace period when its packet socket closes.
+func endAnnouncer(pf string, addr netip.Addr) error {
 	b, err := os.ReadFile(pf)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -177,62 +182,21 @@ func endAnnouncer(ctx context.Context, pf string, addr netip.Addr) error {
 		return nil // gone
 	}
 	defer unix.Close(pidfd)
-	// The pidfd pins the process: the check and the signals are about the same one.
+	// The pidfd pins the process: the check and the signal are about the same one.
 	if !isAnnouncerFor(pid, addr) {
-		return nil
-	}
-	deadline := time.Now().Add(time.Second)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := unix.PidfdSendSignal(pidfd, unix.SIGTERM, nil, 0); err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return nil
-		}
-		return fmt.Errorf("end announcement helper %d: %w", pid, err)
-	}
-	acked := func() bool { return !pidfileHolds(pf, pid) }
-	ackBy := time.Now().Add(ackWait)
-	if deadline.Before(ackBy) {
-		ackBy = deadline
-	}
-	if waitExit(pidfd, ackBy, acked) {
 		return nil
 	}
 	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("end announcement helper %d: %w", pid, err)
 	}
-	if !waitExit(pidfd, deadline, func() bool { return false }) {
-		return fmt.Errorf("announcement helper %d did not end", pid)
-	}
 	return nil
 }
 
-// ackWait is how long a helper has to acknowledge SIGTERM before it is killed.
-const ackWait = 300 * time.Millisecond
-
-// waitExit waits until the process behind pidfd has exited or done() holds, until deadline.
-func waitExit(pidfd int, deadline time.Time, done func() bool) bool {
-	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-	for {
-		if done() {
-			return true
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		n, err := unix.Poll(fds, int(min(left, 2*time.Millisecond)/time.Millisecond)+1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return false
-		}
-		if n > 0 {
-			return true
-		}
-	}
+// dropAll makes a packet socket discard every frame it would receive (a BPF filter returning 0).
+func dropAll(sock *os.File) error {
+	prog := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
+	return unix.SetsockoptSockFprog(int(sock.Fd()), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+		&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
 }
 
 // pidfileHolds reports whether pf still names pid.

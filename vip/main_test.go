@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/vipctl/vipctl/vip/viptest"
@@ -16,11 +14,8 @@ import (
 // /proc/self/exe with argv[0] "vip".
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "vip" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM) // as cmd/vipctl does
-		a := &Agent{Stdout: os.Stdout, Stderr: os.Stderr}
-		code := a.Run(ctx, os.Args[1:])
-		stop()
-		os.Exit(code)
+		a := &Agent{Stdout: os.Stdout, Stderr: os.Stderr} // as cmd/vipctl runs it: no signal handler
+		os.Exit(a.Run(context.Background(), os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

@@ -44,7 +44,7 @@ func TestMetadataValid(t *testing.T) {
 	}
 	params := regexp.MustCompile(`<parameter name="([^"]+)"`).FindAllSubmatch(buf.Bytes(), -1)
 	defaults := regexp.MustCompile(`<content type="[a-z]+" default="[^"]*"/>`).FindAll(buf.Bytes(), -1)
-	if len(params) != 12 || len(defaults) != len(params) {
-		t.Errorf("%d parameters, %d with a default; want 12 each", len(params), len(defaults))
+	if len(params) != 13 || len(defaults) != len(params) {
+		t.Errorf("%d parameters, %d with a default; want 13 each", len(params), len(defaults))
 	}
 }

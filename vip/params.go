@@ -28,6 +28,7 @@ type Params struct {
 	ARPInterval     time.Duration
 	ARPCountRefresh int
 	DADProbe        bool
+	DADProbeWindow  time.Duration // how long the duplicate probe listens (dad_probe_ms)
 	NoDAD           bool
 	Netns           string // network namespace name ("" = the agent's own)
 
@@ -88,9 +89,15 @@ var params = []param{
 			"caches of neighbours. 0 sends none."},
 	{name: "dad_probe", typ: "boolean", def: "true",
 		short: "Check the wire for a duplicate before start (IPv4)",
-		long: "Before adding an IPv4 address, send ARP probes (sender 0.0.0.0, RFC 5227) for at most " +
-			"300 ms; a reply makes start fail and names the other MAC address. IPv6 always relies on " +
-			"the kernel's duplicate address detection unless nodad is set."},
+		long: "Before adding an IPv4 address, send three ARP probes (sender 0.0.0.0, RFC 5227) spread " +
+			"over dad_probe_ms and listen until it ends; a reply makes start fail and names the other " +
+			"MAC address. IPv6 always relies on the kernel's duplicate address detection unless nodad is set."},
+	{name: "dad_probe_ms", typ: "integer", def: "15",
+		short: "Milliseconds the duplicate probe listens (1-300)",
+		long: "How long the IPv4 duplicate probe lasts, at most 300. Probes go out at 0, 1/3 and 2/3 " +
+			"of it and start waits the whole window before adding the address. A host holding the " +
+			"address answers from its kernel, well under a millisecond on a LAN; raise this on a " +
+			"segment with slow links or heavily loaded hosts."},
 	{name: "nodad", typ: "boolean", def: "false",
 		short: "Skip IPv6 duplicate address detection",
 		long:  "Add an IPv6 address without duplicate address detection (IFA_F_NODAD) and do not wait for it."},
@@ -206,6 +213,7 @@ func ParseParams(getenv func(string) string) (Params, error) {
 	p.ARPCount = integer("arp_count", 0, 1000)
 	p.ARPInterval = time.Duration(integer("arp_interval_ms", 1, 60000)) * time.Millisecond
 	p.ARPCountRefresh = integer("arp_count_refresh", 0, 1000)
+	p.DADProbeWindow = time.Duration(integer("dad_probe_ms", 1, int(MaxProbe/time.Millisecond))) * time.Millisecond
 
 	if v := get("preferred_lft"); v == "forever" {
 		p.PreferredLft = Forever

@@ -20,7 +20,7 @@ func envOf(kv ...string) func(string) string {
 func defaults(addr string, bits int) Params {
 	return Params{
 		Addr: netip.MustParseAddr(addr), Bits: bits, PreferredLft: Forever,
-		ARPCount: 5, ARPInterval: 200 * time.Millisecond, DADProbe: true,
+		ARPCount: 5, ARPInterval: 200 * time.Millisecond, DADProbe: true, DADProbeWindow: 15 * time.Millisecond,
 		Timeout: 20 * time.Second,
 	}
 }
@@ -42,6 +42,7 @@ func TestParseParams(t *testing.T) {
 	dotted.ARPCountRefresh = 2
 	dotted.ARPInterval = 10 * time.Millisecond
 	dotted.DADProbe = false
+	dotted.DADProbeWindow = 300 * time.Millisecond
 
 	for _, tc := range []struct {
 		name string
@@ -52,7 +53,7 @@ func TestParseParams(t *testing.T) {
 		{"prefix in ip", envOf("ip", "10.0.0.5/24"), defaults("10.0.0.5", 24)},
 		{"prefix both agree", envOf("ip", "10.0.0.5/24", "cidr_netmask", "24"), defaults("10.0.0.5", 24)},
 		{"dotted and options", envOf("ip", "10.0.0.5", "cidr_netmask", "255.255.255.0", "label", "vip", "nic", "eth0",
-			"noprefixroute", "yes", "arp_count", "0", "arp_count_refresh", "2", "arp_interval_ms", "10", "dad_probe", "off"), dotted},
+			"noprefixroute", "yes", "arp_count", "0", "arp_count_refresh", "2", "arp_interval_ms", "10", "dad_probe", "off", "dad_probe_ms", "300"), dotted},
 		{"ipv6", envOf("ip", "fd00::10", "cidr_netmask", "64", "nic", "eth1", "nodad", "true", "preferred_lft", "0",
 			"CRM_meta_interval", "10000", "CRM_meta_timeout", "5000", "network_namespace", "blue"), withV6},
 	} {
@@ -82,6 +83,8 @@ func TestParseParamsErrors(t *testing.T) {
 		envOf("ip", "fd00::1", "cidr_netmask", "255.255.255.0"),
 		envOf("ip", "10.0.0.5", "arp_count", "-1"),
 		envOf("ip", "10.0.0.5", "arp_interval_ms", "x"),
+		envOf("ip", "10.0.0.5", "dad_probe_ms", "0"),
+		envOf("ip", "10.0.0.5", "dad_probe_ms", "301"),
 		envOf("ip", "10.0.0.5", "nodad", "maybe"),
 		envOf("ip", "10.0.0.5", "preferred_lft", "never"),
 		envOf("ip", "10.0.0.5", "nic", "eth0/1"),

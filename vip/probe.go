@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/mdlayher/ndp"
 	"golang.org/x/sys/unix"
 )
 
-// MaxProbe bounds the duplicate probe before start.
+// MaxProbe bounds the duplicate probe before start (dad_probe_ms) and the one of check nic.
 const MaxProbe = 300 * time.Millisecond
+
+// probes is how many probes go out, spread evenly over the window: the first at once, the last
+// at two thirds of it, so that a lost frame or a slow peer still has time to be heard.
+const probes = 3
 
 // ErrProbeNotSent means the link refused every probe: nothing is known about duplicates.
 var ErrProbeNotSent = errors.New("no probe could be sent")
@@ -21,8 +26,29 @@ var ErrProbeNotSent = errors.New("no probe could be sent")
 // Probe looks for another host that holds addr on link's segment, for at most d (and never past
 // ctx's deadline): ARP probes with sender 0.0.0.0 (RFC 5227) for IPv4, a neighbour solicitation
 // from the unspecified address for IPv6. It returns the MAC address of a host that answered, or
-// nil when none did.
+// nil when none did. It opens a packet socket of its own; closing it waits for an RCU grace
+// period (milliseconds), which the agent's start avoids by probing on its wire socket.
 func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Duration) (net.HardwareAddr, error) {
+	sock, err := h.wireSocket(link, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer sock.Close()
+	return probe(ctx, sock, link, addr, d)
+}
+
+// wireSocket opens a packet socket on link that receives the frames which can reveal another
+// holder of addr (ARP for IPv4, IPv6 for neighbour discovery) and can send any frame.
+func (h *Host) wireSocket(link Link, addr netip.Addr) (*os.File, error) {
+	proto := uint16(unix.ETH_P_ARP)
+	if addr.Is6() {
+		proto = unix.ETH_P_IPV6
+	}
+	return h.packetSocket(link, proto)
+}
+
+// probe runs the duplicate probe for addr on sock, a socket from wireSocket.
+func probe(ctx context.Context, sock *os.File, link Link, addr netip.Addr, d time.Duration) (net.HardwareAddr, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		d = min(d, time.Until(dl))
 	}
@@ -30,30 +56,21 @@ func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Dur
 		return nil, context.DeadlineExceeded
 	}
 	var (
-		proto uint16
-		probe []byte
+		frame []byte
 		err   error
 	)
 	if addr.Is4() {
-		proto = unix.ETH_P_ARP
-		probe, err = arpProbeFrame(link.MAC, addr)
+		frame, err = arpProbeFrame(link.MAC, addr)
 	} else {
-		proto = unix.ETH_P_IPV6
-		probe, err = nsProbeFrame(link.MAC, addr)
+		frame, err = nsProbeFrame(link.MAC, addr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("build probe for %s: %w", addr, err)
 	}
-	sock, err := h.packetSocket(link, proto)
-	if err != nil {
-		return nil, err
-	}
-	defer sock.Close()
 	fd := int(sock.Fd())
 
-	// Three probes spread over the window; any answer ends it. A probe the link refuses to send
-	// (a full queue, an egress filter) is skipped: only when none went out is it an error.
-	const probes = 3
+	// Any answer ends the window. A probe the link refuses to send (a full queue, an egress
+	// filter) is skipped: only when none went out is it an error.
 	start := time.Now()
 	end := start.Add(d)
 	next := start
@@ -62,7 +79,7 @@ func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Dur
 	for sent, ok := 0, 0; ; {
 		now := time.Now()
 		if sent < probes && !now.Before(next) {
-			if err := sendFrames(fd, link.Index, [][]byte{probe}); err != nil {
+			if err := sendFrames(fd, link.Index, [][]byte{frame}); err != nil {
 				sendErr = err
 			} else {
 				ok++
@@ -85,7 +102,8 @@ func (h *Host) Probe(ctx context.Context, link Link, addr netip.Addr, d time.Dur
 			continue
 		}
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, int(wait.Milliseconds())+1)
+		ts := unix.NsecToTimespec(wait.Nanoseconds())
+		n, err := unix.Ppoll(fds, &ts, nil)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

@@ -1,12 +1,14 @@
 package vip
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ndp"
+	"golang.org/x/sys/unix"
 
 	"github.com/vipctl/vipctl/vip/viptest"
 )
@@ -181,6 +184,108 @@ func TestStartFailsOnDuplicateIPv4(t *testing.T) {
 		t.Errorf("reason %q does not name the peer's MAC %s", stderr, pair.MACB)
 	}
 	wantAddrs(t, pair.A, netip.MustParseAddr("10.99.0.100"))
+}
+
+// TestStartFailsOnSlowDuplicateIPv4: a peer that answers each ARP probe only after a delay, far
+// longer than a kernel takes (0.2 ms at most measured on a veth pair), is still caught inside the
+// probe window: the default one, and a longer one set with dad_probe_ms.
+func TestStartFailsOnSlowDuplicateIPv4(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		delay  time.Duration
+		params map[string]string
+	}{
+		{"5ms, default window", 5 * time.Millisecond, nil},
+		{"40ms, dad_probe_ms=90", 40 * time.Millisecond, map[string]string{"dad_probe_ms": "90"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pair := viptest.NewPair(t)
+			vip := netip.MustParseAddr("10.99.0.100")
+			answered := slowARPResponder(t, pair, vip, tc.delay)
+			params := map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA}
+			for k, v := range tc.params {
+				params[k] = v
+			}
+			e := newAgentEnv(t, pair, params)
+			code, stderr := e.run("start")
+			if code != OCFErrGeneric || !strings.Contains(stderr, ErrDuplicate.Error()) || !strings.Contains(stderr, pair.MACB.String()) {
+				t.Errorf("start: %d %q, want %d naming %q and the peer's MAC %s", code, stderr, OCFErrGeneric, ErrDuplicate, pair.MACB)
+			}
+			if answered.Load() == 0 {
+				t.Error("the responder answered no probe")
+			}
+			wantAddrs(t, pair.A, vip)
+		})
+	}
+}
+
+// slowARPResponder answers, from namespace B, every ARP probe for vip after delay, as a host
+// holding vip would (B itself does not hold it, so its kernel stays silent). It returns the
+// number of answers sent.
+func slowARPResponder(t *testing.T, pair *viptest.Pair, vip netip.Addr, delay time.Duration) *atomic.Int64 {
+	t.Helper()
+	fd, ifindex := -1, 0
+	viptest.InNetns(t, pair.B, func() {
+		ifi, err := net.InterfaceByName(pair.IfB)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		s, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := unix.Bind(s, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: ifi.Index}); err != nil {
+			unix.Close(s)
+			t.Error(err)
+			return
+		}
+		fd, ifindex = s, ifi.Index
+	})
+	if fd < 0 {
+		t.FailNow()
+	}
+	tv := unix.NsecToTimeval((20 * time.Millisecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	var answered atomic.Int64
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1600)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, _, err := unix.Recvfrom(fd, buf, 0)
+			if err != nil {
+				continue
+			}
+			p := parseARP(buf[:n])
+			if p == nil || !p.SenderIP.IsUnspecified() || p.TargetIP != vip {
+				continue
+			}
+			reply, err := arpFrame(arp.OperationReply, pair.MACB, vip, p.SenderHardwareAddr, p.SenderIP, p.SenderHardwareAddr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(delay)
+			if sendFrames(fd, ifindex, [][]byte{reply}) == nil {
+				answered.Add(1)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+		unix.Close(fd)
+	})
+	return &answered
 }
 
 func TestStartFailsOnIPv6DAD(t *testing.T) {

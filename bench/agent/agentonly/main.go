@@ -6,16 +6,11 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/vipctl/vipctl/vip"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM) // as cmd/vipctl does
-	a := &vip.Agent{Stdout: os.Stdout, Stderr: os.Stderr}
-	code := a.Run(ctx, os.Args[1:])
-	stop()
-	os.Exit(code)
+	a := &vip.Agent{Stdout: os.Stdout, Stderr: os.Stderr} // as cmd/vipctl runs it: no signal handler
+	os.Exit(a.Run(context.Background(), os.Args[1:]))
 }
