@@ -10,7 +10,7 @@ TEST_TIMEOUT ?= 75m
 all: build
 
 build:
-	$(GO) build -o bin/vipctl ./cmd/vipctl
+	CGO_ENABLED=0 $(GO) build -o bin/vipctl ./cmd/vipctl
 
 deps:
 	scripts/install-deps.sh

@@ -89,12 +89,12 @@ var params = []param{
 			"caches of neighbours. 0 sends none."},
 	{name: "dad_probe", typ: "boolean", def: "true",
 		short: "Check the wire for a duplicate before start (IPv4)",
-		long: "Before adding an IPv4 address, send three ARP probes (sender 0.0.0.0, RFC 5227) spread " +
-			"over dad_probe_ms and listen until it ends; a reply makes start fail and names the other " +
+		long: "Before adding an IPv4 address, send three ARP probes (sender 0.0.0.0, RFC 5227) within " +
+			"dad_probe_ms and listen until it ends; a reply makes start fail and names the other " +
 			"MAC address. IPv6 always relies on the kernel's duplicate address detection unless nodad is set."},
-	{name: "dad_probe_ms", typ: "integer", def: "15",
+	{name: "dad_probe_ms", typ: "integer", def: "10",
 		short: "Milliseconds the duplicate probe listens (1-300)",
-		long: "How long the IPv4 duplicate probe lasts, at most 300. Probes go out at 0, 1/3 and 2/3 " +
+		long: "How long the IPv4 duplicate probe lasts, at most 300. Probes go out at 0, 1/4 and 1/2 " +
 			"of it and start waits the whole window before adding the address. A host holding the " +
 			"address answers from its kernel, well under a millisecond on a LAN; raise this on a " +
 			"segment with slow links or heavily loaded hosts."},

@@ -20,7 +20,7 @@ func envOf(kv ...string) func(string) string {
 func defaults(addr string, bits int) Params {
 	return Params{
 		Addr: netip.MustParseAddr(addr), Bits: bits, PreferredLft: Forever,
-		ARPCount: 5, ARPInterval: 200 * time.Millisecond, DADProbe: true, DADProbeWindow: 15 * time.Millisecond,
+		ARPCount: 5, ARPInterval: 200 * time.Millisecond, DADProbe: true, DADProbeWindow: 10 * time.Millisecond,
 		Timeout: 20 * time.Second,
 	}
 }

@@ -187,15 +187,15 @@ func TestStartFailsOnDuplicateIPv4(t *testing.T) {
 }
 
 // TestStartFailsOnSlowDuplicateIPv4: a peer that answers each ARP probe only after a delay, far
-// longer than a kernel takes (0.2 ms at most measured on a veth pair), is still caught inside the
-// probe window: the default one, and a longer one set with dad_probe_ms.
+// longer than a kernel takes (0.2 ms at most measured on an idle veth pair), is still caught
+// inside the probe window: the default one (10 ms), and a longer one set with dad_probe_ms.
 func TestStartFailsOnSlowDuplicateIPv4(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		delay  time.Duration
 		params map[string]string
 	}{
-		{"5ms, default window", 5 * time.Millisecond, nil},
+		{"3ms, default window", 3 * time.Millisecond, nil},
 		{"40ms, dad_probe_ms=90", 40 * time.Millisecond, map[string]string{"dad_probe_ms": "90"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

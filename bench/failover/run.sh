@@ -11,6 +11,6 @@ case " $* " in
 *" -keep "*) echo "the lab stays up; its vipctl binary stays in $tmp" >&2 ;;
 *) trap 'rm -rf "$tmp"' EXIT ;;
 esac
-go build -o "$tmp/vipctl" ./cmd/vipctl
+CGO_ENABLED=0 go build -o "$tmp/vipctl" ./cmd/vipctl   # as `make build` does
 go build -o "$tmp/failover" ./bench/failover
 "$tmp/failover" -vipctl "$tmp/vipctl" "$@"
