@@ -60,6 +60,11 @@ func main() {
 	}
 }
 
+// block is how many runs of one operation of one agent are measured in a row. The agents take
+// turns block by block, so that a change of load on this shared machine during the benchmark
+// falls on all of them alike and the ratios stay meaningful.
+const block = 20
+
 func run(n int, ip, cidr, nic string, agents []agent) error {
 	// Detached helpers (vipctl's announcer, IPaddr2's send_arp) are re-parented to this process,
 	// so their CPU is counted too.
@@ -68,44 +73,69 @@ func run(n int, ip, cidr, nic string, agents []agent) error {
 	}
 	base := []string{"OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=bench-vip", "OCF_RESKEY_CRM_meta_timeout=20000",
 		"OCF_RESKEY_ip=" + ip, "OCF_RESKEY_cidr_netmask=" + cidr, "OCF_RESKEY_nic=" + nic, "PATH=" + os.Getenv("PATH")}
-	fmt.Printf("vip %s/%s on %s, %d iterations each, CPU = user+sys of the agent and all its descendants\n\n", ip, cidr, nic, n)
-	fmt.Printf("%-34s %-10s %12s %12s\n", "agent", "operation", "wall ms/op", "CPU ms/op")
-	res := map[string]map[string]result{}
+	fmt.Printf("vip %s/%s on %s, %d iterations each (the agents take turns every %d), CPU = user+sys of the agent and all its descendants\n\n",
+		ip, cidr, nic, n, block)
+	ops := []string{"monitor", "start+stop"}
+	type total struct {
+		wall, cpu time.Duration
+		runs      int
+	}
+	tot := map[string]map[string]*total{}
 	for _, a := range agents {
-		env := append(append([]string{}, base...), a.env...)
-		res[a.name] = map[string]result{}
-		if err := step(a, env, "stop"); err != nil {
-			return err
+		tot[a.name] = map[string]*total{}
+		for _, op := range ops {
+			tot[a.name][op] = &total{}
 		}
-		if err := step(a, env, "start"); err != nil {
-			return err
-		}
-		mon := append(env, "OCF_RESKEY_CRM_meta_interval=10000")
-		r, err := measure(n, func() error { return step(a, mon, "monitor") })
-		if err != nil {
-			return err
-		}
-		res[a.name]["monitor"] = r
-		fmt.Printf("%-34s %-10s %12.2f %12.2f\n", a.name, "monitor", ms(r.wall), ms(r.cpu))
-		if err := step(a, env, "stop"); err != nil {
-			return err
-		}
-		r, err = measure(n, func() error {
+	}
+	for done := 0; done < n; done += block {
+		k := min(block, n-done)
+		for _, a := range agents {
+			env := append(append([]string{}, base...), a.env...)
+			if err := step(a, env, "stop"); err != nil {
+				return err
+			}
 			if err := step(a, env, "start"); err != nil {
 				return err
 			}
-			return step(a, env, "stop")
-		})
-		if err != nil {
-			return err
+			reap(true) // the announcements of this start are not the monitor's
+			mon := append(env, "OCF_RESKEY_CRM_meta_interval=10000")
+			r, err := measure(k, func() error { return step(a, mon, "monitor") })
+			if err != nil {
+				return err
+			}
+			t := tot[a.name]["monitor"]
+			t.wall, t.cpu, t.runs = t.wall+r.wall*time.Duration(k), t.cpu+r.cpu*time.Duration(k), t.runs+k
+			if err := step(a, env, "stop"); err != nil {
+				return err
+			}
+			r, err = measure(k, func() error {
+				if err := step(a, env, "start"); err != nil {
+					return err
+				}
+				return step(a, env, "stop")
+			})
+			if err != nil {
+				return err
+			}
+			t = tot[a.name]["start+stop"]
+			t.wall, t.cpu, t.runs = t.wall+r.wall*time.Duration(k), t.cpu+r.cpu*time.Duration(k), t.runs+k
 		}
-		res[a.name]["start+stop"] = r
-		fmt.Printf("%-34s %-10s %12.2f %12.2f\n", a.name, "start+stop", ms(r.wall), ms(r.cpu))
+	}
+	res := map[string]map[string]result{}
+	fmt.Printf("%-34s %-10s %12s %12s\n", "agent", "operation", "wall ms/op", "CPU ms/op")
+	for _, a := range agents {
+		res[a.name] = map[string]result{}
+		for _, op := range ops {
+			t := tot[a.name][op]
+			r := result{wall: t.wall / time.Duration(t.runs), cpu: t.cpu / time.Duration(t.runs)}
+			res[a.name][op] = r
+			fmt.Printf("%-34s %-10s %12.2f %12.2f\n", a.name, op, ms(r.wall), ms(r.cpu))
+		}
 	}
 	fmt.Println()
 	ref := res[agents[0].name]
 	for _, a := range agents[1:] {
-		for _, op := range []string{"monitor", "start+stop"} {
+		for _, op := range ops {
 			r := res[a.name][op]
 			fmt.Printf("%-34s vs %s, %-10s: %5.1fx less CPU, %5.1fx faster\n", a.name, agents[0].name, op,
 				float64(ref[op].cpu)/float64(r.cpu), float64(ref[op].wall)/float64(r.wall))
