@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -83,19 +82,23 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 		return fmt.Errorf("start announcement helper: %w", err)
 	}
 	defer goW.Close()
-	cmd := &exec.Cmd{
-		Path:        a.Exe,
-		Args:        args,
-		ExtraFiles:  []*os.File{sock, goR}, // fd 3 and 4 in the helper
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		goR.Close()
+		return fmt.Errorf("start announcement helper: %w", err)
 	}
-	err = cmd.Start()
+	// syscall.StartProcess, not os/exec: the helper is never waited for, and os/exec's first
+	// start in a process forks a throw-away child to check pidfd support.
+	pid, _, err := syscall.StartProcess(a.Exe, args, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), sock.Fd(), goR.Fd()}, // socket is fd 3, go pipe fd 4
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	null.Close()
 	goR.Close()
 	if err != nil {
 		return fmt.Errorf("start announcement helper: %w", err)
 	}
-	pid := cmd.Process.Pid
-	_ = cmd.Process.Release()
 	if err := writeFileAtomic(pf, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		return fmt.Errorf("announcement helper pidfile: %w", err)
