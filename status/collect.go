@@ -45,6 +45,20 @@ type Options struct {
 	CrmMonTimeout time.Duration
 }
 
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.CrmMonTimeout == 0 {
+		o.CrmMonTimeout = DefaultCrmMonTimeout
+	}
+	if o.CrmMon == "" {
+		o.CrmMon = "crm_mon"
+	}
+	return o
+}
+
 // probes are the ways status looks at the world; tests replace them.
 type probes struct {
 	run    runner
@@ -72,15 +86,12 @@ func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, er
 		// No proxy from the environment: the VIP is asked directly, as clients reach it.
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
 	}
+	opts = opts.withDefaults()
 	if opts.Host != "" {
-		timeout := opts.Timeout
-		if timeout == 0 {
-			timeout = DefaultTimeout
-		}
 		h, err := vip.OpenHost("")
 		if err == nil {
 			defer h.Close()
-			err = h.SetDeadline(time.Now().Add(timeout))
+			err = h.SetDeadline(time.Now().Add(opts.Timeout))
 		}
 		if err != nil {
 			p.addrs = failedFinder{fmt.Errorf("netlink: %w", err)} // reported, not fatal
@@ -111,25 +122,15 @@ func (f failedFinder) Find(netip.Addr) ([]vip.Address, error) { return nil, f.er
 
 // collect runs every probe, each under its own timeout and all at once, then judges.
 func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) *Report {
+	opts = opts.withDefaults()
 	timeout := opts.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	crmTimeout := opts.CrmMonTimeout
-	if crmTimeout == 0 {
-		crmTimeout = DefaultCrmMonTimeout
-	}
-	crmMon := opts.CrmMon
-	if crmMon == "" {
-		crmMon = "crm_mon"
-	}
 	r := &Report{Host: opts.Host, ConsulAddress: p.consulAddr, Groups: []Group{}}
 	var wg sync.WaitGroup
 	var resources []resource
 	wg.Go(func() {
-		ctx, cancel := context.WithTimeout(ctx, crmTimeout)
+		ctx, cancel := context.WithTimeout(ctx, opts.CrmMonTimeout)
 		defer cancel()
-		pm, rs, err := readPacemaker(ctx, p.run, crmMon)
+		pm, rs, err := readPacemaker(ctx, p.run, opts.CrmMon)
 		if err != nil {
 			pm = Pacemaker{Error: err.Error(), Nodes: []Node{}, Failed: []FailedAction{}}
 		}
