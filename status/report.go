@@ -68,6 +68,7 @@ const (
 	CodeVIPStopped           = "vip-stopped"
 	CodeVIPMultiple          = "vip-multiple"
 	CodeVIPOutsideGroup      = "vip-outside-group"
+	CodeVIPOnLostNode        = "vip-on-lost-node" // active on an offline or unclean node (not fenced)
 	CodeVIPMissingHere       = "vip-missing-here"
 	CodeVIPNotUsableHere     = "vip-not-usable-here"
 	CodeVIPStrayHere         = "vip-stray-here"
@@ -130,6 +131,10 @@ func (r *Report) judge(hosts []string) {
 				add(CompVIP, g.Name, CodeVIPMultiple, "%s (%s) is active on %d hosts: %s", g.Resource, g.VIP.Addr(), len(g.RunningOn), strings.Join(g.RunningOn, ", "))
 			}
 			for _, h := range g.RunningOn {
+				if i := slices.IndexFunc(pm.Nodes, func(n Node) bool { return n.Name == h }); i >= 0 &&
+					(pm.Nodes[i].State == NodeOffline || pm.Nodes[i].State == NodeUnclean) {
+					add(CompVIP, g.Name, CodeVIPOnLostNode, "%s is shown on %s, which is %s: Pacemaker cannot know whether that host still holds %s", g.Resource, h, pm.Nodes[i].State, g.VIP.Addr())
+				}
 				if !slices.Contains(g.Hosts, h) {
 					add(CompVIP, g.Name, CodeVIPOutsideGroup, "%s is active on %s, which is not a host of group %s (%s)", g.Resource, h, g.Name, strings.Join(g.Hosts, ", "))
 				}

@@ -80,6 +80,16 @@ func TestJudge(t *testing.T) {
 			{CompVIP, "db-a", CodeVIPMultiple, "vip-db-a (10.20.0.100) is active on 2 hosts: pg-03, pg-09"},
 			{CompVIP, "db-a", CodeVIPOutsideGroup, "vip-db-a is active on pg-09, which is not a host of group db-a (pg-01, pg-02, pg-03)"},
 		}},
+		{"on an unclean node", func(r *Report) {
+			r.Pacemaker.Quorate = false
+			r.Pacemaker.Nodes[1].State, r.Pacemaker.Nodes[2].State = NodeUnclean, NodeUnclean
+			r.Groups[0].Local = nil
+		}, []Problem{
+			{CompPacemaker, "cluster", CodeNoQuorum, "this partition (DC pg-01) has no quorum: with no-quorum-policy=stop it runs no VIP"},
+			{CompPacemaker, "pg-02", CodeNodeNotOnline, "node pg-02 is unclean: it cannot take a VIP"},
+			{CompPacemaker, "pg-03", CodeNodeNotOnline, "node pg-03 is unclean: it cannot take a VIP"},
+			{CompVIP, "db-a", CodeVIPOnLostNode, "vip-db-a is shown on pg-03, which is unclean: Pacemaker cannot know whether that host still holds 10.20.0.100"},
+		}},
 		{"holder without the address", func(r *Report) {
 			r.Groups[0].Local.Present, r.Groups[0].Local.Usable = false, false
 		}, []Problem{{CompVIP, "db-a", CodeVIPMissingHere, "Pacemaker runs vip-db-a on pg-03 (this host) but 10.20.0.100 is on none of its interfaces"}}},
