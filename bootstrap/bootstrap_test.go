@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -921,4 +924,56 @@ func TestBackupScheduler(t *testing.T) {
 			t.Errorf("second run: cron step %s, want ok", got)
 		}
 	})
+}
+
+// --submit through the real Nomad API client (Options.Nomad), against an HTTP stand-in for
+// PUT /v1/jobs; a refusal fails the step naming what was registered before it.
+func TestSubmitThroughNomadAPI(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	refuse := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || r.URL.Path != "/v1/jobs" {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusNotFound)
+			return
+		}
+		var req api.JobRegisterRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Job == nil || req.Job.ID == nil {
+			http.Error(w, "bad job", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if *req.Job.ID == refuse {
+			http.Error(w, "job refused", http.StatusBadRequest)
+			return
+		}
+		got = append(got, *req.Job.ID)
+		fmt.Fprint(w, `{"EvalID":"eval-1"}`)
+	}))
+	defer srv.Close()
+
+	f := newFixture(t)
+	opts := f.options()
+	opts.Submit = true
+	opts.Nomad = func() (*api.Client, error) { return api.NewClient(&api.Config{Address: srv.URL}) }
+	r, err := f.run(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"pgsql-app", "haproxy-app"}, got); diff != "" {
+		t.Errorf("registered (-want +got):\n%s", diff)
+	}
+	if st := statuses(r)["nomad"]; st != StatusChanged {
+		t.Errorf("nomad step %s", st)
+	}
+
+	got, refuse = nil, "haproxy-app"
+	r, err = f.run(opts)
+	if !errors.Is(err, nomad.ErrSubmit) || r.Failed != "nomad" {
+		t.Fatalf("err = %v, failed %q; want nomad.ErrSubmit at nomad", err, r.Failed)
+	}
+	if !strings.Contains(r.Steps[len(r.Steps)-1].Detail, "registered before it: pgsql-app") {
+		t.Errorf("detail %q does not say what was registered", r.Steps[len(r.Steps)-1].Detail)
+	}
 }
