@@ -116,7 +116,7 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 	}
 	no := &CommandError{Command: append([]string{name}, args...), Err: errExit}
 	switch line {
-	case "corosync-cfgtool -s", "pidof corosync", "corosync-cfgtool -R":
+	case "corosync-cfgtool -s", "corosync-cfgtool -R":
 		if f.corosync {
 			return nil, nil
 		}
@@ -126,7 +126,7 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 			return []byte("totem.cluster_name (str) = " + f.clusterName + "\n"), nil
 		}
 		return nil, no
-	case "pidof pacemakerd", "crm_attribute --type crm_config --name cluster-name --query --quiet":
+	case "crm_attribute --type crm_config --name cluster-name --query --quiet":
 		if f.pacemaker {
 			return nil, nil
 		}

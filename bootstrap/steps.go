@@ -222,13 +222,12 @@ func (p *Plan) applyAgent(context.Context) (string, error) {
 	return "installed " + AgentPath, nil
 }
 
-// running reports whether a daemon runs: its tool answers, or a process of that name exists
-// (a daemon that is still starting, or one started outside systemd, as in the lab).
-func (p *Plan) running(ctx context.Context, daemon string, probe ...string) bool {
-	if _, err := p.opts.run.Run(ctx, probe[0], probe[1:]...); err == nil {
-		return true
-	}
-	_, err := p.opts.run.Run(ctx, "pidof", daemon)
+// running reports whether a daemon of this host answers its tool. A process list is not asked:
+// pidof also sees daemons of other PID namespaces on the machine (containers, the lab's hosts),
+// which this host cannot talk to. A daemon that is still starting counts as not running; its
+// systemctl start is then a no-op.
+func (p *Plan) running(ctx context.Context, probe ...string) bool {
+	_, err := p.opts.run.Run(ctx, probe[0], probe[1:]...)
 	return err == nil
 }
 
@@ -247,7 +246,7 @@ func (p *Plan) liveClusterName(ctx context.Context) (string, error) {
 }
 
 func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
-	if !p.running(ctx, "corosync", "corosync-cfgtool", "-s") {
+	if !p.running(ctx, "corosync-cfgtool", "-s") {
 		p.state.clusterPending = true
 		return "start it: systemctl start corosync", nil
 	}
@@ -271,7 +270,7 @@ func (p *Plan) applyCorosync(ctx context.Context) (string, error) {
 		_, err := p.opts.run.Run(ctx, args[0], args[1:]...)
 		return err
 	}
-	if !p.running(ctx, "corosync", "corosync-cfgtool", "-s") {
+	if !p.running(ctx, "corosync-cfgtool", "-s") {
 		if err := run("systemctl", "start", "corosync"); err != nil {
 			return "", err
 		}
@@ -356,7 +355,7 @@ func (p *Plan) applyLocalCIB(context.Context) (string, error) {
 }
 
 func (p *Plan) pacemakerRunning(ctx context.Context) bool {
-	return p.running(ctx, "pacemakerd", "crm_mon", "-1", "--output-as=xml")
+	return p.running(ctx, "crm_mon", "-1", "--output-as=xml")
 }
 
 func (p *Plan) checkPacemaker(ctx context.Context) (string, error) {
