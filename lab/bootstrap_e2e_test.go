@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,9 +21,10 @@ import (
 )
 
 // TestBootstrapBareLab brings up a bare lab (Corosync and Pacemaker quorate; no agent, no
-// CIB) and runs `vipctl bootstrap` inside each host, as an operator would on each machine.
-// After it the VIP is held by exactly one host; a second round reports every step ok and
-// leaves the CIB's epoch as it was.
+// CIB) and runs `vipctl bootstrap` inside the hosts, as an operator would on each machine: a dry
+// run changes nothing, another key is refused, then all hosts at once make the VIP run on exactly
+// one host; a second round reports every step ok and leaves the CIB's epoch as it was; a changed
+// token is reloaded on every member without moving the VIP.
 func TestBootstrapBareLab(t *testing.T) {
 	requireLabTools(t)
 	vipctl := buildVipctl(t)
@@ -48,6 +50,28 @@ func TestBootstrapBareLab(t *testing.T) {
 
 	// The lab keeps its topology and the cluster's key in dir, which every host sees.
 	topo, key := filepath.Join(dir, "vipctl.hcl"), filepath.Join(dir, "authkey")
+	// bootstrapOn runs bootstrap inside one host with the extra arguments and returns its
+	// exit code and report.
+	bootstrapOn := func(host string, extra ...string) (int, *bootstrap.Report, error) {
+		// --backup nomad: the lab's hosts share this machine's /root and /etc/cron.d, where
+		// the cron files would land; the unit tests cover them under a temp root.
+		// The copies of replaced CIBs stay in the lab's directory too.
+		argv := append([]string{vipctl, "bootstrap", "--host", host, "--backup", "nomad",
+			"--cib-backup-dir", filepath.Join(dir, "cib-backups"), "-o", "json"}, extra...)
+		var out, errOut bytes.Buffer
+		code, err := l.Exec(ctx, host, argv, nil, &out, &errOut)
+		if err != nil {
+			return 0, nil, err
+		}
+		var r bootstrap.Report
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			return code, nil, fmt.Errorf("%s: exit %d, output is no report: %w\n%s\n%s", host, code, err, out.String(), errOut.String())
+		}
+		if code != 0 {
+			return code, &r, fmt.Errorf("%s: exit %d, failed %q\n%s\n%s", host, code, r.Failed, out.String(), errOut.String())
+		}
+		return code, &r, nil
+	}
 	// bootstrapAll runs bootstrap with topology file topo in every host, all at once when
 	// parallel (as an operator's fan-out tool would), and returns each host's report.
 	bootstrapAll := func(t *testing.T, topo string, parallel bool) map[string]*bootstrap.Report {
@@ -58,27 +82,12 @@ func TestBootstrapBareLab(t *testing.T) {
 		var wg sync.WaitGroup
 		for i, h := range hosts {
 			one := func() {
-				// --backup nomad: the lab's hosts share this machine's /root and /etc/cron.d,
-				// where the cron files would land; the unit tests cover them under a temp root.
-				// The copies of replaced CIBs stay in the lab's directory too.
-				argv := []string{vipctl, "bootstrap", "-f", topo, "--host", h.Name, "--authkey", key, "--backup", "nomad",
-					"--cib-backup-dir", filepath.Join(dir, "cib-backups"), "-o", "json"}
-				var out, errOut bytes.Buffer
-				code, err := l.Exec(ctx, h.Name, argv, nil, &out, &errOut)
-				if err != nil {
-					errs[i] = err
-					return
+				var r *bootstrap.Report
+				_, r, errs[i] = bootstrapOn(h.Name, "-f", topo, "--authkey", key)
+				if errs[i] == nil && !r.Member {
+					errs[i] = fmt.Errorf("%s: exit 0 but not a member: %+v", h.Name, r)
 				}
-				var r bootstrap.Report
-				if jerr := json.Unmarshal(out.Bytes(), &r); jerr != nil {
-					errs[i] = fmt.Errorf("%s: exit %d, output is no report: %w\n%s\n%s", h.Name, code, jerr, out.String(), errOut.String())
-					return
-				}
-				if code != 0 || !r.Member {
-					errs[i] = fmt.Errorf("%s: exit %d, member %v, failed %q\n%s\n%s", h.Name, code, r.Member, r.Failed, out.String(), errOut.String())
-					return
-				}
-				reports[i] = &r
+				reports[i] = r
 			}
 			if !parallel {
 				one()
@@ -112,10 +121,47 @@ func TestBootstrapBareLab(t *testing.T) {
 			t.Fatalf("%s exists on this machine before the test", p)
 		}
 	}
+	hosts := l.Topology().Hosts
+
+	// A dry run on a member of the bare cluster: only the CIB and the VIP are missing, and the
+	// CIB is left exactly as it was.
+	before := cibVersion(ctx, t, l, hosts[0].Name)
+	_, dry, err := bootstrapOn(hosts[0].Name, "-f", topo, "--dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range dry.Steps {
+		want := []bootstrap.Status{bootstrap.StatusOK}
+		switch s.Step {
+		case "cib", "vip":
+			want = []bootstrap.Status{bootstrap.StatusWouldChange}
+		case "agent": // this machine may hold another build of the agent
+			want = append(want, bootstrap.StatusWouldChange)
+		}
+		if !slices.Contains(want, s.Status) {
+			t.Errorf("dry run: step %s is %s (%s), want %v", s.Step, s.Status, s.Detail, want)
+		}
+	}
+	if after := cibVersion(ctx, t, l, hosts[0].Name); after.AdminEpoch != before.AdminEpoch || after.Epoch != before.Epoch {
+		t.Errorf("the dry run changed the CIB: %s → %s", before, after)
+	}
+
+	// Another key than the cluster's: refused before anything is written; the key stays.
+	otherKey := filepath.Join(dir, "other-authkey")
+	if err := os.WriteFile(otherKey, bytes.Repeat([]byte{0x42}, 256), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	code, refused, _ := bootstrapOn(hosts[1].Name, "-f", topo, "--authkey", otherKey)
+	if code != 1 || refused == nil || refused.Failed != "authkey" {
+		t.Errorf("another key: exit %d, report %+v; want exit 1 at authkey", code, refused)
+	}
+	if code, err := l.Exec(ctx, hosts[1].Name, []string{"cmp", "-s", "/etc/corosync/authkey", key}, nil, os.Stdout, os.Stderr); err != nil || code != 0 {
+		t.Errorf("%s's authkey changed (cmp exit %d, %v)", hosts[1].Name, code, err)
+	}
+
 	// All hosts at once: one of them writes the CIB, the others find it written (before their
 	// check, or when Pacemaker refuses their write onto a CIB that changed meanwhile).
 	first := bootstrapAll(t, topo, true)
-	hosts := l.Topology().Hosts
 	var wrote []string
 	for name, r := range first {
 		switch got := statusOf(r, "cib"); got {
@@ -146,7 +192,7 @@ func TestBootstrapBareLab(t *testing.T) {
 	}
 	t.Logf("VIP %s held by %s", g.VIP.Prefix, holders[0])
 
-	before := cibVersion(ctx, t, l, hosts[0].Name)
+	before = cibVersion(ctx, t, l, hosts[0].Name)
 	second := bootstrapAll(t, topo, false)
 	for name, r := range second {
 		for _, s := range r.Steps {
