@@ -381,6 +381,29 @@ func TestPlanOrder(t *testing.T) {
 	}
 }
 
+// A host in no group (a quorum member only) has no NIC, VIP or backup steps.
+func TestPlanOfQuorumOnlyHost(t *testing.T) {
+	f := newFixture(t)
+	src := strings.Replace(testTopology, `hosts = ["h1", "h2", "h3"]`, `hosts = ["h1", "h2"]`, 1)
+	topo, err := topology.Parse([]byte(src), "q.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := f.options()
+	opts.Host = "h3"
+	p, err := New(topo, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"tools", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib"}
+	if diff := cmp.Diff(want, p.Steps()); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if p.Group != nil {
+		t.Errorf("group %v, want none", p.Group)
+	}
+}
+
 // A fresh host: everything is done once, in order; the second run finds everything done.
 func TestFreshHostThenIdempotent(t *testing.T) {
 	f := newFixture(t)

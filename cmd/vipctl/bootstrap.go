@@ -40,8 +40,9 @@ func newCmdBootstrap(g *globals) *cobra.Command {
 		Long: "Checks and, where needed, changes this host step by step: Corosync and Pacemaker installed,\n" +
 			"the interface for the group's VIP, the corosync authkey (--authkey, or the one installed;\n" +
 			"never generated, never replaced), corosync.conf, the ocf:vipctl:vip agent, Corosync and\n" +
-			"Pacemaker running, this host online with quorum, the CIB applied, the backup files, and with\n" +
-			"--submit the Nomad jobs. A step already done is left alone (\"ok\"): run it again at will.\n" +
+			"Pacemaker running, this host online with quorum, the CIB applied, its group's VIP started on\n" +
+			"one host, the backup files, and with --submit the Nomad jobs. A step already done is left\n" +
+			"alone (\"ok\"): run it again at will.\n" +
 			"--dry-run says what each step would change and changes nothing.\n\n" +
 			"Exit 0 when the host is a working member (or, with --dry-run, when every check could run);\n" +
 			"1 at the first step that fails (later steps are not run); 2 for bad usage or topology\n" +
