@@ -115,6 +115,22 @@ func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, er
 	return collect(ctx, t, opts, p), nil
 }
 
+// place sets the group's Role and RunningOn from crm_mon's resources.
+func (g *Group) place(resources []resource) {
+	j := slices.IndexFunc(resources, func(res resource) bool { return res.ID == g.Resource })
+	if j < 0 {
+		return
+	}
+	g.Role = resources[j].Role
+	for _, res := range resources[j:] { // a clone lists one entry per instance
+		if res.ID == g.Resource {
+			g.RunningOn = append(g.RunningOn, res.Nodes...)
+		}
+	}
+	slices.Sort(g.RunningOn)
+	g.RunningOn = slices.Compact(g.RunningOn)
+}
+
 // failedFinder stands for a netlink handle that could not be opened.
 type failedFinder struct{ err error }
 
@@ -173,16 +189,7 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 
 	for i := range r.Groups {
 		grp := &r.Groups[i]
-		if j := slices.IndexFunc(resources, func(res resource) bool { return res.ID == grp.Resource }); j >= 0 {
-			grp.Role = resources[j].Role
-			for _, res := range resources[j:] { // a clone lists one entry per instance
-				if res.ID == grp.Resource {
-					grp.RunningOn = append(grp.RunningOn, res.Nodes...)
-				}
-			}
-			slices.Sort(grp.RunningOn)
-			grp.RunningOn = slices.Compact(grp.RunningOn)
-		}
+		grp.place(resources)
 		if p.addrs != nil {
 			l := localVIP(p.addrs, opts.Host, grp.VIP.Addr(), slices.Contains(grp.RunningOn, opts.Host))
 			grp.Local = &l

@@ -104,7 +104,7 @@ func (r *Report) judge(hosts []string) {
 		}
 		for _, n := range pm.Nodes {
 			if n.State != NodeOnline {
-				add(CompPacemaker, n.Name, CodeNodeNotOnline, "node %s is %s: it cannot take a VIP", n.Name, n.State)
+				add(CompPacemaker, n.Name, CodeNodeNotOnline, "node %s is %s", n.Name, nodeStateMeaning[n.State])
 			}
 		}
 		for _, h := range hosts {
@@ -163,6 +163,15 @@ func (r *Report) judge(hosts []string) {
 	}
 	r.Problems = ps
 	r.Healthy = len(ps) == 0
+}
+
+// nodeStateMeaning says what each state other than online means for the VIP.
+var nodeStateMeaning = map[string]string{
+	NodeOffline:     "offline: it cannot take a VIP",
+	NodeUnclean:     "unclean: lost and not fenced, it cannot take a VIP",
+	NodePending:     "pending: still joining, it cannot take a VIP yet",
+	NodeStandby:     "in standby: it runs no resource",
+	NodeMaintenance: "in maintenance: Pacemaker neither monitors nor recovers its resources",
 }
 
 func judgeCluster(c Cluster, add func(comp, subject, code, format string, args ...any)) {

@@ -86,8 +86,8 @@ func TestJudge(t *testing.T) {
 			r.Groups[0].Local = nil
 		}, []Problem{
 			{CompPacemaker, "cluster", CodeNoQuorum, "this partition (DC pg-01) has no quorum: with no-quorum-policy=stop it runs no VIP"},
-			{CompPacemaker, "pg-02", CodeNodeNotOnline, "node pg-02 is unclean: it cannot take a VIP"},
-			{CompPacemaker, "pg-03", CodeNodeNotOnline, "node pg-03 is unclean: it cannot take a VIP"},
+			{CompPacemaker, "pg-02", CodeNodeNotOnline, "node pg-02 is unclean: lost and not fenced, it cannot take a VIP"},
+			{CompPacemaker, "pg-03", CodeNodeNotOnline, "node pg-03 is unclean: lost and not fenced, it cannot take a VIP"},
 			{CompVIP, "db-a", CodeVIPOnLostNode, "vip-db-a is shown on pg-03, which is unclean: Pacemaker cannot know whether that host still holds 10.20.0.100"},
 		}},
 		{"holder without the address", func(r *Report) {
@@ -170,5 +170,38 @@ func TestParseStatsCSV(t *testing.T) {
 		if _, err := parseStatsCSV(strings.NewReader(bad), "msrvc01"); err == nil {
 			t.Errorf("no error for %q", bad)
 		}
+	}
+}
+
+// Each crm_mon capture, put in place of a healthy report's Pacemaker view, gives the verdict
+// an operator would give it.
+func TestJudgeCaptures(t *testing.T) {
+	for file, want := range map[string][]string{
+		"healthy.xml":        nil,
+		"holder-failed.xml":  {"pacemaker/pg-03/node-not-online"},
+		"standby.xml":        {"pacemaker/pg-02/node-not-online"},
+		"monitor-failed.xml": {"pacemaker/vip-db-a/failed-action"},
+		"multiple.xml":       {"vip/db-a/vip-multiple"},
+		"no-quorum.xml": {"pacemaker/cluster/no-quorum", "pacemaker/pg-02/node-not-online",
+			"pacemaker/pg-03/node-not-online", "vip/db-a/vip-on-lost-node"},
+		"stopped.xml": {"pacemaker/cluster/no-quorum", "pacemaker/pg-02/node-unknown",
+			"pacemaker/pg-03/node-unknown", "vip/db-a/vip-stopped"},
+		"not-connected.xml": {"pacemaker/cluster/pacemaker-unreachable"},
+	} {
+		t.Run(file, func(t *testing.T) {
+			r := healthyReport()
+			r.Groups[0].Local = nil
+			r.Groups[0].Role, r.Groups[0].RunningOn = "", []string{}
+			pm, rs, err := parseCrmMon(readCapture(t, file))
+			if err != nil {
+				pm = Pacemaker{Error: err.Error()}
+			}
+			r.Pacemaker = pm
+			r.Groups[0].place(rs)
+			r.judge(topologyHosts)
+			if d := cmp.Diff(want, codes(r)); d != "" {
+				t.Errorf("problems (-want +got):\n%s\n%+v", d, r.Problems)
+			}
+		})
 	}
 }
