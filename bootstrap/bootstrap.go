@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/beevik/etree"
@@ -50,6 +51,8 @@ const (
 	LocalCIBDir = "/var/lib/pacemaker/cib"
 	// AgentPath is where Pacemaker finds ocf:vipctl:vip (the same as `vipctl ocf install`).
 	AgentPath = "/usr/lib/ocf/resource.d/vipctl/vip"
+	// IPaddr2Path is the resource-agents package's ocf:heartbeat:IPaddr2.
+	IPaddr2Path = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
 )
 
 // Authkey sizes libknet accepts (corosync-keygen writes 256 bytes).
@@ -246,7 +249,7 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("%w: --authkey: %w", ErrUsage, err)
 		}
 	}
-	if opts.Executable == "" && usesVipctlAgent(t) {
+	if opts.Executable == "" && usesAgent(t, topology.AgentVipctl) {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("%w: find this executable: %w", ErrUsage, err)
@@ -356,13 +359,9 @@ func rooted(root, path string) string {
 
 func (p *Plan) path(hostPath string) string { return rooted(p.opts.Root, hostPath) }
 
-func usesVipctlAgent(t *topology.Topology) bool {
-	for _, g := range t.Groups {
-		if g.VIP.Agent == topology.AgentVipctl {
-			return true
-		}
-	}
-	return false
+// usesAgent reports whether a group of the topology holds its VIP with agent.
+func usesAgent(t *topology.Topology, agent string) bool {
+	return slices.ContainsFunc(t.Groups, func(g topology.HostGroup) bool { return g.VIP.Agent == agent })
 }
 
 // submitJobs are the jobs --submit registers: every job of the topology (nomad.Jobs, as

@@ -602,6 +602,37 @@ func TestMissingTools(t *testing.T) {
 	}
 }
 
+// A group with agent = "IPaddr2" needs resource-agents' IPaddr2, and no vipctl agent.
+func TestIPaddr2Topology(t *testing.T) {
+	f := newFixture(t)
+	src := strings.Replace(testTopology, `nic     = "eth0"`, "nic     = \"eth0\"\n    agent   = \"IPaddr2\"", 1)
+	topo, err := topology.Parse([]byte(src), "ipaddr2.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.topo = topo
+	r, err := f.run(f.options())
+	if !errors.Is(err, ErrMissingTool) || r.Failed != "tools" || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v, failed %q; want the missing IPaddr2 at tools", err, r.Failed)
+	}
+	if err := os.MkdirAll(filepath.Dir(f.root+IPaddr2Path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.root+IPaddr2Path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err = f.run(f.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := statuses(r)["agent"]; ok {
+		t.Error("an agent step for a topology without the vipctl agent")
+	}
+	if _, err := os.Stat(f.root + AgentPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the vipctl agent was installed: %v", err)
+	}
+}
+
 func TestAuthkeyRules(t *testing.T) {
 	t.Run("none given and none installed: refused, nothing written", func(t *testing.T) {
 		f := newFixture(t)

@@ -39,7 +39,7 @@ func (p *Plan) buildSteps() []step {
 		step{name: "authkey", what: "the cluster's key is at " + AuthkeyPath + " (0400)", check: p.checkAuthkey, apply: p.applyAuthkey},
 		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", check: p.checkConf, apply: p.applyConf},
 	)
-	if usesVipctlAgent(p.topo) {
+	if usesAgent(p.topo, topology.AgentVipctl) {
 		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath, check: p.checkAgent, apply: p.applyAgent})
 	}
 	steps = append(steps,
@@ -71,6 +71,11 @@ func (p *Plan) checkTools(context.Context) (string, error) {
 	if len(missing) > 0 {
 		return "", fmt.Errorf("%w: %s not found on PATH (Debian: apt-get install corosync pacemaker pacemaker-cli-utils)",
 			ErrMissingTool, strings.Join(missing, ", "))
+	}
+	if usesAgent(p.topo, topology.AgentIPaddr2) {
+		if _, err := os.Stat(p.path(IPaddr2Path)); err != nil {
+			return "", fmt.Errorf("%w: %s (ocf:heartbeat:IPaddr2; Debian: apt-get install resource-agents): %w", ErrMissingTool, IPaddr2Path, err)
+		}
 	}
 	return "", nil
 }
