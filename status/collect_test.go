@@ -122,7 +122,7 @@ var serverTemplateLine = regexp.MustCompile(`(?m)^\s*server-template .*$`)
 // bind on the VIP (a loopback address), to check every 100 ms and, when servers are given,
 // to list them statically in place of the Consul DNS server-template. It stops with the test
 // or when the returned function is called.
-func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPort) (stop func()) {
+func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPort, extra ...string) (stop func()) {
 	t.Helper()
 	haproxy := testenv.RequireTool(t, "haproxy")
 	c := topo.Clusters[0]
@@ -138,6 +138,9 @@ func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPor
 			lines = append(lines, fmt.Sprintf("    server pg%d %s check", i+1, a))
 		}
 		s = serverTemplateLine.ReplaceAllLiteralString(s, strings.Join(lines, "\n"))
+	}
+	for _, line := range extra { // extra lines of the stats listener
+		s = strings.Replace(s, "    stats enable\n", "    stats enable\n    "+line+"\n", 1)
 	}
 	if !strings.Contains(s, "bind "+testVIP.String()) || !strings.Contains(s, "inter 100ms") {
 		t.Fatalf("the rendered haproxy.cfg changed shape:\n%s", cfg)
@@ -442,6 +445,31 @@ func TestCollectEverythingHangs(t *testing.T) {
 	for _, p := range r.Problems {
 		if !strings.Contains(p.Reason, "no answer: "+context.DeadlineExceeded.Error()) {
 			t.Errorf("%s: reason %q does not say there was no answer", p.Code, p.Reason)
+		}
+	}
+}
+
+// With "stats show-legends" the stats page shows each server's address, and status checks
+// that HAProxy's UP server is the leader Consul names (the rendered config does not show them).
+func TestCollectHAProxyShowLegends(t *testing.T) {
+	topo := testTopology(t, netip.MustParseAddrPort("127.0.0.1:1"))
+	ms := []*member{startMember(t), startMember(t)}
+	ms[0].leader.Store(true)
+	startHAProxy(t, topo, []netip.AddrPort{ms[0].addr, ms[1].addr}, "stats show-legends")
+	h := waitHAProxy(t, topo, func(h HAProxy) bool { return h.Up == 1 && h.Servers[1].Status == "DOWN" })
+	if got, want := h.Servers[0].Address, ms[0].addr.String(); got != want {
+		t.Fatalf("server address %q; want %q", got, want)
+	}
+	consul := fakeconsul.New(t)
+	p := testProbes(t, "healthy.xml", nil, consul)
+	topo.Clusters[0].Replicas = 2
+	for leader, want := range map[int][]string{0: nil, 1: {"haproxy/msrvc01/" + CodeHAProxyNotLeader}} {
+		consul.SetService("pgsql-msrvc01",
+			patroni(ms[0], "pgsql-0", "pg-01", map[bool]string{true: "master", false: "replica"}[leader == 0]),
+			patroni(ms[1], "pgsql-1", "pg-02", map[bool]string{true: "master", false: "replica"}[leader == 1]))
+		r := collect(context.Background(), topo, Options{Timeout: 2 * time.Second}, p)
+		if d := cmp.Diff(want, codes(r)); d != "" {
+			t.Errorf("leader pgsql-%d: problems (-want +got):\n%s\n%+v", leader, d, r.Problems)
 		}
 	}
 }
