@@ -101,7 +101,7 @@ type Options struct {
 	cib       cibApplier // nil = cib.NewLive
 	registrar jobRegistrar
 	now       func() time.Time
-	poll      time.Duration // interval of the quorum wait
+	poll      time.Duration // interval of the quorum and VIP waits
 }
 
 // cibApplier is the part of *cib.Live bootstrap uses.

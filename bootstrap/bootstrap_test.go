@@ -866,6 +866,19 @@ func TestOldCorosyncConfKept(t *testing.T) {
 	if err != nil || !bytes.Equal(got, old) {
 		t.Errorf("old corosync.conf at %s: %q, %v", kept, got, err)
 	}
+	// Replaced again within the same second: the first copy stays, the second gets its own name.
+	old2 := []byte("totem {\n\tcluster_name: other\n}\n")
+	if err := os.WriteFile(f.root+CorosyncConfPath, old2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.run(f.options()); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][]byte{kept: old, f.root + CorosyncConfPath + ".vipctl-20261126T020000Z-2.bak": old2} {
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %q, %v; want %q", path, got, err, want)
+		}
+	}
 }
 
 func TestQuorumTimeout(t *testing.T) {

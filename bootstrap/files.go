@@ -50,7 +50,8 @@ func fileDiff(path string, data []byte, mode fs.FileMode) (fileState, string, er
 // writeFile puts data at path with mode through a temporary file in the same directory, synced
 // and renamed over path, so a reader sees the old file or the new one, never a part. Missing
 // directories are made with mode 0755. When keepOld is set and a file with other content is
-// replaced, it is first copied to path.vipctl-<UTC time>.bak (mode 0600) and that path returned.
+// replaced, it is first copied to path.vipctl-<UTC time>.bak (mode 0600; -2.bak, -3.bak … when
+// that exists) and that path returned.
 func writeFile(path string, data []byte, mode fs.FileMode, keepOld bool, now time.Time) (backup string, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -63,8 +64,7 @@ func writeFile(path string, data []byte, mode fs.FileMode, keepOld bool, now tim
 		case err != nil:
 			return "", err
 		case !bytes.Equal(old, data):
-			backup = path + ".vipctl-" + now.UTC().Format("20060102T150405Z") + ".bak"
-			if err := copyNew(backup, old); err != nil {
+			if backup, err = keepCopy(path+".vipctl-"+now.UTC().Format("20060102T150405Z"), old); err != nil {
 				return "", err
 			}
 		}
@@ -100,14 +100,27 @@ func writeFile(path string, data []byte, mode fs.FileMode, keepOld bool, now tim
 	return backup, d.Sync()
 }
 
-// copyNew writes data to a new file at path (mode 0600); an existing path is an error.
-func copyNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
+// keepCopy writes data to a new file base.bak (mode 0600), or base-2.bak, base-3.bak … when
+// that exists already, and returns its path. An existing file is never overwritten.
+func keepCopy(base string, data []byte) (string, error) {
+	for n := 1; ; n++ {
+		path := base + ".bak"
+		if n > 1 {
+			path = fmt.Sprintf("%s-%d.bak", base, n)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		_, werr := f.Write(data)
+		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+			return "", err
+		}
+		return path, nil
 	}
-	_, werr := f.Write(data)
-	return errors.Join(werr, f.Sync(), f.Close())
 }
 
 // sameContent reports whether the files at a and b have the same bytes (b missing: false).

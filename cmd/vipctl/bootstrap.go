@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ type bootstrapOptions struct {
 	CIBBackupDir string
 
 	load   func() (*topology.Topology, error)
+	logger *slog.Logger
 	stdout io.Writer
 	json   bool
 	tweak  func(*bootstrap.Options) // tests: a temp root, a fake NIC check
@@ -54,7 +56,7 @@ func newCmdBootstrap(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.load, opts.stdout, opts.json = g.loadTopology, g.Stdout, g.jsonOutput()
+			opts.load, opts.logger, opts.stdout, opts.json = g.loadTopology, g.Logger, g.Stdout, g.jsonOutput()
 			return bootstrapRun(cmd.Context(), opts)
 		},
 	}
@@ -83,6 +85,7 @@ func bootstrapRun(ctx context.Context, opts *bootstrapOptions) error {
 		Wait:    opts.Wait,
 
 		CIBBackupDir: opts.CIBBackupDir,
+		Logger:       opts.logger,
 	}
 	if !opts.json {
 		bo.Progress = func(r bootstrap.Result) { writeBootstrapLine(opts.stdout, r) }
