@@ -97,11 +97,11 @@ type Options struct {
 	// Nomad makes the client jobs are registered with (--submit); nil = api.DefaultConfig (NOMAD_*).
 	Nomad func() (*api.Client, error)
 
-	run       runner     // nil = execRunner
-	cib       cibApplier // nil = cib.NewLive
-	registrar jobRegistrar
-	now       func() time.Time
-	poll      time.Duration // interval of the quorum and VIP waits
+	run  runner     // nil = execRunner
+	cib  cibApplier // nil = cib.NewLive
+	jobs jobClient  // nil = the client Nomad makes
+	now  func() time.Time
+	poll time.Duration // interval of the quorum and VIP waits
 }
 
 // cibApplier is the part of *cib.Live bootstrap uses.
@@ -111,10 +111,13 @@ type cibApplier interface {
 
 var _ cibApplier = (*cib.Live)(nil)
 
-// jobRegistrar registers a Nomad job; *api.Jobs is one.
-type jobRegistrar interface {
+// jobClient plans and registers Nomad jobs; *api.Jobs is one.
+type jobClient interface {
+	Plan(job *api.Job, diff bool, q *api.WriteOptions) (*api.JobPlanResponse, *api.WriteMeta, error)
 	Register(job *api.Job, q *api.WriteOptions) (*api.JobRegisterResponse, *api.WriteMeta, error)
 }
+
+var _ jobClient = (*api.Jobs)(nil)
 
 // Status is the outcome of one step.
 type Status string
@@ -186,10 +189,11 @@ type Plan struct {
 
 // runState is what earlier steps found out for later ones.
 type runState struct {
-	confChanged    bool // corosync.conf was (or, dry run, would be) written
-	clusterPending bool // dry run: the cluster is not up, so its CIB cannot be read yet
-	restarted      bool // corosync was restarted: pacemaker must be started too
-	pacemakerStops bool // the corosync step stops (or, dry run, would stop) Pacemaker
+	confChanged    bool       // corosync.conf was (or, dry run, would be) written
+	clusterPending bool       // dry run: the cluster is not up, so its CIB cannot be read yet
+	restarted      bool       // corosync was restarted: pacemaker must be started too
+	pacemakerStops bool       // the corosync step stops (or, dry run, would stop) Pacemaker
+	submit         []*api.Job // the jobs whose Nomad plan shows a change
 }
 
 // Steps lists the step names of the plan in order.

@@ -504,7 +504,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	opts.DryRun = true
 	opts.Submit = true
 	reg := &fakeRegistrar{}
-	opts.registrar = reg
+	opts.jobs = reg
 	r, err := f.run(opts)
 	if err != nil {
 		t.Fatalf("dry run: %v", err)
@@ -936,9 +936,36 @@ func TestCIBRefusalFails(t *testing.T) {
 	}
 }
 
-type fakeRegistrar struct{ jobs []string }
+// fakeRegistrar is a Nomad that plans a job as unchanged once the same job was registered.
+type fakeRegistrar struct {
+	jobs       []string          // registered, in order
+	registered map[string][]byte // job ID → its JSON
+}
+
+func (r *fakeRegistrar) Plan(job *api.Job, _ bool, _ *api.WriteOptions) (*api.JobPlanResponse, *api.WriteMeta, error) {
+	b, err := json.Marshal(job)
+	if err != nil {
+		return nil, nil, err
+	}
+	diff := "Added"
+	if old, ok := r.registered[*job.ID]; ok {
+		diff = "Edited"
+		if bytes.Equal(old, b) {
+			diff = "None"
+		}
+	}
+	return &api.JobPlanResponse{Diff: &api.JobDiff{Type: diff}}, nil, nil
+}
 
 func (r *fakeRegistrar) Register(job *api.Job, _ *api.WriteOptions) (*api.JobRegisterResponse, *api.WriteMeta, error) {
+	b, err := json.Marshal(job)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.registered == nil {
+		r.registered = map[string][]byte{}
+	}
+	r.registered[*job.ID] = b
 	r.jobs = append(r.jobs, *job.ID)
 	return &api.JobRegisterResponse{EvalID: "e"}, nil, nil
 }
@@ -949,12 +976,23 @@ func TestBackupScheduler(t *testing.T) {
 		opts := f.options()
 		opts.Submit = true
 		reg := &fakeRegistrar{}
-		opts.registrar = reg
+		opts.jobs = reg
 		if _, err := f.run(opts); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff([]string{"pgsql-app", "haproxy-app"}, reg.jobs); diff != "" {
 			t.Errorf("registered (-want +got):\n%s", diff)
+		}
+		// Again: Nomad plans every job as unchanged, nothing is registered.
+		r, err := f.run(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(allStatus(r, StatusOK), statuses(r)); diff != "" {
+			t.Errorf("second run (-want +got):\n%s", diff)
+		}
+		if len(reg.jobs) != 2 {
+			t.Errorf("registered again: %v", reg.jobs)
 		}
 	})
 	t.Run("nomad: backup job submitted, host files removed", func(t *testing.T) {
@@ -965,7 +1003,7 @@ func TestBackupScheduler(t *testing.T) {
 		opts := f.options()
 		opts.Submit, opts.Backup = true, BackupNomad
 		reg := &fakeRegistrar{}
-		opts.registrar = reg
+		opts.jobs = reg
 		r, err := f.run(opts)
 		if err != nil {
 			t.Fatal(err)
@@ -994,29 +1032,45 @@ func TestBackupScheduler(t *testing.T) {
 }
 
 // --submit through the real Nomad API client (Options.Nomad), against an HTTP stand-in for
-// PUT /v1/jobs; a refusal fails the step naming what was registered before it.
+// Nomad's plan (PUT /v1/job/ID/plan) and register (PUT /v1/jobs) endpoints: jobs Nomad already
+// runs unchanged are not registered again; a refusal fails the step naming what was
+// registered before it.
 func TestSubmitThroughNomadAPI(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
+	registered := map[string][]byte{}
 	refuse := ""
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPut || r.URL.Path != "/v1/jobs" {
-			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusNotFound)
-			return
-		}
-		var req api.JobRegisterRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Job == nil || req.Job.ID == nil {
-			http.Error(w, "bad job", http.StatusBadRequest)
-			return
-		}
 		mu.Lock()
 		defer mu.Unlock()
-		if *req.Job.ID == refuse {
-			http.Error(w, "job refused", http.StatusBadRequest)
+		var req struct{ Job *api.Job }
+		if r.Method != http.MethodPut || json.NewDecoder(r.Body).Decode(&req) != nil || req.Job == nil || req.Job.ID == nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		got = append(got, *req.Job.ID)
-		fmt.Fprint(w, `{"EvalID":"eval-1"}`)
+		id := *req.Job.ID
+		b, _ := json.Marshal(req.Job)
+		switch r.URL.Path {
+		case "/v1/job/" + id + "/plan":
+			diff := "Added"
+			if old, ok := registered[id]; ok {
+				diff = "Edited"
+				if bytes.Equal(old, b) {
+					diff = "None"
+				}
+			}
+			fmt.Fprintf(w, `{"Diff":{"Type":%q}}`, diff)
+		case "/v1/jobs":
+			if id == refuse {
+				http.Error(w, "job refused", http.StatusBadRequest)
+				return
+			}
+			registered[id] = b
+			got = append(got, id)
+			fmt.Fprint(w, `{"EvalID":"eval-1"}`)
+		default:
+			http.Error(w, "unexpected "+r.URL.Path, http.StatusNotFound)
+		}
 	}))
 	defer srv.Close()
 
@@ -1035,7 +1089,17 @@ func TestSubmitThroughNomadAPI(t *testing.T) {
 		t.Errorf("nomad step %s", st)
 	}
 
-	got, refuse = nil, "haproxy-app"
+	r, err = f.run(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := statuses(r)["nomad"]; st != StatusOK || len(got) != 2 {
+		t.Errorf("second run: nomad step %s, registered %v", st, got)
+	}
+
+	mu.Lock()
+	got, refuse, registered = nil, "haproxy-app", map[string][]byte{}
+	mu.Unlock()
 	r, err = f.run(opts)
 	if !errors.Is(err, nomad.ErrSubmit) || r.Failed != "nomad" {
 		t.Fatalf("err = %v, failed %q; want nomad.ErrSubmit at nomad", err, r.Failed)

@@ -609,28 +609,63 @@ func (p *Plan) backupStep(b backupFile) step {
 	return s
 }
 
-func (p *Plan) checkSubmit(context.Context) (string, error) {
-	names := make([]string, len(p.jobs))
-	for i, j := range p.jobs {
-		names[i] = *j.ID
+// nomadJobs returns the client --submit uses, made once.
+func (p *Plan) nomadJobs() (jobClient, error) {
+	if p.opts.jobs != nil {
+		return p.opts.jobs, nil
 	}
-	return "register " + strings.Join(names, ", "), nil
+	mk := p.opts.Nomad
+	if mk == nil {
+		mk = func() (*api.Client, error) { return api.NewClient(api.DefaultConfig()) }
+	}
+	client, err := mk()
+	if err != nil {
+		return nil, fmt.Errorf("nomad client: %w", err)
+	}
+	p.opts.jobs = client.Jobs()
+	return p.opts.jobs, nil
+}
+
+// checkSubmit asks Nomad to plan each job (no side effects): the jobs whose plan shows a
+// difference from what Nomad runs are the ones to register.
+func (p *Plan) checkSubmit(ctx context.Context) (string, error) {
+	client, err := p.nomadJobs()
+	if err != nil {
+		return "", err
+	}
+	p.state.submit = nil
+	var todo []string
+	for _, j := range p.jobs {
+		c, err := nomad.CanonicalJob(j)
+		if err != nil {
+			return "", err
+		}
+		resp, _, err := client.Plan(c, true, (&api.WriteOptions{}).WithContext(ctx))
+		if err != nil {
+			return "", fmt.Errorf("%w: plan %s: %w", nomad.ErrSubmit, *c.ID, err)
+		}
+		diff := "Added"
+		if resp.Diff != nil && resp.Diff.Type != "" {
+			diff = resp.Diff.Type
+		}
+		if diff == "None" {
+			continue
+		}
+		p.state.submit = append(p.state.submit, j)
+		todo = append(todo, fmt.Sprintf("%s (%s)", *c.ID, strings.ToLower(diff)))
+	}
+	if len(todo) == 0 {
+		return "", nil
+	}
+	return "register " + strings.Join(todo, ", "), nil
 }
 
 func (p *Plan) applySubmit(ctx context.Context) (string, error) {
-	reg := p.opts.registrar
-	if reg == nil {
-		mk := p.opts.Nomad
-		if mk == nil {
-			mk = func() (*api.Client, error) { return api.NewClient(api.DefaultConfig()) }
-		}
-		client, err := mk()
-		if err != nil {
-			return "", fmt.Errorf("nomad client: %w", err)
-		}
-		reg = client.Jobs()
+	client, err := p.nomadJobs()
+	if err != nil {
+		return "", err
 	}
-	done, err := nomad.Submit(ctx, p.jobs, reg)
+	done, err := nomad.Submit(ctx, p.state.submit, client)
 	var b bytes.Buffer
 	for i, s := range done {
 		if i > 0 {
