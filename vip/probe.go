@@ -97,7 +97,9 @@ func probe(ctx context.Context, sock *os.File, link Link, addr netip.Addr, d tim
 				if ok == 0 {
 					return nil, fmt.Errorf("%w: %s on %s: %w", ErrProbeNotSent, addr, link.Name, sendErr)
 				}
-				return nil, nil
+				// An answer that arrived in time but was not read yet (this process was not
+				// scheduled) still counts.
+				return claimant(sock, link.MAC, addr), nil
 			}
 			continue
 		}
