@@ -35,6 +35,8 @@ var (
 	ErrMissingTool = errors.New("missing tool")
 	// ErrNICNotReady: the host's interface cannot carry its group's VIP.
 	ErrNICNotReady = errors.New("the interface cannot carry the VIP")
+	// ErrOtherCluster: Corosync runs another cluster with other members; bootstrap leaves it alone.
+	ErrOtherCluster = errors.New("this host is a member of another cluster")
 	// ErrNotMember: the host did not become online in a quorate partition in time.
 	ErrNotMember = errors.New("not online in a quorate partition")
 	// ErrVIPNotStarted: the host group's VIP did not come up on exactly one host in time.

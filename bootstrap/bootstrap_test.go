@@ -88,6 +88,7 @@ type fakeHost struct {
 	out         map[string][]byte // command line → output override
 	cib         *fakeCIB          // once applied, crm_mon shows vip-db
 	vipRole     string            // role crm_mon reports for vip-db ("" = Started)
+	members     int               // members the running Corosync joined with (0 = 1)
 }
 
 func newFakeHost(node string) *fakeHost {
@@ -126,6 +127,15 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 			return []byte("totem.cluster_name (str) = " + f.clusterName + "\n"), nil
 		}
 		return nil, no
+	case "corosync-cmapctl -b runtime.members":
+		if !f.corosync {
+			return nil, no
+		}
+		var b strings.Builder
+		for i := 1; i <= max(f.members, 1); i++ {
+			fmt.Fprintf(&b, "runtime.members.%d.ip (str) = r(0) ip(10.99.0.%d) \nruntime.members.%d.status (str) = joined\n", i, i, i)
+		}
+		return []byte(b.String()), nil
 	case "crm_attribute --type crm_config --name cluster-name --query --quiet":
 		if f.pacemaker {
 			return nil, nil
@@ -358,7 +368,7 @@ func tree(t *testing.T, root string) map[string]string {
 }
 
 var stepOrder = []string{
-	"tools", "nic", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib",
+	"tools", "nic", "membership", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib",
 	"vip", "backup-script:app", "backup-cron:app",
 }
 
@@ -395,7 +405,7 @@ func TestPlanOfQuorumOnlyHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"tools", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib"}
+	want := []string{"tools", "membership", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib"}
 	if diff := cmp.Diff(want, p.Steps()); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
@@ -412,7 +422,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 		t.Fatalf("first run: %v\n%+v", err, r)
 	}
 	want := map[string]Status{
-		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
+		"tools": StatusOK, "nic": StatusOK, "membership": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
 		"agent": StatusChanged, "corosync": StatusChanged, "local-cib": StatusOK, "pacemaker": StatusChanged, "quorum": StatusOK,
 		"cib": StatusChanged, "vip": StatusOK,
 		"backup-script:app": StatusChanged, "backup-cron:app": StatusChanged,
@@ -510,7 +520,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Fatalf("dry run: %v", err)
 	}
 	want := allStatus(r, StatusWouldChange)
-	want["tools"], want["nic"], want["local-cib"] = StatusOK, StatusOK, StatusOK
+	want["tools"], want["nic"], want["membership"], want["local-cib"] = StatusOK, StatusOK, StatusOK, StatusOK
 	if diff := cmp.Diff(want, statuses(r)); diff != "" {
 		t.Errorf("dry run (-want +got):\n%s", diff)
 	}
@@ -558,7 +568,7 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 		t.Errorf("err = %v, want the failed command's", err)
 	}
 	want := map[string]Status{
-		"tools": StatusOK, "nic": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
+		"tools": StatusOK, "nic": StatusOK, "membership": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
 		"agent": StatusChanged, "corosync": StatusFailed, "local-cib": StatusNotRun, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
 		"cib": StatusNotRun, "vip": StatusNotRun,
 		"backup-script:app": StatusNotRun, "backup-cron:app": StatusNotRun,
@@ -834,6 +844,35 @@ func TestForeignLocalCIB(t *testing.T) {
 	})
 }
 
+// A member of another cluster with other members is not restarted: the step fails.
+func TestMemberOfAnotherCluster(t *testing.T) {
+	f := newFixture(t)
+	f.host.corosync, f.host.pacemaker, f.host.clusterName, f.host.members = true, true, "pg-old", 3
+	f.localCIB("pg-old")
+	before := tree(t, f.root)
+	opts := f.options()
+	opts.DryRun = true
+	if r, err := f.run(opts); !errors.Is(err, ErrOtherCluster) || r.Failed != "membership" {
+		t.Fatalf("dry run: err = %v, failed %q; want ErrOtherCluster at membership", err, r.Failed)
+	}
+	if diff := cmp.Diff(before, tree(t, f.root)); diff != "" {
+		t.Errorf("dry run changed files (-before +after):\n%s", diff)
+	}
+	r, err := f.run(f.options())
+	if !errors.Is(err, ErrOtherCluster) || r.Failed != "membership" {
+		t.Fatalf("err = %v, failed %q; want ErrOtherCluster at membership", err, r.Failed)
+	}
+	if got := changing(f.host.takeCalls()); len(got) > 0 {
+		t.Errorf("ran %v", got)
+	}
+	if diff := cmp.Diff(before, tree(t, f.root)); diff != "" {
+		t.Errorf("files changed (-before +after):\n%s", diff)
+	}
+	if _, err := os.Stat(f.root + LocalCIBDir + "/cib.xml"); err != nil {
+		t.Errorf("the other cluster's CIB was moved: %v", err)
+	}
+}
+
 // When the running Corosync's cluster cannot be read, bootstrap fails instead of guessing
 // (a guess of "another cluster" would restart a member).
 func TestRunningCorosyncUnknownCluster(t *testing.T) {
@@ -841,8 +880,8 @@ func TestRunningCorosyncUnknownCluster(t *testing.T) {
 	f.host.corosync, f.host.pacemaker, f.host.clusterName = true, true, "pg-test"
 	f.host.fail["corosync-cmapctl -g totem.cluster_name"] = errExit
 	r, err := f.run(f.options())
-	if !errors.Is(err, errExit) || r.Failed != "corosync" {
-		t.Fatalf("err = %v, failed %q; want the cmapctl error at corosync", err, r.Failed)
+	if !errors.Is(err, errExit) || r.Failed != "membership" {
+		t.Fatalf("err = %v, failed %q; want the cmapctl error at membership", err, r.Failed)
 	}
 	if got := changing(f.host.takeCalls()); len(got) > 0 {
 		t.Errorf("ran %v", got)

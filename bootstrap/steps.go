@@ -36,6 +36,7 @@ func (p *Plan) buildSteps() []step {
 		steps = append(steps, step{name: "nic", what: "the interface can carry VIP " + p.Group.VIP.Prefix.String() + " of group " + p.Group.Name, check: p.checkNIC})
 	}
 	steps = append(steps,
+		step{name: "membership", what: "this host is in no other cluster that has other members", check: p.checkMembership},
 		step{name: "authkey", what: "the cluster's key is at " + AuthkeyPath + " (0400)", check: p.checkAuthkey, apply: p.applyAuthkey},
 		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", check: p.checkConf, apply: p.applyConf},
 	)
@@ -250,6 +251,51 @@ func (p *Plan) liveClusterName(ctx context.Context) (string, error) {
 	return strings.TrimSpace(v), nil
 }
 
+// liveMembers counts the members the running Corosync has joined with (this host included).
+func (p *Plan) liveMembers(ctx context.Context) (int, error) {
+	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-b", "runtime.members")
+	if err != nil {
+		return 0, fmt.Errorf("the running Corosync's members: %w", err)
+	}
+	n := 0
+	for line := range strings.Lines(string(out)) {
+		key, value, ok := strings.Cut(strings.TrimSpace(line), " = ")
+		if ok && strings.HasSuffix(key, ".status (str)") && value == "joined" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// otherCluster is called when Corosync runs a cluster other than the topology's: only a lone
+// Corosync (such as the one-node cluster the Debian package starts) may be restarted into
+// this cluster. A member of a real cluster is left alone: the operator decides.
+func (p *Plan) otherCluster(ctx context.Context, name string) error {
+	n, err := p.liveMembers(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 1 {
+		return fmt.Errorf("%w: Corosync here runs cluster %q with %d members, the topology's cluster is %q; "+
+			"bootstrap restarts only a lone Corosync of another cluster. If this host is to leave that cluster, "+
+			"stop it (systemctl stop pacemaker corosync) and run bootstrap again", ErrOtherCluster, name, n, p.topo.Corosync.ClusterName)
+	}
+	return nil
+}
+
+// checkMembership refuses, before anything is written, a host whose running Corosync is a
+// member of another cluster with other members.
+func (p *Plan) checkMembership(ctx context.Context) (string, error) {
+	if !p.running(ctx, "corosync-cfgtool", "-s") {
+		return "", nil
+	}
+	name, err := p.liveClusterName(ctx)
+	if err != nil || name == p.topo.Corosync.ClusterName {
+		return "", err
+	}
+	return "", p.otherCluster(ctx, name)
+}
+
 func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
 	if !p.running(ctx, "corosync-cfgtool", "-s") {
 		p.state.clusterPending = true
@@ -263,6 +309,9 @@ func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if name != p.topo.Corosync.ClusterName {
+		if err := p.otherCluster(ctx, name); err != nil {
+			return "", err
+		}
 		p.state.clusterPending = true
 		p.state.pacemakerStops = true
 		return fmt.Sprintf("restart Corosync and Pacemaker: it runs cluster %q, the topology's is %q", name, p.topo.Corosync.ClusterName), nil
@@ -286,8 +335,11 @@ func (p *Plan) applyCorosync(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if name != p.topo.Corosync.ClusterName {
-		// This host runs another cluster (such as the one the Debian package starts with its
-		// default corosync.conf): it holds nothing of this cluster, restarting it loses nothing.
+		// This host runs a lone Corosync of another cluster (such as the one the Debian package
+		// starts with its default corosync.conf): it holds nothing of this cluster.
+		if err := p.otherCluster(ctx, name); err != nil {
+			return "", err
+		}
 		if err := run("systemctl", "stop", "pacemaker"); err != nil {
 			return "", err
 		}
