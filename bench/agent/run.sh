@@ -21,6 +21,11 @@ go build -o "$work/agentbench" ./bench/agent
 "$work/vipctl" ocf install --dest "$work/ocf/resource.d/vipctl/vip"
 install -D -m 755 "$work/cgo/vipctl" "$work/cgo/ocf/vip"
 install -D -m 755 "$work/agentonly" "$work/alone/vip"
+# The same installed binary once more, dropped from the page cache: its first exec pages it in
+# through page faults, as Pacemaker's first run does after a reboot.
+install -D -m 755 "$work/ocf/resource.d/vipctl/vip" "$work/boot/vip"
+sync "$work/boot/vip"
+dd if="$work/boot/vip" iflag=nocache count=0 status=none
 
 ip netns add "$a"
 ip netns add "$b"
@@ -35,5 +40,6 @@ ip -n "$b" link set veth1 up
 echo "kernel $(uname -r), $(nproc) CPUs, $(go version | cut -d' ' -f3)"
 ip netns exec "$a" "$work/agentbench" -n "$n" -ip 10.98.0.100 -cidr 24 -nic veth0 \
   -agent "vipctl=$work/ocf/resource.d/vipctl/vip" \
+  -agent "vipctl, paged in by exec=$work/boot/vip" \
   -agent "diagnostic: vipctl built with cgo=$work/cgo/ocf/vip" \
   -agent "diagnostic: vip package alone=$work/alone/vip"
