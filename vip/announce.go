@@ -63,9 +63,10 @@ func (a *Agent) announce(ctx context.Context, h *Host, link Link, addr netip.Add
 	if rounds == 1 {
 		return nil
 	}
-	// The helper only sends: what the socket was bound to receive would queue up unread.
+	// The helper only sends: what the socket was bound to receive would queue up unread (up to
+	// the socket's buffer, so a failure here costs memory, not correctness).
 	if err := dropAll(sock); err != nil {
-		return fmt.Errorf("announcement socket: %w", err)
+		fmt.Fprintf(a.Stderr, "warning: announcement socket filter: %v\n", err)
 	}
 	if err := os.MkdirAll(a.RunDir, 0o755); err != nil {
 		return fmt.Errorf("announcement helper: %w", err)
