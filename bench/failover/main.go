@@ -266,6 +266,19 @@ func report(w io.Writer, rs []result, mode string) {
 		fmt.Fprintf(w, "median %-8s outage %s ms, agent share %s ms, start op %s ms (n=%d)\n",
 			agent, ms(median(out)), ms(median(share)), ms(median(op)), len(out))
 	}
+	// A failed DC costs a DC election first (about a second): compare the agents within each class.
+	for _, wasDC := range []bool{false, true} {
+		for _, agent := range []string{topology.AgentVipctl, topology.AgentIPaddr2} {
+			var out []time.Duration
+			for _, r := range rs {
+				if r.Agent == agent && r.WasDC == wasDC {
+					out = append(out, r.Outage)
+				}
+			}
+			fmt.Fprintf(w, "median %-8s outage %s ms when the failed holder was the DC=%v (n=%d)\n",
+				agent, ms(median(out)), wasDC, len(out))
+		}
+	}
 }
 
 func ms(d time.Duration) string {
