@@ -3,16 +3,13 @@ package nomad
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/hashicorp/nomad/api"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // JobHCL writes a job as a Nomad job specification (HCL2), in a fixed order: the same job gives
@@ -26,18 +23,16 @@ func JobHCL(job *api.Job) ([]byte, error) {
 	if job == nil || job.ID == nil {
 		return nil, fmt.Errorf("%w: job without ID", ErrRender)
 	}
-	f := hclwrite.NewEmptyFile()
 	w := &hclWriter{}
-	body := f.Body()
-	jb := body.AppendNewBlock("job", []string{*job.ID}).Body()
-	w.job(jb, job)
+	file := &body{}
+	w.job(file.appendBlock("job", *job.ID), job)
 	if w.err != nil {
 		return nil, fmt.Errorf("job %q: %w", *job.ID, w.err)
 	}
-	return hclwrite.Format(f.Bytes()), nil
+	return []byte(file.text(0)), nil
 }
 
-// hclWriter writes api structs into hclwrite bodies, keeping the first error.
+// hclWriter writes api structs into HCL bodies (hcltext.go), keeping the first error.
 type hclWriter struct{ err error }
 
 func (w *hclWriter) fail(format string, args ...any) {
@@ -46,7 +41,7 @@ func (w *hclWriter) fail(format string, args ...any) {
 	}
 }
 
-func (w *hclWriter) job(b *hclwrite.Body, j *api.Job) {
+func (w *hclWriter) job(b *body, j *api.Job) {
 	if j.Name != nil && *j.Name != *j.ID {
 		setString(b, "name", *j.Name)
 	}
@@ -77,11 +72,11 @@ func (w *hclWriter) job(b *hclwrite.Body, j *api.Job) {
 			return
 		}
 		separate(b)
-		w.group(b.AppendNewBlock("group", []string{*g.Name}).Body(), g)
+		w.group(b.appendBlock("group", *g.Name), g)
 	}
 }
 
-func (w *hclWriter) periodic(b *hclwrite.Body, p *api.PeriodicConfig) {
+func (w *hclWriter) periodic(b *body, p *api.PeriodicConfig) {
 	optBool(b, "enabled", p.Enabled)
 	optString(b, "cron", p.Spec)
 	if len(p.Specs) > 0 {
@@ -91,7 +86,7 @@ func (w *hclWriter) periodic(b *hclwrite.Body, p *api.PeriodicConfig) {
 	optString(b, "time_zone", p.TimeZone)
 }
 
-func (w *hclWriter) group(b *hclwrite.Body, g *api.TaskGroup) {
+func (w *hclWriter) group(b *body, g *api.TaskGroup) {
 	optInt(b, "count", g.Count)
 	if g.ShutdownDelay != nil {
 		setDuration(b, "shutdown_delay", *g.ShutdownDelay)
@@ -107,7 +102,7 @@ func (w *hclWriter) group(b *hclwrite.Body, g *api.TaskGroup) {
 		w.network(block(b, "network"), n)
 	}
 	for _, name := range slices.Sorted(maps.Keys(g.Volumes)) {
-		w.volume(b.AppendNewBlock("volume", []string{name}).Body(), g.Volumes[name])
+		w.volume(b.appendBlock("volume", name), g.Volumes[name])
 	}
 	if g.EphemeralDisk != nil {
 		eb := block(b, "ephemeral_disk")
@@ -168,7 +163,7 @@ func (w *hclWriter) group(b *hclwrite.Body, g *api.TaskGroup) {
 	}
 	for _, t := range g.Tasks {
 		separate(b)
-		w.task(b.AppendNewBlock("task", []string{t.Name}).Body(), t)
+		w.task(b.appendBlock("task", t.Name), t)
 	}
 }
 
@@ -179,7 +174,7 @@ func deprecatedDisconnect(g *api.TaskGroup) bool {
 	return g.StopAfterClientDisconnect != nil || g.MaxClientDisconnect != nil || g.PreventRescheduleOnLost != nil
 }
 
-func (w *hclWriter) network(b *hclwrite.Body, n *api.NetworkResource) {
+func (w *hclWriter) network(b *body, n *api.NetworkResource) {
 	if n.Device != "" || n.CIDR != "" || n.IP != "" || n.DNS != nil || n.Hostname != "" || n.CNI != nil {
 		w.fail("network: only mode, mbits and ports are written")
 	}
@@ -193,7 +188,7 @@ func (w *hclWriter) network(b *hclwrite.Body, n *api.NetworkResource) {
 			if reserved != (p.Value != 0) {
 				w.fail("network: port %q: a reserved port needs a static value, a dynamic one none", p.Label)
 			}
-			pb := b.AppendNewBlock("port", []string{p.Label}).Body()
+			pb := b.appendBlock("port", p.Label)
 			if p.Value != 0 {
 				setInt(pb, "static", p.Value)
 			}
@@ -212,7 +207,7 @@ func (w *hclWriter) network(b *hclwrite.Body, n *api.NetworkResource) {
 	ports(n.DynamicPorts, false)
 }
 
-func (w *hclWriter) volume(b *hclwrite.Body, v *api.VolumeRequest) {
+func (w *hclWriter) volume(b *body, v *api.VolumeRequest) {
 	if v.MountOptions != nil || v.AccessMode != "" || v.AttachmentMode != "" {
 		w.fail("volume %q: CSI options are not written", v.Name)
 	}
@@ -227,7 +222,7 @@ func (w *hclWriter) volume(b *hclwrite.Body, v *api.VolumeRequest) {
 	}
 }
 
-func (w *hclWriter) service(b *hclwrite.Body, s *api.Service) {
+func (w *hclWriter) service(b *body, s *api.Service) {
 	if s.Connect != nil || s.Identity != nil || s.Weights != nil || s.CheckRestart != nil || len(s.CanaryTags) > 0 ||
 		len(s.CanaryMeta) > 0 || len(s.TaggedAddresses) > 0 || s.Address != "" || s.AddressMode != "" {
 		w.fail("service %q: connect, identity, weights, check_restart, canary fields, tagged addresses and address are not written", s.Name)
@@ -269,7 +264,7 @@ func (w *hclWriter) service(b *hclwrite.Body, s *api.Service) {
 	}
 }
 
-func (w *hclWriter) task(b *hclwrite.Body, t *api.Task) {
+func (w *hclWriter) task(b *body, t *api.Task) {
 	setString(b, "driver", t.Driver)
 	if t.User != "" {
 		setString(b, "user", t.User)
@@ -320,7 +315,7 @@ func (w *hclWriter) task(b *hclwrite.Body, t *api.Task) {
 	}
 }
 
-func (w *hclWriter) template(b *hclwrite.Body, t *api.Template) {
+func (w *hclWriter) template(b *body, t *api.Template) {
 	if t.ChangeScript != nil || t.Wait != nil || t.VaultGrace != nil || t.LeftDelim != nil || t.RightDelim != nil {
 		w.fail("template: change_script, wait, vault_grace and delimiters are not written")
 	}
@@ -338,14 +333,18 @@ func (w *hclWriter) template(b *hclwrite.Body, t *api.Template) {
 	optInt(b, "gid", t.Gid)
 	optBool(b, "error_on_missing_key", t.ErrMissingKey)
 	if t.EmbeddedTmpl != nil {
-		b.SetAttributeRaw("data", heredocTokens(*t.EmbeddedTmpl))
+		b.appendText("data", *t.EmbeddedTmpl)
 	}
 }
 
 // config writes a driver's config block: strings, integers, booleans, string lists, string maps
 // and lists of string maps, in sorted key order.
-func (w *hclWriter) config(b *hclwrite.Body, cfg map[string]any) {
+func (w *hclWriter) config(b *body, cfg map[string]any) {
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		if !hclsyntax.ValidIdentifier(k) {
+			w.fail("config key %q is not an HCL identifier", k)
+			continue
+		}
 		switch v := cfg[k].(type) {
 		case string:
 			setString(b, k, v)
@@ -356,16 +355,9 @@ func (w *hclWriter) config(b *hclwrite.Body, cfg map[string]any) {
 		case []string:
 			setStrings(b, k, v)
 		case map[string]string:
-			b.SetAttributeRaw(k, mapTokens(v))
+			b.appendAttr(k, mapExpr(v))
 		case []map[string]string:
-			toks := hclwrite.Tokens{{Type: hclsyntax.TokenOBrack, Bytes: []byte("[")}}
-			for i, m := range v {
-				if i > 0 {
-					toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")})
-				}
-				toks = append(toks, mapTokens(m)...)
-			}
-			b.SetAttributeRaw(k, append(toks, &hclwrite.Token{Type: hclsyntax.TokenCBrack, Bytes: []byte("]")}))
+			b.appendAttr(k, mapListExpr(v))
 		default:
 			w.fail("config %q: value of type %T is not written", k, v)
 		}
@@ -373,15 +365,15 @@ func (w *hclWriter) config(b *hclwrite.Body, cfg map[string]any) {
 }
 
 // separate puts an empty line before a group or task block, unless it opens its parent.
-func separate(b *hclwrite.Body) {
-	if len(b.Attributes()) > 0 || len(b.Blocks()) > 0 {
-		b.AppendNewline()
+func separate(b *body) {
+	if !b.isEmpty() {
+		b.appendBlank()
 	}
 }
 
-func block(b *hclwrite.Body, name string) *hclwrite.Body { return b.AppendNewBlock(name, nil).Body() }
+func block(b *body, name string) *body { return b.appendBlock(name) }
 
-func constraint(b *hclwrite.Body, c *api.Constraint) {
+func constraint(b *body, c *api.Constraint) {
 	if c.LTarget != "" {
 		setString(b, "attribute", c.LTarget)
 	}
@@ -394,7 +386,7 @@ func constraint(b *hclwrite.Body, c *api.Constraint) {
 }
 
 // stringMap writes a map as attributes in sorted key order (env, meta); keys must be identifiers.
-func (w *hclWriter) stringMap(b *hclwrite.Body, m map[string]string) {
+func (w *hclWriter) stringMap(b *body, m map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !hclsyntax.ValidIdentifier(k) {
 			w.fail("key %q is not an HCL identifier", k)
@@ -404,39 +396,13 @@ func (w *hclWriter) stringMap(b *hclwrite.Body, m map[string]string) {
 	}
 }
 
-func setString(b *hclwrite.Body, name, v string) { b.SetAttributeRaw(name, stringTokens(v)) }
-func setInt(b *hclwrite.Body, name string, v int) {
-	b.SetAttributeValue(name, cty.NumberIntVal(int64(v)))
-}
-func setBool(b *hclwrite.Body, name string, v bool) { b.SetAttributeValue(name, cty.BoolVal(v)) }
-
-func setStrings(b *hclwrite.Body, name string, vs []string) {
-	// A long list is written one element per line.
-	width := 0
-	for _, v := range vs {
-		width += len(v) + 4
-	}
-	multiline := len(vs) > 1 && width > 72
-	nl := &hclwrite.Token{Type: hclsyntax.TokenNewline, Bytes: []byte("\n")}
-	toks := hclwrite.Tokens{{Type: hclsyntax.TokenOBrack, Bytes: []byte("[")}}
-	if multiline {
-		toks = append(toks, nl)
-	}
-	for i, v := range vs {
-		if i > 0 && !multiline {
-			toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")})
-		}
-		toks = append(toks, stringTokens(v)...)
-		if multiline {
-			toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenComma, Bytes: []byte(",")}, nl)
-		}
-	}
-	toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenCBrack, Bytes: []byte("]")})
-	b.SetAttributeRaw(name, toks)
-}
+func setString(b *body, name, v string)            { b.appendAttr(name, quoted(v)) }
+func setInt(b *body, name string, v int)           { b.appendAttr(name, strconv.Itoa(v)) }
+func setBool(b *body, name string, v bool)         { b.appendAttr(name, strconv.FormatBool(v)) }
+func setStrings(b *body, name string, vs []string) { b.appendAttr(name, listExpr(vs)) }
 
 // setDuration writes a duration the way job specifications do ("30s", "5m", "1h30m").
-func setDuration(b *hclwrite.Body, name string, d time.Duration) {
+func setDuration(b *body, name string, d time.Duration) {
 	setString(b, name, formatDuration(d))
 }
 
@@ -452,84 +418,26 @@ func formatDuration(d time.Duration) string {
 	return s
 }
 
-func optString(b *hclwrite.Body, name string, v *string) {
+func optString(b *body, name string, v *string) {
 	if v != nil {
 		setString(b, name, *v)
 	}
 }
 
-func optInt(b *hclwrite.Body, name string, v *int) {
+func optInt(b *body, name string, v *int) {
 	if v != nil {
 		setInt(b, name, *v)
 	}
 }
 
-func optBool(b *hclwrite.Body, name string, v *bool) {
+func optBool(b *body, name string, v *bool) {
 	if v != nil {
 		setBool(b, name, *v)
 	}
 }
 
-func optDuration(b *hclwrite.Body, name string, v *time.Duration) {
+func optDuration(b *body, name string, v *time.Duration) {
 	if v != nil {
 		setDuration(b, name, *v)
-	}
-}
-
-func mapTokens(m map[string]string) hclwrite.Tokens {
-	toks := hclwrite.Tokens{{Type: hclsyntax.TokenOBrace, Bytes: []byte("{")}, {Type: hclsyntax.TokenNewline, Bytes: []byte("\n")}}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		toks = append(toks, stringTokens(k)...)
-		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenEqual, Bytes: []byte("=")})
-		toks = append(toks, stringTokens(m[k])...)
-		toks = append(toks, &hclwrite.Token{Type: hclsyntax.TokenNewline, Bytes: []byte("\n")})
-	}
-	return append(toks, &hclwrite.Token{Type: hclsyntax.TokenCBrace, Bytes: []byte("}")})
-}
-
-// runtimeInterpolation matches the interpolations Nomad resolves when it places a task.
-var runtimeInterpolation = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`\$\{(NOMAD_[A-Za-z0-9_]+|(node|attr|meta)\.[A-Za-z0-9_.-]+)\}`)
-})
-
-// stringTokens is a quoted HCL string whose value is s, keeping Nomad's runtime interpolations.
-func stringTokens(s string) hclwrite.Tokens {
-	var lit []byte
-	last := 0
-	for _, m := range runtimeInterpolation().FindAllStringIndex(s, -1) {
-		lit = append(lit, escapeAll(s[last:m[0]])...)
-		lit = append(lit, s[m[0]:m[1]]...)
-		last = m[1]
-	}
-	lit = append(lit, escapeAll(s[last:])...)
-	return hclwrite.Tokens{
-		{Type: hclsyntax.TokenOQuote, Bytes: []byte(`"`)},
-		{Type: hclsyntax.TokenQuotedLit, Bytes: lit},
-		{Type: hclsyntax.TokenCQuote, Bytes: []byte(`"`)},
-	}
-}
-
-// escapeAll is the body of a quoted HCL string whose value is exactly s.
-func escapeAll(s string) []byte {
-	q := hclwrite.TokensForValue(cty.StringVal(s)).Bytes()
-	return q[1 : len(q)-1]
-}
-
-// heredocTokens writes multi-line text as a heredoc, which keeps it readable; its value is
-// exactly s ("${" and "%{" escaped), including the final newline.
-func heredocTokens(s string) hclwrite.Tokens {
-	if !strings.HasSuffix(s, "\n") || strings.Contains(s, "\r") {
-		return stringTokens(s)
-	}
-	delim := "EOT"
-	lines := strings.Split(s, "\n")
-	for n := 0; slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == delim }); n++ {
-		delim = fmt.Sprintf("EOT%d", n)
-	}
-	body := strings.NewReplacer("${", "$${", "%{", "%%{").Replace(s)
-	return hclwrite.Tokens{
-		{Type: hclsyntax.TokenOHeredoc, Bytes: []byte("<<" + delim + "\n")},
-		{Type: hclsyntax.TokenStringLit, Bytes: []byte(body)},
-		{Type: hclsyntax.TokenCHeredoc, Bytes: []byte(delim)},
 	}
 }
