@@ -5,7 +5,6 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -131,7 +130,7 @@ func value[T any](d *decoder, s *src, name string, dst *T) bool {
 		return false
 	}
 	var v T
-	if diags := gohcl.DecodeExpression(a.Expr, nil, &v); diags.HasErrors() {
+	if diags := decodeExpression(a.Expr, &v); diags.HasErrors() {
 		first := diags.Errs()[0].(*hcl.Diagnostic) // the rest follow from it
 		d.errorf(a.Expr.Range(), "Invalid "+name+" "+d.text(a.Expr.Range()), "%s: %s%s",
 			s.title(), first.Detail, hint(first))
