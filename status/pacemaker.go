@@ -2,12 +2,13 @@ package status
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
+
+	"github.com/vipctl/vipctl/internal/crmmon"
 )
 
 // Node states, from worst to best as Pacemaker reports them.
@@ -53,80 +54,18 @@ type resource struct {
 	Nodes  []string
 }
 
-// crmMonXML is the part of `crm_mon --output-as=xml` that status reads.
-type crmMonXML struct {
-	Status struct {
-		Code    int      `xml:"code,attr"`
-		Message string   `xml:"message,attr"`
-		Errors  []string `xml:"errors>error"`
-	} `xml:"status"`
-	Summary struct {
-		DC struct {
-			Present bool   `xml:"present,attr"`
-			Name    string `xml:"name,attr"`
-			Quorum  bool   `xml:"with_quorum,attr"`
-		} `xml:"current_dc"`
-	} `xml:"summary"`
-	Nodes []struct {
-		Name        string `xml:"name,attr"`
-		Online      bool   `xml:"online,attr"`
-		Standby     bool   `xml:"standby,attr"`
-		Maintenance bool   `xml:"maintenance,attr"`
-		Pending     bool   `xml:"pending,attr"`
-		Unclean     bool   `xml:"unclean,attr"`
-	} `xml:"nodes>node"`
-	Resources []crmResource `xml:"resources>resource"`
-	Groups    []struct {
-		Resources []crmResource `xml:"resource"`
-	} `xml:"resources>group"`
-	Clones []struct {
-		Resources []crmResource `xml:"resource"`
-	} `xml:"resources>clone"`
-	Failures []struct {
-		OpKey      string `xml:"op_key,attr"`
-		Node       string `xml:"node,attr"`
-		ExitStatus string `xml:"exitstatus,attr"`
-		ExitReason string `xml:"exitreason,attr"`
-		Task       string `xml:"task,attr"`
-		LastChange string `xml:"last-rc-change,attr"`
-	} `xml:"failures>failure"`
-}
-
-type crmResource struct {
-	ID     string `xml:"id,attr"`
-	Role   string `xml:"role,attr"`
-	Active bool   `xml:"active,attr"`
-	Failed bool   `xml:"failed,attr"`
-	Nodes  []struct {
-		Name string `xml:"name,attr"`
-	} `xml:"node"`
-}
-
 // ErrCrmMon is returned when crm_mon could not be run or could not read the cluster.
 var ErrCrmMon = errors.New("crm_mon")
-
-var errNotXML = errors.New("output is not crm_mon XML")
 
 // parseCrmMon reads the XML of `crm_mon --output-as=xml --one-shot`. crm_mon reports a
 // cluster it cannot reach in the same document (a status code other than 0); that is an
 // error matching ErrCrmMon naming crm_mon's own messages.
 func parseCrmMon(b []byte) (Pacemaker, []resource, error) {
-	var m crmMonXML
-	if err := xml.Unmarshal(b, &m); err != nil {
-		return Pacemaker{}, nil, fmt.Errorf("%w: %w: %w", ErrCrmMon, errNotXML, err)
+	m, err := crmmon.Parse(b)
+	if err != nil {
+		return Pacemaker{}, nil, fmt.Errorf("%w: %w", ErrCrmMon, err)
 	}
-	if m.Status.Code != 0 {
-		msg := fmt.Sprintf("%s (code %d)", m.Status.Message, m.Status.Code)
-		if len(m.Status.Errors) > 0 {
-			msg += ": " + strings.Join(m.Status.Errors, "; ")
-		}
-		return Pacemaker{}, nil, fmt.Errorf("%w: %s", ErrCrmMon, msg)
-	}
-	p := Pacemaker{Nodes: []Node{}, Failed: []FailedAction{}}
-	if m.Summary.DC.Present {
-		p.DC = m.Summary.DC.Name
-		p.Quorate = m.Summary.DC.Quorum
-	}
+	p := Pacemaker{DC: m.DC, Quorate: m.Quorate, Nodes: []Node{}, Failed: []FailedAction{}}
 	for _, n := range m.Nodes {
 		state := NodeOnline
 		switch {
@@ -146,7 +85,7 @@ func parseCrmMon(b []byte) (Pacemaker, []resource, error) {
 	slices.SortFunc(p.Nodes, func(a, b Node) int { return strings.Compare(a.Name, b.Name) })
 	for _, f := range m.Failures {
 		p.Failed = append(p.Failed, FailedAction{
-			Resource:   resourceOfOpKey(f.OpKey, f.Task),
+			Resource:   f.Resource,
 			Operation:  f.Task,
 			Node:       f.Node,
 			ExitStatus: f.ExitStatus,
@@ -154,32 +93,15 @@ func parseCrmMon(b []byte) (Pacemaker, []resource, error) {
 			LastChange: f.LastChange,
 		})
 	}
-	crs := m.Resources
-	for _, g := range m.Groups {
-		crs = append(crs, g.Resources...)
-	}
-	for _, c := range m.Clones {
-		crs = append(crs, c.Resources...)
-	}
 	var rs []resource
-	for _, cr := range crs {
+	for _, cr := range m.Resources {
 		r := resource{ID: cr.ID, Role: cr.Role, Failed: cr.Failed}
 		if cr.Active {
-			for _, n := range cr.Nodes {
-				r.Nodes = append(r.Nodes, n.Name)
-			}
+			r.Nodes = cr.Nodes
 		}
 		rs = append(rs, r)
 	}
 	return p, rs, nil
-}
-
-// resourceOfOpKey returns the resource of an operation key "<resource>_<task>_<interval>".
-func resourceOfOpKey(key, task string) string {
-	if i := strings.LastIndex(key, "_"+task+"_"); i > 0 {
-		return key[:i]
-	}
-	return key
 }
 
 // runner runs an external command and returns its standard output; a non-zero exit is an
@@ -216,7 +138,7 @@ func readPacemaker(ctx context.Context, r runner, crmMon string) (Pacemaker, []r
 	if ctx.Err() != nil {
 		return Pacemaker{}, nil, fmt.Errorf("%w: no answer: %w", ErrCrmMon, ctx.Err())
 	}
-	if _, _, err := parseCrmMon(out); err != nil && len(out) > 0 && !errors.Is(err, errNotXML) {
+	if _, _, err := parseCrmMon(out); err != nil && len(out) > 0 && !errors.Is(err, crmmon.ErrNotXML) {
 		return Pacemaker{}, nil, err // crm_mon said why
 	}
 	return Pacemaker{}, nil, fmt.Errorf("%w: %w", ErrCrmMon, runErr)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/crmmon"
 	"github.com/vipctl/vipctl/internal/testenv"
 )
 
@@ -157,7 +158,7 @@ func TestReadPacemakerErrors(t *testing.T) {
 		{"crm_mon says not connected", &fakeRunner{out: readCapture(t, "not-connected.xml"), err: exitErr}, nil},
 		{"no output", &fakeRunner{err: exitErr}, exitErr},
 		{"garbage output", &fakeRunner{out: []byte("Segmentation fault"), err: exitErr}, exitErr},
-		{"garbage with exit 0", &fakeRunner{out: []byte("<html>")}, errNotXML},
+		{"garbage with exit 0", &fakeRunner{out: []byte("<html>")}, crmmon.ErrNotXML},
 		{"hangs", &fakeRunner{block: true}, context.DeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,7 +194,7 @@ func TestReadPacemakerRealCrmMonNoCluster(t *testing.T) {
 		t.Skip("a cluster runs on this machine")
 	}
 	_, _, err := readPacemaker(ctx, execRunner{}, crmMon)
-	if !errors.Is(err, ErrCrmMon) || errors.Is(err, errNotXML) {
+	if !errors.Is(err, ErrCrmMon) || errors.Is(err, crmmon.ErrNotXML) {
 		t.Fatalf("err = %v; want crm_mon's own reason", err)
 	}
 }

@@ -2,11 +2,11 @@ package pcmkhost
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/crmmon"
 	"github.com/vipctl/vipctl/internal/wait"
 )
 
@@ -28,46 +28,13 @@ type Resource struct {
 	Nodes  []string `json:"nodes,omitempty"`  // nodes where it is active
 }
 
-// crmMon is the part of `crm_mon --output-as=xml` that Status reads.
-type crmMon struct {
-	Summary struct {
-		DC struct {
-			Present bool   `xml:"present,attr"`
-			Name    string `xml:"name,attr"`
-			Quorum  bool   `xml:"with_quorum,attr"`
-		} `xml:"current_dc"`
-	} `xml:"summary"`
-	Nodes []struct {
-		Name   string `xml:"name,attr"`
-		Online bool   `xml:"online,attr"`
-	} `xml:"nodes>node"`
-	Resources []crmResource `xml:"resources>resource"`
-	Groups    []struct {
-		Resources []crmResource `xml:"resource"`
-	} `xml:"resources>group"`
-}
-
-type crmResource struct {
-	ID     string `xml:"id,attr"`
-	Agent  string `xml:"resource_agent,attr"`
-	Role   string `xml:"role,attr"`
-	Failed bool   `xml:"failed,attr"`
-	Nodes  []struct {
-		Name string `xml:"name,attr"`
-	} `xml:"node"`
-}
-
 // ParseStatus reads the XML of `crm_mon --output-as=xml -1`.
 func ParseStatus(b []byte) (Status, error) {
-	var m crmMon
-	if err := xml.Unmarshal(b, &m); err != nil {
+	m, err := crmmon.Parse(b)
+	if err != nil {
 		return Status{}, fmt.Errorf("pcmkhost: crm_mon output: %w", err)
 	}
-	var s Status
-	if m.Summary.DC.Present {
-		s.DC = m.Summary.DC.Name
-		s.Quorate = m.Summary.DC.Quorum
-	}
+	s := Status{DC: m.DC, Quorate: m.Quorate}
 	for _, n := range m.Nodes {
 		if n.Online {
 			s.Online = append(s.Online, n.Name)
@@ -77,16 +44,8 @@ func ParseStatus(b []byte) (Status, error) {
 	}
 	slices.Sort(s.Online)
 	slices.Sort(s.Offline)
-	rs := m.Resources
-	for _, g := range m.Groups {
-		rs = append(rs, g.Resources...)
-	}
-	for _, r := range rs {
-		res := Resource{ID: r.ID, Agent: r.Agent, Role: r.Role, Failed: r.Failed}
-		for _, n := range r.Nodes {
-			res.Nodes = append(res.Nodes, n.Name)
-		}
-		s.Resources = append(s.Resources, res)
+	for _, r := range m.Resources {
+		s.Resources = append(s.Resources, Resource{ID: r.ID, Agent: r.Agent, Role: r.Role, Failed: r.Failed, Nodes: r.Nodes})
 	}
 	return s, nil
 }
