@@ -19,6 +19,7 @@ import (
 
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -478,23 +479,26 @@ func (p *Plan) checkMember(ctx context.Context) (string, error) {
 }
 
 func (p *Plan) waitMember(ctx context.Context) (string, error) {
+	took, why, err := p.waitFor(ctx, p.memberStatus)
+	if err != nil {
+		return "", fmt.Errorf("%w after %s: %s", ErrNotMember, p.opts.Wait, why)
+	}
+	p.state.clusterPending = false
+	return fmt.Sprintf("online with quorum after %s", took), nil
+}
+
+// waitFor polls why, which names what is still missing ("" once nothing is), every
+// opts.poll for at most opts.Wait. It returns how long that took, or the last reason.
+func (p *Plan) waitFor(ctx context.Context, why func(context.Context) string) (time.Duration, string, error) {
 	start := p.opts.now()
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Wait)
 	defer cancel()
-	tick := time.NewTicker(p.opts.poll)
-	defer tick.Stop()
-	for {
-		why := p.memberStatus(ctx)
-		if why == "" {
-			p.state.clusterPending = false
-			return fmt.Sprintf("online with quorum after %s", p.opts.now().Sub(start).Round(100*time.Millisecond)), nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("%w after %s: %s", ErrNotMember, p.opts.Wait, why)
-		case <-tick.C:
-		}
-	}
+	var last string
+	err := wait.Until(ctx, p.opts.poll, func() (bool, error) {
+		last = why(ctx)
+		return last == "", nil
+	})
+	return p.opts.now().Sub(start).Round(100 * time.Millisecond), last, err
 }
 
 func (p *Plan) checkCIB(ctx context.Context) (string, error) {
@@ -556,22 +560,11 @@ func (p *Plan) checkVIP(ctx context.Context) (string, error) {
 }
 
 func (p *Plan) waitVIP(ctx context.Context) (string, error) {
-	start := p.opts.now()
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Wait)
-	defer cancel()
-	tick := time.NewTicker(p.opts.poll)
-	defer tick.Stop()
-	for {
-		why := p.vipStatus(ctx)
-		if why == "" {
-			return fmt.Sprintf("started after %s", p.opts.now().Sub(start).Round(100*time.Millisecond)), nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("%w after %s: %s", ErrVIPNotStarted, p.opts.Wait, why)
-		case <-tick.C:
-		}
+	took, why, err := p.waitFor(ctx, p.vipStatus)
+	if err != nil {
+		return "", fmt.Errorf("%w after %s: %s", ErrVIPNotStarted, p.opts.Wait, why)
 	}
+	return fmt.Sprintf("started after %s", took), nil
 }
 
 func countChanges(n int) string {
