@@ -26,23 +26,9 @@ import (
 // one host; a second round reports every step ok and leaves the CIB's epoch as it was; a changed
 // token is reloaded on every member without moving the VIP.
 func TestBootstrapBareLab(t *testing.T) {
-	requireLabTools(t)
-	vipctl := buildVipctl(t)
-	dir := filepath.Join(t.TempDir(), "lab")
-
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Bare: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := Down(ctx, dir, nil); err != nil {
-			t.Errorf("Down: %v", err)
-		}
-	})
+	l, dir, vipctl := upLab(t, ctx, true)
 	g := l.Topology().Groups[0]
 	if holders, err := l.Holders(g.Name); err != nil || len(holders) != 0 {
 		t.Fatalf("a bare lab already holds the VIP: %v %v", holders, err)

@@ -48,22 +48,16 @@ func requireLabTools(t *testing.T) {
 	}
 }
 
-// drill is one lab under test with its group's VIP.
-type drill struct {
-	t     *testing.T
-	l     *Lab
-	group topology.HostGroup
-	vip   netip.Addr
-}
-
-func TestLabDrills(t *testing.T) {
+// upLab brings a lab up in a temporary directory with a freshly built vipctl (bare: no agent,
+// no CIB), and registers its tear-down, which also checks that Down leaves nothing behind —
+// no namespace, no process, no state directory — and is safe to run twice. It returns the
+// lab, its directory and the vipctl binary.
+func upLab(t *testing.T, ctx context.Context, bare bool) (*Lab, string, string) {
+	t.Helper()
 	requireLabTools(t)
 	vipctl := buildVipctl(t)
 	dir := filepath.Join(t.TempDir(), "lab")
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	l, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl})
+	l, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Bare: bare})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +91,21 @@ func TestLabDrills(t *testing.T) {
 			t.Errorf("second Down: %v", err)
 		}
 	})
+	return l, dir, vipctl
+}
+
+// drill is one lab under test with its group's VIP.
+type drill struct {
+	t     *testing.T
+	l     *Lab
+	group topology.HostGroup
+	vip   netip.Addr
+}
+
+func TestLabDrills(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	l, _, vipctl := upLab(t, ctx, false)
 	g := l.Topology().Groups[0]
 	d := &drill{t: t, l: l, group: g, vip: g.VIP.Prefix.Addr()}
 

@@ -33,22 +33,9 @@ import (
 // that, and exit 3. Then a fake Consul listening inside the holder's network namespace
 // stands in for the host's agent, and status finds the leader through it.
 func TestStatusInLab(t *testing.T) {
-	requireLabTools(t)
-	vipctl := buildVipctl(t)
-	dir := filepath.Join(t.TempDir(), "lab")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := Down(ctx, dir, nil); err != nil {
-			t.Errorf("Down: %v", err)
-		}
-	})
+	l, _, vipctl := upLab(t, ctx, false)
 	if err := l.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
