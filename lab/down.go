@@ -24,7 +24,7 @@ func Down(ctx context.Context, dir string, logger *slog.Logger) error {
 	if dir == "" {
 		dir = DefaultDir
 	}
-	names, err := labNamespaces()
+	names, err := labNamespaces(NamespacePrefix(dir))
 	if err != nil {
 		return err
 	}

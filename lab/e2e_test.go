@@ -76,7 +76,7 @@ func upLab(t *testing.T, ctx context.Context, bare bool) (*Lab, string, string) 
 		if err := Down(ctx, dir, nil); err != nil {
 			t.Errorf("Down: %v", err)
 		}
-		if left, _ := labNamespaces(); len(left) > 0 {
+		if left, _ := labNamespaces(NamespacePrefix(dir)); len(left) > 0 {
 			t.Errorf("namespaces left after Down: %v", left)
 		}
 		for _, pid := range pids {
@@ -282,7 +282,7 @@ func (d *drill) connect(ctx context.Context, vipctl string) string {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	addr := netip.AddrPortFrom(d.vip, uint16(cs[0].Port)).String()
-	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", clientNS, vipctl, "lab", "_probe", addr, "--for", "5s", "--timeout", "1s", "--until-ok").Output()
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", d.l.State().Client.NetNS, vipctl, "lab", "_probe", addr, "--for", "5s", "--timeout", "1s", "--until-ok").Output()
 	if err != nil {
 		d.t.Fatalf("probe from the client: %v", err)
 	}
@@ -378,7 +378,7 @@ func TestFailedUpCleansUp(t *testing.T) {
 	var pids []int
 	_, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Apply: func(_ context.Context, t *topology.Topology, _ CommandFunc) error {
 		for _, h := range t.Hosts {
-			fi, err := os.Stat("/run/netns/" + Prefix + h.Name)
+			fi, err := os.Stat("/run/netns/" + NamespacePrefix(dir) + h.Name)
 			if err == nil {
 				pids = append(pids, pidsInNetNS([]os.FileInfo{fi})...)
 			}
@@ -391,7 +391,7 @@ func TestFailedUpCleansUp(t *testing.T) {
 	if len(pids) == 0 {
 		t.Fatal("no host process ran before the apply")
 	}
-	if left, _ := labNamespaces(); len(left) > 0 {
+	if left, _ := labNamespaces(NamespacePrefix(dir)); len(left) > 0 {
 		t.Errorf("namespaces left after a failed Up: %v", left)
 	}
 	for _, pid := range pids {

@@ -97,7 +97,8 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if _, err := readState(dir); err == nil {
 		return nil, fmt.Errorf("%w in %s (vipctl lab down first)", ErrUp, dir)
 	}
-	if left, _ := labNamespaces(); len(left) > 0 {
+	prefix := NamespacePrefix(dir)
+	if left, _ := labNamespaces(prefix); len(left) > 0 {
 		return nil, fmt.Errorf("%w: namespaces %s are left over (vipctl lab down removes them)", ErrUp, strings.Join(left, ", "))
 	}
 	if opts.Apply == nil {
@@ -119,7 +120,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := plan(t)
+	st, err := plan(t, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +205,8 @@ func usesAgent(t *topology.Topology, agent string) bool {
 }
 
 // plan names every namespace, link and address of the lab.
-func plan(t *topology.Topology) (*State, error) {
-	s := &State{Client: ClientState{NetNS: clientNS}}
+func plan(t *topology.Topology, prefix string) (*State, error) {
+	s := &State{Prefix: prefix, Client: ClientState{NetNS: prefix + clientName}}
 	used := map[netip.Addr]bool{}
 	for _, h := range t.Hosts {
 		used[h.Address.Unmap()] = true
@@ -221,12 +222,12 @@ func plan(t *topology.Topology) (*State, error) {
 		if len(nic) > 15 || strings.ContainsAny(nic, "/ ") {
 			return nil, fmt.Errorf("%w: lab: host %s: interface name %q is not usable for a lab link", topology.ErrInvalid, h.Name, nic)
 		}
-		if strings.ContainsAny(h.Name, "/ ") || len(Prefix+h.Name) > 200 {
+		if strings.ContainsAny(h.Name, "/ ") || len(prefix+h.Name) > 200 {
 			return nil, fmt.Errorf("%w: lab: host name %q cannot name a namespace", topology.ErrInvalid, h.Name)
 		}
 		s.Hosts = append(s.Hosts, HostState{
 			Name:    h.Name,
-			NetNS:   Prefix + h.Name,
+			NetNS:   prefix + h.Name,
 			NIC:     nic,
 			Port:    "h" + strconv.Itoa(i+1),
 			Address: hostPrefix(t, h.Address.Unmap()),
@@ -290,19 +291,19 @@ func last(p netip.Prefix) netip.Addr {
 }
 
 func (l *Lab) buildNetwork(ctx context.Context) error {
-	if err := l.addNetNS(ctx, switchNS); err != nil {
+	if err := l.addNetNS(ctx, l.state.switchNS()); err != nil {
 		return err
 	}
-	if err := l.ip(ctx, switchNS, "link", "add", mainBridge, "type", "bridge"); err != nil {
+	if err := l.ip(ctx, l.state.switchNS(), "link", "add", mainBridge, "type", "bridge"); err != nil {
 		return err
 	}
-	if err := l.ip(ctx, switchNS, "link", "set", mainBridge, "up"); err != nil {
+	if err := l.ip(ctx, l.state.switchNS(), "link", "set", mainBridge, "up"); err != nil {
 		return err
 	}
-	if err := l.addNetNS(ctx, clientNS); err != nil {
+	if err := l.addNetNS(ctx, l.state.Client.NetNS); err != nil {
 		return err
 	}
-	if err := l.wire(ctx, clientNS, clientNIC, clientPort, l.state.Client.Addresses); err != nil {
+	if err := l.wire(ctx, l.state.Client.NetNS, clientNIC, clientPort, l.state.Client.Addresses); err != nil {
 		return err
 	}
 	for _, h := range l.state.Hosts {
@@ -497,7 +498,7 @@ func (l *Lab) Fail(ctx context.Context, name string, linkOnly bool) error {
 	if err != nil {
 		return err
 	}
-	if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "down"); err != nil {
+	if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "down"); err != nil {
 		return err
 	}
 	hs.LinkDown = true
@@ -541,15 +542,15 @@ func (l *Lab) Partition(ctx context.Context, sets [][]string) error {
 	}
 	for k, set := range sets[1:] {
 		br := "br" + strconv.Itoa(k+1)
-		if err := l.ip(ctx, switchNS, "link", "add", br, "type", "bridge"); err != nil {
+		if err := l.ip(ctx, l.state.switchNS(), "link", "add", br, "type", "bridge"); err != nil {
 			return err
 		}
-		if err := l.ip(ctx, switchNS, "link", "set", br, "up"); err != nil {
+		if err := l.ip(ctx, l.state.switchNS(), "link", "set", br, "up"); err != nil {
 			return err
 		}
 		for _, n := range set {
 			hs, _ := l.state.host(n)
-			if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "master", br); err != nil {
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "master", br); err != nil {
 				return err
 			}
 		}
@@ -562,13 +563,13 @@ func (l *Lab) Partition(ctx context.Context, sets [][]string) error {
 func (l *Lab) join(ctx context.Context) error {
 	for k := range len(l.state.Partition) - 1 {
 		br := "br" + strconv.Itoa(k+1)
-		if err := l.ip(ctx, switchNS, "link", "del", br); err != nil {
+		if err := l.ip(ctx, l.state.switchNS(), "link", "del", br); err != nil {
 			return err
 		}
 	}
 	if len(l.state.Partition) > 0 {
 		for _, hs := range l.state.Hosts {
-			if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "master", mainBridge); err != nil {
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "master", mainBridge); err != nil {
 				return err
 			}
 		}
@@ -597,7 +598,7 @@ func (l *Lab) Heal(ctx context.Context) error {
 			}
 		}
 		if hs.LinkDown {
-			if err := l.ip(ctx, switchNS, "link", "set", hs.Port, "up"); err != nil {
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "up"); err != nil {
 				return err
 			}
 			hs.LinkDown = false

@@ -29,16 +29,32 @@ func TestDefaultTopologyLoads(t *testing.T) {
 	}
 }
 
+func TestNamespacePrefix(t *testing.T) {
+	if got := NamespacePrefix(DefaultDir + "/"); got != Prefix {
+		t.Errorf("NamespacePrefix(DefaultDir) = %q, want %q", got, Prefix)
+	}
+	a, b := NamespacePrefix("/tmp/lab-a"), NamespacePrefix("/tmp/lab-b")
+	if a == b {
+		t.Errorf("two state directories share the prefix %q", a)
+	}
+	for _, p := range []string{a, b} {
+		if strings.HasPrefix(p, Prefix) || strings.HasPrefix(Prefix, p) {
+			t.Errorf("prefix %q and the default %q: one starts the other, so one lab's down would remove the other's namespaces", p, Prefix)
+		}
+	}
+}
+
 func TestPlan(t *testing.T) {
 	tp, err := topology.Parse([]byte(DefaultTopology), "lab.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := plan(tp)
+	got, err := plan(tp, Prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &State{
+		Prefix: Prefix,
 		Hosts: []HostState{
 			{Name: "lab-1", NetNS: "vipctl-lab-lab-1", NIC: "eth0", Port: "h1", Address: netip.MustParsePrefix("192.0.2.11/24")},
 			{Name: "lab-2", NetNS: "vipctl-lab-lab-2", NIC: "eth0", Port: "h2", Address: netip.MustParsePrefix("192.0.2.12/24")},
@@ -57,7 +73,7 @@ func TestPlanRefusesLongNIC(t *testing.T) {
 		t.Fatal(err)
 	}
 	tp.Groups[0].VIP.NIC = "a-very-long-interface"
-	if _, err := plan(tp); !errors.Is(err, topology.ErrInvalid) {
+	if _, err := plan(tp, Prefix); !errors.Is(err, topology.ErrInvalid) {
 		t.Errorf("plan with a 21-character interface name: %v, want ErrInvalid", err)
 	}
 }
@@ -102,9 +118,10 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatalf("readState of an empty dir: %v, want ErrNotUp", err)
 	}
 	s := &State{
+		Prefix:    Prefix,
 		Topology:  "/run/vipctl-lab/vipctl.hcl",
 		Hosts:     []HostState{{Name: "a", NetNS: "vipctl-lab-a", NIC: "eth0", Port: "h1", Address: netip.MustParsePrefix("fd00::1/64"), Pid: 42, LinkDown: true}},
-		Client:    ClientState{NetNS: clientNS, Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.254/24")}},
+		Client:    ClientState{NetNS: ClientNetNS, Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.254/24")}},
 		Partition: [][]string{{"a"}, {"b", "c"}},
 		Created:   []string{"vipctl-lab-switch"},
 	}
@@ -149,7 +166,7 @@ func testLab(t *testing.T) (*Lab, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := plan(tp)
+	st, err := plan(tp, Prefix)
 	if err != nil {
 		t.Fatal(err)
 	}

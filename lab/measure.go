@@ -55,7 +55,7 @@ func (l *Lab) FailMeasured(ctx context.Context, name string, linkOnly bool) ([]F
 			continue
 		}
 		addr := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
-		p := exec.CommandContext(pctx, "ip", "netns", "exec", ClientNetNS, l.state.Vipctl, "lab", "_probe", addr,
+		p := exec.CommandContext(pctx, "ip", "netns", "exec", l.state.Client.NetNS, l.state.Vipctl, "lab", "_probe", addr,
 			"--interval", "20ms", "--timeout", "200ms")
 		out, err := p.StdoutPipe()
 		if err != nil {

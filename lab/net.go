@@ -60,10 +60,10 @@ func (l *Lab) addNetNS(ctx context.Context, name string) error {
 
 // wire joins namespace ns to the main bridge: nic inside ns, port on the switch.
 func (l *Lab) wire(ctx context.Context, ns, nic, port string, addrs []netip.Prefix) error {
-	if err := l.ip(ctx, "", "link", "add", nic, "netns", ns, "type", "veth", "peer", "name", port, "netns", switchNS); err != nil {
+	if err := l.ip(ctx, "", "link", "add", nic, "netns", ns, "type", "veth", "peer", "name", port, "netns", l.state.switchNS()); err != nil {
 		return err
 	}
-	if err := l.ip(ctx, switchNS, "link", "set", port, "master", mainBridge, "up"); err != nil {
+	if err := l.ip(ctx, l.state.switchNS(), "link", "set", port, "master", mainBridge, "up"); err != nil {
 		return err
 	}
 	for _, a := range addrs {
@@ -134,8 +134,8 @@ func linkUp(ns, nic string) (bool, error) {
 	return a.Flags&net.FlagUp != 0 && a.OperState == netlink.OperUp, nil
 }
 
-// labNamespaces lists the existing network namespaces whose name carries the lab's prefix.
-func labNamespaces() ([]string, error) {
+// labNamespaces lists the existing network namespaces whose name carries prefix.
+func labNamespaces(prefix string) ([]string, error) {
 	ents, err := os.ReadDir("/run/netns")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -145,7 +145,7 @@ func labNamespaces() ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), Prefix) {
+		if strings.HasPrefix(e.Name(), prefix) {
 			names = append(names, e.Name())
 		}
 	}

@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,13 +14,14 @@ import (
 // DefaultDir is where the lab keeps its state (host directories, the topology it runs, state.json).
 const DefaultDir = "/run/vipctl-lab"
 
-// Prefix starts the name of every network namespace the lab creates.
+// Prefix starts the name of every network namespace the lab in DefaultDir creates; a lab in
+// another state directory uses NamespacePrefix(dir), so two labs can run side by side.
 const Prefix = "vipctl-lab-"
 
 // Namespaces and links of the lab's switch and client.
 const (
-	switchNS    = Prefix + "switch" // holds the bridges that join the hosts
-	clientNS    = ClientNetNS
+	switchName  = "switch" // after the prefix: holds the bridges that join the hosts
+	clientName  = "client" // after the prefix: the lab's client
 	mainBridge  = "br0"
 	clientNIC   = "eth0"
 	clientPort  = "client"
@@ -27,9 +30,21 @@ const (
 	hostsSubdir = "hosts"
 )
 
-// ClientNetNS is the lab's client: a network namespace on the same bridge as the hosts,
-// with an address in every VIP's subnet (`ip netns exec vipctl-lab-client ...`).
-const ClientNetNS = Prefix + "client"
+// ClientNetNS is the client of the lab in DefaultDir: a network namespace on the same bridge
+// as the hosts, with an address in every VIP's subnet (`ip netns exec vipctl-lab-client ...`).
+const ClientNetNS = Prefix + clientName
+
+// NamespacePrefix returns the prefix of every network namespace of the lab whose state lives
+// in dir: Prefix for DefaultDir, else "vipctl-lab" and six hex digits of the directory's hash.
+// No such prefix starts with another, so one lab's down never touches another's namespaces.
+func NamespacePrefix(dir string) string {
+	dir = filepath.Clean(dir)
+	if dir == DefaultDir {
+		return Prefix
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return "vipctl-lab" + hex.EncodeToString(sum[:3]) + "-"
+}
 
 // ErrNotUp is returned when there is no lab (lab up first).
 var ErrNotUp = errors.New("lab: no lab is up")
@@ -42,6 +57,7 @@ var ErrUnknownHost = errors.New("lab: unknown host")
 
 // State is what the lab records in DefaultDir/state.json.
 type State struct {
+	Prefix    string      `json:"prefix"`   // of every network namespace (NamespacePrefix)
 	Topology  string      `json:"topology"` // the topology file the lab runs
 	Vipctl    string      `json:"vipctl"`   // the vipctl binary (listeners)
 	Hosts     []HostState `json:"hosts"`
@@ -106,3 +122,6 @@ func (s *State) host(name string) (*HostState, error) {
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownHost, name)
 }
+
+// switchNS is the namespace of the lab's switch.
+func (s *State) switchNS() string { return s.Prefix + switchName }
