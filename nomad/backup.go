@@ -13,6 +13,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -106,7 +107,7 @@ type backupData struct {
 // BackupFiles renders the pgbackrest files of one cluster under backup/<cluster>/:
 // pgbackrest.conf, stanza_init.sh, backup_if_primary.sh, pgsql_backup.sh and cron_backup.
 // It returns nil when the cluster's backup is disabled.
-func BackupFiles(t *topology.Topology, c topology.Cluster) ([]File, error) {
+func BackupFiles(t *topology.Topology, c topology.Cluster) ([]bundle.File, error) {
 	if !c.Backup.Enabled {
 		return nil, nil
 	}
@@ -132,13 +133,13 @@ func BackupFiles(t *topology.Topology, c topology.Cluster) ([]File, error) {
 		CronPath:      HostCronFile(c.Name),
 		LogFile:       HostBackupLog(c.Name),
 	}
-	files := make([]File, 0, len(backupOutputs))
+	files := make([]bundle.File, 0, len(backupOutputs))
 	for _, o := range backupOutputs {
 		data, err := renderTemplate(o.name+".tmpl", d)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
-		files = append(files, File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data})
+		files = append(files, bundle.File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data})
 	}
 	return files, nil
 }

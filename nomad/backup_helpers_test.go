@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vipctl/vipctl/bundle"
+
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -54,7 +57,7 @@ func backupS3Cluster() topology.Cluster {
 
 // bkCheckGolden compares rendered files with testdata/<dir>/<file path>, or rewrites them with -update.
 // The golden directory must hold exactly the rendered files.
-func bkCheckGolden(t *testing.T, dir string, files []File) {
+func bkCheckGolden(t *testing.T, dir string, files []bundle.File) {
 	t.Helper()
 	if *updateGolden {
 		if err := os.RemoveAll(dir); err != nil {
@@ -96,7 +99,7 @@ func bkCheckGolden(t *testing.T, dir string, files []File) {
 }
 
 // bkWriteFiles writes rendered files under dir with their modes.
-func bkWriteFiles(t *testing.T, dir string, files []File) {
+func bkWriteFiles(t *testing.T, dir string, files []bundle.File) {
 	t.Helper()
 	for _, f := range files {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
@@ -110,7 +113,7 @@ func bkWriteFiles(t *testing.T, dir string, files []File) {
 }
 
 // bkSameFiles reports whether two renders are byte-identical, path by path.
-func bkSameFiles(a, b []File) bool {
+func bkSameFiles(a, b []bundle.File) bool {
 	if len(a) != len(b) {
 		return false
 	}

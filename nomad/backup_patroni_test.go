@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipctl/vipctl/bundle"
+
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -39,7 +42,7 @@ type patroniMember struct {
 // laid over /etc and /usr/local/bin at their image paths, in a private mount namespace
 // (overlayfs, nothing changes outside it), and the rendered entrypoint.sh runs as postgres;
 // pgbackrest then reads its configuration from its default path.
-func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, image []File, name string, restPort, pgPort int, partner string) patroniMember {
+func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, image []bundle.File, name string, restPort, pgPort int, partner string) patroniMember {
 	t.Helper()
 	m := patroniMember{name: name, rest: "127.0.0.1:" + strconv.Itoa(restPort), raft: "127.0.0.1:" + strconv.Itoa(freePort(t))}
 	dir := filepath.Join(pg.dir, name)
@@ -123,7 +126,7 @@ func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, ima
 // private mount namespace, lay them over /etc and /usr/local/bin: overlayfs whose upper
 // directories live on a tmpfs (overlayfs refuses an upper directory on overlayfs, which the
 // root of a CI container may be).
-func imageOverlay(t *testing.T, dir string, image []File) string {
+func imageOverlay(t *testing.T, dir string, image []bundle.File) string {
 	t.Helper()
 	dest := map[string]string{ // compose file -> path in the container, as the Nomad job binds it
 		"entrypoint.sh":        "/usr/local/bin/entrypoint.sh",
@@ -148,7 +151,7 @@ func imageOverlay(t *testing.T, dir string, image []File) string {
 			p, ok := dest[path.Base(f.Path)]
 			rel, under := strings.CutPrefix(p, lower+"/")
 			if ok && under {
-				bkWriteFiles(t, stage, []File{{Path: rel, Mode: f.Mode, Data: f.Data}})
+				bkWriteFiles(t, stage, []bundle.File{{Path: rel, Mode: f.Mode, Data: f.Data}})
 			}
 		}
 		upper, work := filepath.Join(scratch, name), filepath.Join(scratch, name+".work")

@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipctl/vipctl/bundle"
+
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 )
 
-func renderBackup(t *testing.T, tp *topology.Topology, c topology.Cluster) []File {
+func renderBackup(t *testing.T, tp *topology.Topology, c topology.Cluster) []bundle.File {
 	t.Helper()
 	files, err := BackupFiles(tp, c)
 	if err != nil {
@@ -30,7 +33,7 @@ func renderBackup(t *testing.T, tp *topology.Topology, c topology.Cluster) []Fil
 
 func TestBackupFilesGolden(t *testing.T) {
 	tp := backupExampleTopology()
-	var files []File
+	var files []bundle.File
 	for _, c := range tp.Clusters {
 		files = append(files, renderBackup(t, tp, c)...)
 	}

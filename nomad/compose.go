@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -50,7 +51,7 @@ type composeData struct {
 // cluster's files that the compose file binds into each member: patroni.yml and, with backups
 // on, pgbackrest.conf, stanza_init.sh and backup_if_primary.sh. The image holds nothing of any
 // one cluster, so the Nomad jobs of every cluster can run it with their own files.
-func ComposeFiles(t *topology.Topology) ([]File, error) {
+func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 	if len(t.Clusters) == 0 {
 		return nil, fmt.Errorf("%w: compose: the topology has no cluster", ErrRender)
 	}
@@ -79,7 +80,7 @@ func ComposeFiles(t *topology.Topology) ([]File, error) {
 		d.Members = append(d.Members, composeMember{Name: fmt.Sprintf("pg-%d", i), Consul: consul})
 	}
 
-	var backup []File
+	var backup []bundle.File
 	if c.Backup.Enabled {
 		var err error
 		if backup, err = BackupFiles(t, c); err != nil {
@@ -91,7 +92,7 @@ func ComposeFiles(t *topology.Topology) ([]File, error) {
 		d.S3 = c.Backup.Repo.Type == topology.RepoS3
 	}
 
-	var files []File
+	var files []bundle.File
 	for _, o := range []struct {
 		name string
 		mode fs.FileMode
@@ -106,13 +107,13 @@ func ComposeFiles(t *topology.Topology) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compose: %w", err)
 		}
-		files = append(files, File{Path: path.Join("compose", o.name), Mode: o.mode, Data: data})
+		files = append(files, bundle.File{Path: path.Join("compose", o.name), Mode: o.mode, Data: data})
 	}
 	// The cluster's in-container backup files, bound into each member.
 	for _, f := range backup {
 		switch name := path.Base(f.Path); name {
 		case "stanza_init.sh", "backup_if_primary.sh", "pgbackrest.conf":
-			files = append(files, File{Path: path.Join("compose", name), Mode: f.Mode, Data: f.Data})
+			files = append(files, bundle.File{Path: path.Join("compose", name), Mode: f.Mode, Data: f.Data})
 		}
 	}
 	return files, nil

@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipctl/vipctl/bundle"
+
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 )
 
-func renderCompose(t *testing.T, tp *topology.Topology) []File {
+func renderCompose(t *testing.T, tp *topology.Topology) []bundle.File {
 	t.Helper()
 	files, err := ComposeFiles(tp)
 	if err != nil {

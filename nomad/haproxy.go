@@ -7,6 +7,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -118,14 +119,14 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 }
 
 // HAProxyFiles returns haproxy/<cluster>.cfg for every cluster of the topology.
-func HAProxyFiles(t *topology.Topology) ([]File, error) {
-	var files []File
+func HAProxyFiles(t *topology.Topology) ([]bundle.File, error) {
+	var files []bundle.File
 	for _, c := range t.Clusters {
 		cfg, err := HAProxyConfig(t, c)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Path: "haproxy/" + c.Name + ".cfg", Mode: 0o644, Data: cfg})
+		files = append(files, bundle.File{Path: "haproxy/" + c.Name + ".cfg", Mode: 0o644, Data: cfg})
 	}
 	return files, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/vipctl/vipctl/bundle"
+
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/topology"
@@ -66,7 +68,7 @@ func BackupJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 }
 
 // fileData returns the content of the rendered file at p.
-func fileData(files []File, p string) ([]byte, error) {
+func fileData(files []bundle.File, p string) ([]byte, error) {
 	for _, f := range files {
 		if f.Path == p {
 			return f.Data, nil

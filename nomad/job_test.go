@@ -16,6 +16,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/vipctl/vipctl/bundle"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -27,13 +29,13 @@ import (
 )
 
 // jobFiles renders every job of a topology as nomad/<id>.nomad and nomad/<id>.json.
-func jobFiles(t *testing.T, tp *topology.Topology) []File {
+func jobFiles(t *testing.T, tp *topology.Topology) []bundle.File {
 	t.Helper()
 	jobs, err := Jobs(tp)
 	if err != nil {
 		t.Fatalf("Jobs: %v", err)
 	}
-	var files []File
+	var files []bundle.File
 	for _, j := range jobs {
 		h, err := JobHCL(j)
 		if err != nil {
@@ -44,14 +46,14 @@ func jobFiles(t *testing.T, tp *topology.Topology) []File {
 			t.Fatalf("JobJSON(%s): %v", *j.ID, err)
 		}
 		files = append(files,
-			File{Path: "nomad/" + *j.ID + ".nomad", Mode: 0o644, Data: h},
-			File{Path: "nomad/" + *j.ID + ".json", Mode: 0o644, Data: js})
+			bundle.File{Path: "nomad/" + *j.ID + ".nomad", Mode: 0o644, Data: h},
+			bundle.File{Path: "nomad/" + *j.ID + ".json", Mode: 0o644, Data: js})
 	}
 	return files
 }
 
 // checkGolden compares files with those under dir (exactly that set), or rewrites dir with -update.
-func checkGolden(t *testing.T, dir string, files []File) {
+func checkGolden(t *testing.T, dir string, files []bundle.File) {
 	t.Helper()
 	if goldenUpdate() {
 		if err := os.RemoveAll(dir); err != nil {
@@ -317,7 +319,7 @@ func TestBackupJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(files, func(f File) bool { return f.Path == "backup/msrvc01/pgsql_backup.sh" })
+	i := slices.IndexFunc(files, func(f bundle.File) bool { return f.Path == "backup/msrvc01/pgsql_backup.sh" })
 	if i < 0 || string(files[i].Data) != consulTemplate(t, *task.Templates[0].EmbeddedTmpl) {
 		t.Errorf("the job's script is not backup/msrvc01/pgsql_backup.sh of the bundle")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/corosync"
 	"github.com/vipctl/vipctl/nomad"
@@ -29,7 +30,7 @@ func newCmdRender(g *globals) *cobra.Command {
 		Long: "Render every artefact of the topology into DIR: cib.xml, corosync/corosync.conf,\n" +
 			"nomad/<job>.nomad and .json, haproxy/<cluster>.cfg, backup/<cluster>/* and compose/*.\n" +
 			"Everything is rendered before anything is written; a bad topology writes nothing (exit 2).\n" +
-			"Each file is replaced atomically; files in DIR that the bundle does not name are left alone.",
+			"The bundle is replaced whole or not at all; files in DIR that the bundle does not name are kept.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Dir == "" {
@@ -51,7 +52,7 @@ func renderRun(ctx context.Context, opts renderOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := nomad.WriteFiles(ctx, opts.Dir, files); err != nil {
+	if err := bundle.Write(ctx, opts.Dir, files); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(opts.Stdout, "%s: wrote %d files into %s\n", t.File, len(files), opts.Dir)
@@ -60,7 +61,7 @@ func renderRun(ctx context.Context, opts renderOptions) error {
 
 // renderBundle renders every file of the bundle into memory, in the bundle's order. Renderers
 // do no I/O: a topology that loads but that one of them refuses is a bad topology (exit 2).
-func renderBundle(t *topology.Topology) ([]nomad.File, error) {
+func renderBundle(t *topology.Topology) ([]bundle.File, error) {
 	cibXML, err := cib.RenderXML(t)
 	if err != nil {
 		return nil, badTopology(t, err)
@@ -73,7 +74,7 @@ func renderBundle(t *topology.Topology) ([]nomad.File, error) {
 	if err != nil {
 		return nil, badTopology(t, err)
 	}
-	files := []nomad.File{
+	files := []bundle.File{
 		{Path: "cib.xml", Mode: 0o644, Data: cibXML},
 		{Path: "corosync/corosync.conf", Mode: 0o644, Data: conf},
 	}

@@ -216,3 +216,35 @@ var composeFiles = []string{
 	"compose/docker-compose.yml", "compose/Dockerfile", "compose/entrypoint.sh", "compose/patroni.yml",
 	"compose/haproxy.cfg", "compose/stanza_init.sh", "compose/backup_if_primary.sh", "compose/pgbackrest.conf",
 }
+
+// TestRenderConflictKeepsOldBundle: a bundle whose haproxy/ became a file is refused (exit 1,
+// naming the path) before anything moves: cib.xml, corosync.conf and nomad/ stay the old ones.
+func TestRenderConflictKeepsOldBundle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if code, _, errOut := vipctl(t, "render", "-f", exampleFile, "-d", dir); code != exitOK {
+		t.Fatalf("first render: exit %d: %s", code, errOut)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "haproxy")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "haproxy"), []byte("in the way\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An old bundle that differs from what render would write now.
+	for _, p := range []string{"cib.xml", "corosync/corosync.conf", "nomad/pgsql-msrvc01.json"} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("old\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := readAll(t, dir)
+	code, _, errOut := vipctl(t, "render", "-f", exampleFile, "-d", dir)
+	if code != exitFailure || !strings.Contains(errOut, filepath.Join(dir, "haproxy")) {
+		t.Errorf("exit %d, stderr %q; want %d naming %s", code, errOut, exitFailure, filepath.Join(dir, "haproxy"))
+	}
+	if d := cmp.Diff(before, readAll(t, dir)); d != "" {
+		t.Errorf("the old bundle changed (-before +after):\n%s", d)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("left beside the bundle: %v", entries)
+	}
+}
