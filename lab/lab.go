@@ -36,6 +36,7 @@ type Options struct {
 	TopologyFile string       // "" means the lab's own DefaultTopology
 	Vipctl       string       // the vipctl binary: runs the hosts' listeners and `ocf install`
 	Bare         bool         // stop once the cluster is quorate: no agent install, no CIB
+	Stack        bool         // also run the PostgreSQL stack: Consul, Patroni + PostgreSQL, HAProxy
 	Apply        ApplyFunc    // applies the CIB unless Bare; nil means ApplyCIB(Dir)
 	Logger       *slog.Logger // progress; nil discards
 }
@@ -127,9 +128,23 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("lab: lab up needs root (network namespaces, mounts)")
 	}
+	if opts.Stack {
+		if opts.Bare {
+			return nil, errors.New("lab: --stack and --bare exclude each other")
+		}
+		if err := stackTools(); err != nil {
+			return nil, err
+		}
+		st.Stack = true
+	}
 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
+	}
+	if opts.Stack { // the tasks' users (postgres) reach their files below it
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
 	}
 	log := orDiscard(opts.Logger)
 	l = &Lab{dir: dir, run: execRunner{}, log: log, state: st}
@@ -196,6 +211,11 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if err := l.WaitHeld(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Stack {
+		if err := l.startStack(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
@@ -353,6 +373,9 @@ func (l *Lab) startHost(ctx context.Context, hs *HostState) error {
 	hs.PowerOff = false
 	if err := l.save(); err != nil {
 		return err
+	}
+	if l.state.Stack { // HAProxy serves the cluster ports; startStack starts it
+		return nil
 	}
 	return l.startListener(h, hs)
 }
@@ -595,6 +618,11 @@ func (l *Lab) Heal(ctx context.Context) error {
 			}
 			if err := l.startHost(ctx, hs); err != nil {
 				return err
+			}
+			if l.state.Stack {
+				if err := l.startHostStack(ctx, hs); err != nil {
+					return err
+				}
 			}
 		}
 		if hs.LinkDown {

@@ -57,9 +57,10 @@ var ErrUnknownHost = errors.New("lab: unknown host")
 
 // State is what the lab records in DefaultDir/state.json.
 type State struct {
-	Prefix    string      `json:"prefix"`   // of every network namespace (NamespacePrefix)
-	Topology  string      `json:"topology"` // the topology file the lab runs
-	Vipctl    string      `json:"vipctl"`   // the vipctl binary (listeners)
+	Prefix    string      `json:"prefix"`          // of every network namespace (NamespacePrefix)
+	Topology  string      `json:"topology"`        // the topology file the lab runs
+	Stack     bool        `json:"stack,omitempty"` // Consul, Patroni + PostgreSQL and HAProxy run too
+	Vipctl    string      `json:"vipctl"`          // the vipctl binary (listeners)
 	Hosts     []HostState `json:"hosts"`
 	Client    ClientState `json:"client"`
 	Partition [][]string  `json:"partition,omitempty"` // the sets cut apart; nil when whole

@@ -154,14 +154,16 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		"PATRONI_NAME":                       "pgsql-${NOMAD_ALLOC_INDEX}",
 		"PATRONI_SCOPE":                      "${NOMAD_JOB_NAME}",
 		"PATRONI_POSTGRESQL_CONNECT_ADDRESS": "${NOMAD_ADDR_pgsql}",
-		"PATRONI_POSTGRESQL_LISTEN":          "0.0.0.0:" + strconv.Itoa(ContainerPGPort),
-		"PATRONI_POSTGRESQL_DATA_DIR":        ContainerPGData,
-		"PATRONI_RESTAPI_CONNECT_ADDRESS":    "${NOMAD_IP_patroni}:" + patroni,
-		"PATRONI_RESTAPI_LISTEN":             "0.0.0.0:" + patroni,
-		"PATRONI_CONSUL_HOST":                t.Consul.JobAddress,
-		"PATRONI_CONSUL_REGISTER_SERVICE":    "true",
-		"PATRONI_SUPERUSER_USERNAME":         "postgres",
-		"PATRONI_REPLICATION_USERNAME":       "replicator",
+		// NOMAD_PORT_pgsql is the container's side of the mapping (ContainerPGPort) under docker,
+		// and the host port where nothing is mapped (the lab's launcher).
+		"PATRONI_POSTGRESQL_LISTEN":       "0.0.0.0:${NOMAD_PORT_pgsql}",
+		"PATRONI_POSTGRESQL_DATA_DIR":     ContainerPGData,
+		"PATRONI_RESTAPI_CONNECT_ADDRESS": "${NOMAD_IP_patroni}:" + patroni,
+		"PATRONI_RESTAPI_LISTEN":          "0.0.0.0:" + patroni,
+		"PATRONI_CONSUL_HOST":             t.Consul.JobAddress,
+		"PATRONI_CONSUL_REGISTER_SERVICE": "true",
+		"PATRONI_SUPERUSER_USERNAME":      "postgres",
+		"PATRONI_REPLICATION_USERNAME":    "replicator",
 	}
 
 	// The image's entrypoint starts stanza_init.sh (when pgbackrest.conf is there) and then

@@ -54,20 +54,24 @@ type labUpOptions struct {
 	g            *globals
 	TopologyFile string // "" runs the lab's own topology
 	Bare         bool
+	Stack        bool
 	Vipctl       string
 }
 
 func newCmdLabUp(g *globals, runF func(context.Context, *labUpOptions) error) *cobra.Command {
 	opts := &labUpOptions{g: g}
 	cmd := &cobra.Command{
-		Use:   "up [--bare] [-f TOPOLOGY]",
+		Use:   "up [--bare|--stack] [-f TOPOLOGY]",
 		Short: "Build the lab, start every host and apply the CIB; prints where each VIP runs",
 		Long: `Builds one network namespace per topology host (its address on a link to a shared
 bridge), a client namespace on the same bridge, and runs Corosync and Pacemaker in each host's
 own mount, UTS and pid namespaces. Without -f (and without $VIPCTL_FILE) the lab writes and runs
 its own topology: three hosts lab-1..lab-3 in 192.0.2.0/24 sharing VIP 192.0.2.100.
 It returns once the cluster is quorate, the vipctl agent installed and the CIB applied
-(--bare stops after quorum). Addresses exist only inside the lab's namespaces.`,
+(--bare stops after quorum). --stack also runs the PostgreSQL stack of the rendered bundle on
+every host: a Consul server agent, a Patroni + PostgreSQL 15 member of each cluster and one
+HAProxy per cluster, and returns once a client reaches each primary through VIP:port.
+Addresses exist only inside the lab's namespaces.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("file") || os.Getenv("VIPCTL_FILE") != "" {
@@ -85,6 +89,8 @@ It returns once the cluster is quorate, the vipctl agent installed and the CIB a
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Bare, "bare", false, "stop once the cluster is quorate: no agent install, no CIB")
+	cmd.Flags().BoolVar(&opts.Stack, "stack", false, "also run Consul, Patroni + PostgreSQL and HAProxy of the rendered bundle")
+	cmd.MarkFlagsMutuallyExclusive("bare", "stack")
 	return cmd
 }
 
@@ -95,6 +101,7 @@ func labUpRun(ctx context.Context, opts *labUpOptions) error {
 		TopologyFile: opts.TopologyFile,
 		Vipctl:       opts.Vipctl,
 		Bare:         opts.Bare,
+		Stack:        opts.Stack,
 		Logger:       progressLogger(opts.g),
 	})
 	if err != nil {

@@ -104,7 +104,7 @@ job "pgsql-msrvc02" {
         PATRONI_NAME                       = "pgsql-${NOMAD_ALLOC_INDEX}"
         PATRONI_POSTGRESQL_CONNECT_ADDRESS = "${NOMAD_ADDR_pgsql}"
         PATRONI_POSTGRESQL_DATA_DIR        = "/var/lib/postgresql/data/pgdata"
-        PATRONI_POSTGRESQL_LISTEN          = "0.0.0.0:5432"
+        PATRONI_POSTGRESQL_LISTEN          = "0.0.0.0:${NOMAD_PORT_pgsql}"
         PATRONI_REPLICATION_USERNAME       = "replicator"
         PATRONI_RESTAPI_CONNECT_ADDRESS    = "${NOMAD_IP_patroni}:8009"
         PATRONI_RESTAPI_LISTEN             = "0.0.0.0:8009"

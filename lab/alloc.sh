@@ -1,0 +1,78 @@
+# shellcheck shell=sh
+# The lab's stand-in for a container runtime: runs one task of a rendered Nomad job inside a
+# lab host, in a mount namespace of its own (unshare -m, entered by the lab before this script).
+# $1 is the allocation's directory; each further argument up to "--" is either bind:SRC:DST, a
+# bind mount of SRC (a file or directory) at DST inside the task's view, as the job's docker
+# volumes and host volumes ask, or dir:DST:USER, a directory the image would have (owned by
+# USER); after "--": the user to run as ("-" for root), then the command. The machine's files are never changed: a DST whose parent is missing gets it on
+# an overlay of the nearest existing directory, visible only in this mount namespace.
+set -eu
+alloc=$1
+shift
+n=0
+overlaid=
+# ensure makes path $1 exist (a file when $2 is "file") in this mount namespace only.
+ensure() {
+	[ -e "$1" ] && return 0
+	anc=$(dirname "$1")
+	while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
+	anc=$(realpath "$anc")
+	case $anc in
+	/) echo "alloc: $1: no directory to lay an overlay on" >&2 && exit 1 ;;
+	/run | /run/* | /tmp | /tmp/*) # the host's own tmpfs: writable, and no overlay over its mounts
+		create "$1" "$2"
+		return 0
+		;;
+	esac
+	for o in $overlaid; do
+		case $anc in "$o" | "$o"/*)
+			create "$1" "$2"
+			return 0
+			;;
+		esac
+	done
+	n=$((n + 1))
+	mkdir -p "$alloc/ovl/$n/upper" "$alloc/ovl/$n/work"
+	mount -t overlay overlay -o "lowerdir=$anc,upperdir=$alloc/ovl/$n/upper,workdir=$alloc/ovl/$n/work" "$anc"
+	overlaid="$overlaid $anc" # a second overlay on top would exceed the kernel's stacking depth
+	create "$1" "$2"
+}
+
+create() {
+	if [ "$2" = file ]; then
+		mkdir -p "$(dirname "$1")"
+		: >"$1"
+	else
+		mkdir -p "$1"
+	fi
+}
+
+# A container has its own /tmp and socket directories.
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
+	kind=${1%%:*}
+	rest=${1#*:}
+	shift
+	case $kind in
+	bind)
+		src=${rest%%:*}
+		dst=${rest#*:}
+		if [ -d "$src" ]; then ensure "$dst" dir; else ensure "$dst" file; fi
+		mount --bind "$src" "$dst"
+		;;
+	dir)
+		dst=${rest%%:*}
+		ensure "$dst" dir
+		chown "${rest#*:}" "$dst"
+		;;
+	*) echo "alloc: unknown argument $kind:$rest" >&2 && exit 1 ;;
+	esac
+done
+shift # --
+user=$1
+shift
+echo $$ >"$alloc/pid"
+if [ "$user" = - ]; then
+	exec "$@"
+fi
+exec setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"

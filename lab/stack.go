@@ -1,0 +1,408 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/vipctl/vipctl/bundle"
+	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/internal/wait"
+	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/topology"
+)
+
+// The stack lab: besides Corosync and Pacemaker, every host runs a real Consul server agent,
+// and the tasks of the rendered Nomad jobs that Nomad would place on it (a Patroni +
+// PostgreSQL member of each cluster, one HAProxy per cluster). Nomad cannot run those docker
+// tasks here (no docker engine), so the lab is their launcher: it reads the rendered bundle
+// (nomad/<job>.json, the templates and files in it) and runs each task as Nomad's docker
+// driver would, in a mount namespace of its own inside the host (alloc.sh).
+
+//go:embed alloc.sh
+var allocScript string
+
+const (
+	bundleSubdir  = "bundle"         // the rendered bundle the stack runs
+	sharedSubdir  = "shared"         // storage every host of a group sees (the posix pgbackrest repository)
+	variablesFile = "variables.json" // the lab's Nomad Variables: the clusters' passwords
+	// PgpassFile, in the state directory, holds the lab's superuser password for a client.
+	PgpassFile = "pgpass"
+	// dynamicPortBase is where the lab hands out the jobs' dynamic ports (inside Nomad's 20000–32000).
+	dynamicPortBase = 20000
+	// pgBinDir is on the PATH of the Patroni image (as in the official postgres image).
+	pgBinDir = "/usr/lib/postgresql/15/bin"
+)
+
+// ConsulBinary returns the Consul binary the stack lab runs: $VIPCTL_CONSUL, else consul on
+// the PATH, else the one scripts/build-consul.sh builds into $VIPCTL_CACHE (default /var/cache/vipctl).
+func ConsulBinary() (string, error) {
+	if p := os.Getenv("VIPCTL_CONSUL"); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("consul"); err == nil {
+		return p, nil
+	}
+	cache := os.Getenv("VIPCTL_CACHE")
+	if cache == "" {
+		cache = "/var/cache/vipctl"
+	}
+	p := filepath.Join(cache, "bin", "consul")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("lab: the stack needs Consul v1.14.0 (scripts/build-consul.sh builds it into %s): %w", p, err)
+	}
+	return p, nil
+}
+
+// stackTools checks, before anything is made, that the machine has what the stack runs.
+func stackTools() error {
+	var errs []error
+	if _, err := ConsulBinary(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, tool := range []string{"patroni", "haproxy", "psql", "setpriv", "curl", filepath.Join(pgBinDir, "postgres")} {
+		if _, err := exec.LookPath(tool); err != nil {
+			errs = append(errs, fmt.Errorf("lab: the stack needs %s (scripts/install-deps.sh installs it): %w", tool, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// startStack renders the bundle into the state directory, then starts Consul on every host,
+// the Patroni members and the HAProxies, and waits until a client reaches each cluster's
+// primary through VIP:port.
+func (l *Lab) startStack(ctx context.Context) error {
+	files, err := nomad.Bundle(l.topo)
+	if err != nil {
+		return fmt.Errorf("lab: rendering the stack's bundle: %w", err)
+	}
+	if err := bundle.Write(ctx, filepath.Join(l.dir, bundleSubdir), files); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if err := l.writeVariables(); err != nil {
+		return err
+	}
+	for i := range l.state.Hosts {
+		if err := l.startConsul(ctx, &l.state.Hosts[i]); err != nil {
+			return err
+		}
+	}
+	l.log.Info("waiting for the Consul cluster to elect a leader")
+	if err := l.waitConsul(ctx); err != nil {
+		return err
+	}
+	for i := range l.state.Hosts {
+		if err := l.startTasks(ctx, &l.state.Hosts[i]); err != nil {
+			return err
+		}
+	}
+	return l.WaitSQL(ctx)
+}
+
+// startHostStack starts the stack's processes of one host (after a power-on).
+func (l *Lab) startHostStack(ctx context.Context, hs *HostState) error {
+	if err := l.startConsul(ctx, hs); err != nil {
+		return err
+	}
+	return l.startTasks(ctx, hs)
+}
+
+// variables are the lab's Nomad Variables: path → key → value.
+type variables map[string]map[string]string
+
+func (l *Lab) writeVariables() error {
+	vars := variables{}
+	var pgpass strings.Builder
+	for _, c := range l.topo.Clusters {
+		su, rep := randomSecret(), randomSecret()
+		vars[nomad.VariablePath(c)] = map[string]string{"superuser_password": su, "replication_password": rep}
+		if g, ok := l.topo.Group(c.HostGroup); ok {
+			fmt.Fprintf(&pgpass, "%s:%d:*:postgres:%s\n", g.VIP.Prefix.Addr(), c.Port, su)
+		}
+	}
+	b, err := json.MarshalIndent(vars, "", "  ")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.dir, variablesFile), b, 0o600); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.dir, PgpassFile), []byte(pgpass.String()), 0o600); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	return nil
+}
+
+func (l *Lab) readVariables() (variables, error) {
+	b, err := os.ReadFile(filepath.Join(l.dir, variablesFile))
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var v variables
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("lab: %s: %w", variablesFile, err)
+	}
+	return v, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// hostDir is the state directory of a host on this machine (and, shared, inside it).
+func (l *Lab) hostDir(name string) string { return filepath.Join(l.dir, hostsSubdir, name) }
+
+// startDetached starts argv inside the host for as long as the host lives (it is in the
+// host's pid namespace), logging to logName in the host's directory.
+func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, argv ...string) error {
+	logf, err := os.OpenFile(filepath.Join(l.hostDir(hs.Name), logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	defer logf.Close()
+	cmd := h.Command(context.Background(), argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("lab: %s: %s: %w", hs.Name, argv[0], err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
+
+// consulConfig is the agent configuration of a lab host: a server of a cluster of every lab
+// host, HTTP and DNS where the topology says the host's agent answers (and HTTP on the host's
+// address, where jobs reach it), and timings for a lab: Raft at its fastest (raft_multiplier 1)
+// and sessions as short as Patroni's ttl asks (Patroni's Consul session TTL is ttl/2).
+func (l *Lab) consulConfig(hs *HostState) ([]byte, error) {
+	httpAP, err := netip.ParseAddrPort(l.topo.Consul.Address)
+	if err != nil {
+		return nil, fmt.Errorf("lab: consul.address %q: %w", l.topo.Consul.Address, err)
+	}
+	dnsAP, err := netip.ParseAddrPort(l.topo.Consul.DNS)
+	if err != nil {
+		return nil, fmt.Errorf("lab: consul.dns %q: %w", l.topo.Consul.DNS, err)
+	}
+	var join []string
+	for _, o := range l.state.Hosts {
+		if o.Name != hs.Name {
+			join = append(join, o.Address.Addr().String())
+		}
+	}
+	addr := hs.Address.Addr().String()
+	clients := []string{addr}
+	for _, a := range []netip.Addr{httpAP.Addr(), dnsAP.Addr()} {
+		if s := a.String(); !slices.Contains(clients, s) {
+			clients = append(clients, s)
+		}
+	}
+	cfg := map[string]any{
+		"node_name":            hs.Name,
+		"datacenter":           "lab",
+		"server":               true,
+		"bootstrap_expect":     len(l.state.Hosts),
+		"bind_addr":            addr,
+		"advertise_addr":       addr,
+		"client_addr":          strings.Join(clients, " "),
+		"retry_join":           join,
+		"retry_interval":       "1s",
+		"data_dir":             filepath.Join(l.hostDir(hs.Name), "consul"),
+		"ports":                map[string]int{"http": int(httpAP.Port()), "dns": int(dnsAP.Port()), "grpc": -1},
+		"performance":          map[string]int{"raft_multiplier": 1},
+		"session_ttl_min":      "1s",
+		"disable_update_check": true,
+		"log_level":            "warn",
+		"enable_script_checks": false,
+	}
+	return json.MarshalIndent(cfg, "", "  ")
+}
+
+func (l *Lab) startConsul(_ context.Context, hs *HostState) error {
+	consul, err := ConsulBinary()
+	if err != nil {
+		return err
+	}
+	h, err := l.host(hs)
+	if err != nil {
+		return err
+	}
+	cfg, err := l.consulConfig(hs)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(l.hostDir(hs.Name), "consul.json")
+	if err := os.WriteFile(p, cfg, 0o644); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	l.log.Info("starting Consul", "host", hs.Name)
+	return l.startDetached(h, hs, "consul.log", consul, "agent", "-config-file", p)
+}
+
+// hostGet runs curl inside the host against url and returns the HTTP status and body.
+func hostGet(ctx context.Context, h *pcmkhost.Host, url string) (int, []byte, error) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := h.Command(cctx, "curl", "-s", "--max-time", "2", "-w", "\n%{http_code}", url).Output()
+	if err != nil {
+		return 0, nil, fmt.Errorf("lab: %s: GET %s: %w", h.Name(), url, err)
+	}
+	i := bytes.LastIndexByte(out, '\n')
+	code, err := strconv.Atoi(string(bytes.TrimSpace(out[i+1:])))
+	if err != nil {
+		return 0, nil, fmt.Errorf("lab: %s: GET %s: no status in %q", h.Name(), url, out)
+	}
+	return code, out[:i], nil
+}
+
+// waitConsul waits until every running host's agent knows the Consul leader.
+func (l *Lab) waitConsul(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for i := range l.state.Hosts {
+		hs := &l.state.Hosts[i]
+		if hs.PowerOff {
+			continue
+		}
+		h, err := l.host(hs)
+		if err != nil {
+			return err
+		}
+		url := "http://" + l.topo.Consul.Address + "/v1/status/leader"
+		var last string
+		err = wait.Until(wctx, 200*time.Millisecond, func() (bool, error) {
+			code, body, err := hostGet(wctx, h, url)
+			last = fmt.Sprint(code, " ", strings.TrimSpace(string(body)), err)
+			return err == nil && code == 200 && len(body) > 2, nil
+		})
+		if err != nil {
+			return fmt.Errorf("lab: %s: Consul has no leader (last answer %q): %w", hs.Name, last, err)
+		}
+	}
+	return nil
+}
+
+// placement is where the lab puts allocation index idx of a job's group: the idx-th host of the
+// group, as Nomad would with the job's constraints (one per host, on the group's hosts).
+func (l *Lab) placement(c topology.Cluster, host string) (int, bool) {
+	g, ok := l.topo.Group(c.HostGroup)
+	if !ok {
+		return 0, false
+	}
+	i := slices.Index(g.Hosts, host)
+	return i, i >= 0
+}
+
+// startTasks starts the Patroni member and the HAProxy of every cluster placed on the host.
+func (l *Lab) startTasks(ctx context.Context, hs *HostState) error {
+	for ci, c := range l.topo.Clusters {
+		idx, ok := l.placement(c, hs.Name)
+		if !ok {
+			continue
+		}
+		for _, job := range []string{nomad.PatroniJobName(c), nomad.HAProxyJobName(c)} {
+			j, err := l.readJob(job)
+			if err != nil {
+				return err
+			}
+			if idx >= *j.TaskGroups[0].Count {
+				continue
+			}
+			a := &alloc{lab: l, host: hs, cluster: c, job: j, index: idx, dynamicPort: dynamicPortBase + ci}
+			if err := a.start(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readJob reads a job of the rendered bundle (its API JSON).
+func (l *Lab) readJob(name string) (*api.Job, error) {
+	b, err := os.ReadFile(filepath.Join(l.dir, bundleSubdir, "nomad", name+".json"))
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var wrap struct{ Job *api.Job }
+	if err := json.Unmarshal(b, &wrap); err != nil || wrap.Job == nil || len(wrap.Job.TaskGroups) != 1 ||
+		len(wrap.Job.TaskGroups[0].Tasks) != 1 || wrap.Job.TaskGroups[0].Count == nil {
+		return nil, fmt.Errorf("lab: nomad/%s.json: not a job of one group with one task the lab can launch (%v)", name, err)
+	}
+	return wrap.Job, nil
+}
+
+// WaitSQL waits until a PostgreSQL client in the lab's client namespace runs a query on the
+// primary of every cluster through VIP:port.
+func (l *Lab) WaitSQL(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for _, c := range l.topo.Clusters {
+		l.log.Info("waiting for SQL through the VIP", "cluster", c.Name)
+		var last string
+		err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+			out, err := l.SQL(wctx, c, "select pg_is_in_recovery()")
+			last = strings.TrimSpace(out)
+			return err == nil && last == "f", nil
+		})
+		if err != nil {
+			return fmt.Errorf("lab: cluster %s: no primary answers through its VIP (last answer %q): %w%s", c.Name, last, err, l.taskLogs(c))
+		}
+	}
+	return nil
+}
+
+// SQL runs one statement with psql in the lab's client namespace against VIP:port of the
+// cluster, as the superuser, and returns its unaligned output.
+func (l *Lab) SQL(ctx context.Context, c topology.Cluster, stmt string) (string, error) {
+	g, ok := l.topo.Group(c.HostGroup)
+	if !ok {
+		return "", fmt.Errorf("lab: cluster %s: unknown group %s", c.Name, c.HostGroup)
+	}
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	dsn := fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres connect_timeout=2", g.VIP.Prefix.Addr(), c.Port)
+	cmd := exec.CommandContext(qctx, "ip", "netns", "exec", l.state.Client.NetNS, "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", dsn, "-c", stmt)
+	cmd.Env = append(os.Environ(), "PGPASSFILE="+filepath.Join(l.dir, PgpassFile))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("lab: psql %s: %w: %s", c.Name, err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// taskLogs returns the end of every task log of the cluster's jobs, for an error message.
+func (l *Lab) taskLogs(c topology.Cluster) string {
+	var b strings.Builder
+	for _, hs := range l.state.Hosts {
+		for _, job := range []string{nomad.PatroniJobName(c), nomad.HAProxyJobName(c)} {
+			data, err := os.ReadFile(filepath.Join(l.hostDir(hs.Name), job+".log"))
+			if err != nil || len(data) == 0 {
+				continue
+			}
+			if len(data) > 1500 {
+				data = data[len(data)-1500:]
+			}
+			fmt.Fprintf(&b, "\n--- %s %s.log:\n%s", hs.Name, job, data)
+		}
+	}
+	return b.String()
+}
