@@ -472,6 +472,11 @@ func (l *Lab) waitWhole(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
+	return l.eachRunning(func(_ *HostState, h *pcmkhost.Host) error { return h.WaitOnline(wctx, n) })
+}
+
+// eachRunning calls f, in order, for every host that is powered on, and stops at its first error.
+func (l *Lab) eachRunning(f func(*HostState, *pcmkhost.Host) error) error {
 	for i := range l.state.Hosts {
 		hs := &l.state.Hosts[i]
 		if hs.PowerOff {
@@ -481,7 +486,7 @@ func (l *Lab) waitWhole(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := h.WaitOnline(wctx, n); err != nil {
+		if err := f(hs, h); err != nil {
 			return err
 		}
 	}

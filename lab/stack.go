@@ -276,27 +276,20 @@ func hostGet(ctx context.Context, h *pcmkhost.Host, url string) (int, []byte, er
 func (l *Lab) waitConsul(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	for i := range l.state.Hosts {
-		hs := &l.state.Hosts[i]
-		if hs.PowerOff {
-			continue
-		}
-		h, err := l.host(hs)
-		if err != nil {
-			return err
-		}
-		url := "http://" + l.topo.Consul.Address + "/v1/status/leader"
+	url := "http://" + l.topo.Consul.Address + "/v1/status/leader"
+	return l.eachRunning(func(hs *HostState, h *pcmkhost.Host) error {
 		var last string
-		err = wait.Until(wctx, 200*time.Millisecond, func() (bool, error) {
+		err := wait.Until(wctx, 200*time.Millisecond, func() (bool, error) {
 			code, body, err := hostGet(wctx, h, url)
 			last = fmt.Sprint(code, " ", strings.TrimSpace(string(body)), err)
+			// With no leader, Consul answers 200 with the JSON string "" (two bytes).
 			return err == nil && code == 200 && len(body) > 2, nil
 		})
 		if err != nil {
 			return fmt.Errorf("lab: %s: Consul has no leader (last answer %q): %w", hs.Name, last, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // placement is where the lab puts allocation index idx of a job's group: the idx-th host of the

@@ -2,49 +2,12 @@ package nomad
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/vipctl/vipctl/bundle"
-
 	"github.com/google/go-cmp/cmp"
 )
-
-// readTree returns every regular file under dir with its mode and content.
-func readTree(t *testing.T, dir string) map[string]bundle.File {
-	t.Helper()
-	out := map[string]bundle.File{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = bundle.File{Path: filepath.ToSlash(rel), Mode: info.Mode().Perm(), Data: data}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func asTree(files []bundle.File) map[string]bundle.File {
-	out := map[string]bundle.File{}
-	for _, f := range files {
-		out[f.Path] = f
-	}
-	return out
-}
 
 func TestBundleFiles(t *testing.T) {
 	files, err := Bundle(exampleTopology(t))
