@@ -51,7 +51,8 @@ func (a *alloc) imageOf() (image, error) {
 			entrypoint: []string{"/usr/local/bin/entrypoint.sh"},
 			env: []string{"PATH=" + pgBinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 				"HOME=/var/lib/postgresql", "LANG=C.UTF-8", "PGDATA=" + nomad.ContainerPGData},
-			dirs:  []string{nomad.ContainerPGSocketDir, "/var/log/pgbackrest", "/var/spool/pgbackrest"},
+			// The Dockerfile's directories (install -d -o postgres), and the socket directory.
+			dirs:  []string{"/etc/patroni", "/etc/pgbackrest", nomad.ContainerPGSocketDir, "/var/log/pgbackrest", "/var/spool/pgbackrest"},
 			binds: []string{"bind:" + filepath.Join(a.lab.dir, bundleSubdir, "compose", "entrypoint.sh") + ":/usr/local/bin/entrypoint.sh"},
 		}, nil
 	case nomad.HAProxyJobName(a.cluster):

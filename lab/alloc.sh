@@ -4,13 +4,15 @@
 # $1 is the allocation's directory; each further argument up to "--" is either bind:SRC:DST, a
 # bind mount of SRC (a file or directory) at DST inside the task's view, as the job's docker
 # volumes and host volumes ask, or dir:DST:USER, a directory the image would have (owned by
-# USER); after "--": the user to run as ("-" for root), then the command. The machine's files are never changed: a DST whose parent is missing gets it on
-# an overlay of the nearest existing directory, visible only in this mount namespace.
+# USER, empty at first, kept in the allocation's directory); after "--": the user to run as
+# ("-" for root), then the command. The machine's files are never changed: a DST whose parent is
+# missing gets it on an overlay of the nearest existing directory, visible only in this mount
+# namespace.
 set -eu
 alloc=$1
 shift
 n=0
-overlaid=
+writable= # directories of this view where creating a path changes nothing of the machine
 # ensure makes path $1 exist (a file when $2 is "file") in this mount namespace only.
 ensure() {
 	[ -e "$1" ] && return 0
@@ -24,7 +26,7 @@ ensure() {
 		return 0
 		;;
 	esac
-	for o in $overlaid; do
+	for o in $writable; do
 		case $anc in "$o" | "$o"/*)
 			create "$1" "$2"
 			return 0
@@ -34,7 +36,7 @@ ensure() {
 	n=$((n + 1))
 	mkdir -p "$alloc/ovl/$n/upper" "$alloc/ovl/$n/work"
 	mount -t overlay overlay -o "lowerdir=$anc,upperdir=$alloc/ovl/$n/upper,workdir=$alloc/ovl/$n/work" "$anc"
-	overlaid="$overlaid $anc" # a second overlay on top would exceed the kernel's stacking depth
+	writable="$writable $anc" # a second overlay on top would exceed the kernel's stacking depth
 	create "$1" "$2"
 }
 
@@ -60,10 +62,15 @@ while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
 		if [ -d "$src" ]; then ensure "$dst" dir; else ensure "$dst" file; fi
 		mount --bind "$src" "$dst"
 		;;
-	dir)
+	dir) # the container's own layer: a directory of the allocation, never the machine's
 		dst=${rest%%:*}
+		n=$((n + 1))
+		layer=$alloc/fs/$n
+		mkdir -p "$layer"
+		chown "${rest#*:}" "$layer"
 		ensure "$dst" dir
-		chown "${rest#*:}" "$dst"
+		mount --bind "$layer" "$dst"
+		writable="$writable $(realpath "$dst")"
 		;;
 	*) echo "alloc: unknown argument $kind:$rest" >&2 && exit 1 ;;
 	esac
@@ -71,7 +78,6 @@ done
 shift # --
 user=$1
 shift
-echo $$ >"$alloc/pid"
 if [ "$user" = - ]; then
 	exec "$@"
 fi

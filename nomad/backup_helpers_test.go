@@ -23,6 +23,8 @@ func backupExampleTopology() *topology.Topology {
 	res := topology.Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100}
 	posix := topology.Backup{Enabled: true, Schedule: "0 3 * * *",
 		Repo: topology.Repo{Type: topology.RepoPosix, Path: "/var/lib/pgbackrest"}}
+	pat := topology.Patroni{TTL: 10, LoopWait: 2, RetryTimeout: 4, PrimaryStartTimeout: 300}
+	hap := topology.HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1}
 	return &topology.Topology{
 		File:        "examples/vipctl.hcl",
 		Datacenters: []string{"dc1"},
@@ -39,9 +41,11 @@ func backupExampleTopology() *topology.Topology {
 			VIP: topology.VIP{Prefix: netip.MustParsePrefix("10.20.0.100/24"), NIC: "eth0", Agent: topology.AgentVipctl}}},
 		Clusters: []topology.Cluster{
 			{Name: "msrvc01", HostGroup: "db-a", Port: 5001, PatroniPort: 8008, StatsPort: 6001,
-				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: res, Backup: posix},
+				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: res, Backup: posix,
+				Patroni: pat, HAProxy: hap},
 			{Name: "msrvc02", HostGroup: "db-a", Port: 5002, PatroniPort: 8009, StatsPort: 7002,
-				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: res, Backup: posix},
+				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: res, Backup: posix,
+				Patroni: pat, HAProxy: hap},
 		},
 	}
 }

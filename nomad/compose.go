@@ -43,6 +43,8 @@ type composeData struct {
 	ConsulImage, HAProxyImage            string
 	Consuls                              []string
 	Members                              []composeMember
+	Patroni                              topology.Patroni
+	Check                                string // HAProxy's default-server check settings
 }
 
 // ComposeFiles renders the local micro-cluster of the topology's first cluster under compose/:
@@ -73,6 +75,7 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 		PgbackrestConf: ContainerPgbackrestConf, PgbackrestConfDir: path.Dir(ContainerPgbackrestConf),
 		StanzaInit: ContainerStanzaInit, BackupIfPrimary: ContainerBackupIfPrimary,
 		ConsulImage: composeConsulImage, HAProxyImage: composeHAProxyImage,
+		Patroni: c.Patroni, Check: checkTiming(c.HAProxy),
 	}
 	for i := 1; i <= composeMembers; i++ {
 		consul := fmt.Sprintf("consul-%d", i)
@@ -124,7 +127,7 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 // pgbackrest when the cluster's backup is on. Per-member values come from PATRONI_* variables.
 func PatroniConfig(c topology.Cluster) ([]byte, error) {
 	d := composeData{Cluster: c.Name, Backup: c.Backup.Enabled, PatroniConf: ContainerPatroniConf,
-		PGSocketDir: ContainerPGSocketDir}
+		PGSocketDir: ContainerPGSocketDir, Patroni: c.Patroni}
 	if c.Backup.Enabled {
 		d.ArchiveCommand = ArchiveCommand(c)
 	}

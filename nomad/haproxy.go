@@ -69,7 +69,7 @@ listen {{.Cluster}}
     option httpchk
     http-check send meth GET uri /primary
     http-check expect status 200
-    default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
+    default-server {{.Check}} on-marked-down shutdown-sessions
     server-template pg 1-{{.Replicas}} {{.SRV}} resolvers consul resolve-prefer ipv4 init-addr none check port {{.PatroniPort}}
 
 listen {{.Cluster}}-stats
@@ -80,6 +80,16 @@ listen {{.Cluster}}-stats
     stats refresh 10s
 `))
 })
+
+// checkTiming is a server's health check timing: every check_interval_ms while a server is UP
+// (the primary), and at a quarter of that (at least 100 ms) while it is going down or coming up
+// (fastinter) and while it is DOWN (downinter: the replicas, which fail /primary), so that a
+// replica that Patroni promotes takes connections within a quarter interval × rise.
+func checkTiming(h topology.HAProxy) string {
+	fast := max(h.CheckIntervalMS/4, 100)
+	return fmt.Sprintf("inter %dms fastinter %dms downinter %dms fall %d rise %d",
+		h.CheckIntervalMS, fast, fast, h.Fall, h.Rise)
+}
 
 // HAProxyConfig returns the haproxy.cfg of a cluster: a TCP listener on the cluster's port whose
 // backends are the cluster's Patroni members found through Consul DNS, of which only the primary
@@ -111,6 +121,7 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 		"Replicas":    c.Replicas,
 		"SRV":         HAProxySRVName(c),
 		"DNS":         dns.String(),
+		"Check":       checkTiming(c.HAProxy),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("haproxy.cfg of cluster %q: %w", c.Name, err)

@@ -48,6 +48,7 @@ func TestPatroniJobAcceptedByPatroni(t *testing.T) {
 		"${NOMAD_ALLOC_INDEX}", "0",
 		"${NOMAD_JOB_NAME}", *j.ID,
 		"${NOMAD_ADDR_pgsql}", "192.0.2.10:25432",
+		"${NOMAD_PORT_pgsql}", "25432",
 		"${NOMAD_IP_patroni}", "192.0.2.10",
 		"${attr.unique.network.ip-address}", "127.0.0.1",
 	)

@@ -11,7 +11,14 @@ cache="${VIPCTL_CACHE:-/var/cache/vipctl}"
 out="$cache/bin/consul"
 export PATH="$PATH:/usr/local/go/bin"
 
-if [[ -x $out ]] && "$out" version 2>/dev/null | head -1 | grep -qx "Consul ${version}"; then
+# reports reads the first line of `consul version` (whole: a pipe into head would cut it short).
+reports() {
+  local v
+  v=$("$1" version 2>/dev/null) || return 1
+  [[ ${v%%$'\n'*} == "Consul $version" ]]
+}
+
+if [[ -x $out ]] && reports "$out"; then
   echo "build-consul: $out is Consul $version"
   exit 0
 fi
@@ -44,7 +51,7 @@ start=$SECONDS
   go mod tidy
   GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$work/consul" github.com/hashicorp/consul
 )
-"$work/consul" version | head -1 | grep -qx "Consul ${version}" || {
+reports "$work/consul" || {
   echo "build-consul: the built binary does not report Consul $version" >&2
   exit 1
 }

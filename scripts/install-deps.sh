@@ -17,6 +17,7 @@ declare -A need=(
   [pgbackrest]=pgbackrest
   [patroni]=patroni
   [/usr/lib/python3/dist-packages/pysyncobj]=python3-pysyncobj
+  [/usr/lib/python3/dist-packages/consul]=python3-consul
   [/usr/lib/postgresql/15/bin/initdb]=postgresql-15
   [xmllint]=libxml2-utils
   [shellcheck]=shellcheck
@@ -40,9 +41,11 @@ for what in "${!need[@]}"; do
   missing+=("${need[$what]}")
 done
 
+here=$(dirname "$0")
 if ((${#missing[@]} == 0)); then
-  echo "install-deps: everything is installed"
-  exit 0
+  echo "install-deps: every Debian package is installed"
+  # Consul (for the stack lab) is not a Debian package: it is built once from the Go module proxy.
+  exec "$here/build-consul.sh"
 fi
 
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -58,3 +61,4 @@ printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/pol
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq "${pkgs[@]}" >/dev/null
 echo "install-deps: done"
+"$here/build-consul.sh"

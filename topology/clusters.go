@@ -21,6 +21,62 @@ func (c *checker) clusters() {
 		}
 		c.resources(s, cl.Resources)
 		c.backup(s, cl.Backup)
+		c.patroni(s, cl.Patroni)
+		c.haproxy(s, cl.HAProxy)
+	}
+}
+
+// Limits of the failover settings: what Patroni and HAProxy accept, and sane for an operator.
+const (
+	minPatroniTTL     = 4 // Consul sessions: ttl/2 must be at least Consul's smallest session_ttl_min (1 s) and a loop
+	maxPatroniSeconds = 3600
+	minCheckMS        = 100
+	maxCheckMS        = 60000
+	maxCheckCount     = 100
+)
+
+// patroni checks the timing rule Patroni documents: loop_wait + 2 × retry_timeout ≤ ttl (a
+// primary that cannot reach the DCS demotes itself before its lock expires and another member
+// takes over).
+func (c *checker) patroni(cs *src, p Patroni) {
+	s := cs.child("patroni")
+	for _, v := range []struct {
+		attr     string
+		value    int
+		min, max int
+	}{
+		{"ttl", p.TTL, minPatroniTTL, maxPatroniSeconds},
+		{"loop_wait", p.LoopWait, 1, maxPatroniSeconds},
+		{"retry_timeout", p.RetryTimeout, 1, maxPatroniSeconds},
+		{"primary_start_timeout", p.PrimaryStartTimeout, 0, maxPatroniSeconds},
+	} {
+		if v.value < v.min || v.value > v.max {
+			c.errorf(s.at(v.attr), fmt.Sprintf("Invalid %s %d", v.attr, v.value),
+				"%s: patroni.%s must be within %d..%d seconds.", cs.title(), v.attr, v.min, v.max)
+			return
+		}
+	}
+	if p.LoopWait+2*p.RetryTimeout > p.TTL {
+		c.errorf(s.at("ttl"), fmt.Sprintf("Invalid ttl %d", p.TTL),
+			"%s: patroni.ttl (%d) must be at least loop_wait + 2 × retry_timeout (%d + 2 × %d = %d), as Patroni requires.",
+			cs.title(), p.TTL, p.LoopWait, p.RetryTimeout, p.LoopWait+2*p.RetryTimeout)
+	}
+}
+
+func (c *checker) haproxy(cs *src, h HAProxy) {
+	s := cs.child("haproxy")
+	if h.CheckIntervalMS < minCheckMS || h.CheckIntervalMS > maxCheckMS {
+		c.errorf(s.at("check_interval_ms"), fmt.Sprintf("Invalid check_interval_ms %d", h.CheckIntervalMS),
+			"%s: haproxy.check_interval_ms must be within %d..%d.", cs.title(), minCheckMS, maxCheckMS)
+	}
+	for _, v := range []struct {
+		attr  string
+		value int
+	}{{"fall", h.Fall}, {"rise", h.Rise}} {
+		if v.value < 1 || v.value > maxCheckCount {
+			c.errorf(s.at(v.attr), fmt.Sprintf("Invalid %s %d", v.attr, v.value),
+				"%s: haproxy.%s must be within 1..%d.", cs.title(), v.attr, maxCheckCount)
+		}
 	}
 }
 

@@ -167,7 +167,28 @@ func (d *decoder) cluster(s *src, t *Topology) Cluster {
 	}
 	c.Resources = d.resources(s.child("resources"))
 	c.Backup = d.backup(s.child("backup"))
+	c.Patroni = d.patroni(s.child("patroni"))
+	c.HAProxy = d.haproxy(s.child("haproxy"))
 	return c
+}
+
+func (d *decoder) patroni(s *src) Patroni {
+	p := Patroni{TTL: defaultPatroniTTL, LoopWait: defaultPatroniLoopWait, RetryTimeout: defaultPatroniRetryTimeout,
+		PrimaryStartTimeout: defaultPrimaryStartTimeout, SynchronousMode: defaultSynchronousMode}
+	value(d, s, "ttl", &p.TTL)
+	value(d, s, "loop_wait", &p.LoopWait)
+	value(d, s, "retry_timeout", &p.RetryTimeout)
+	value(d, s, "primary_start_timeout", &p.PrimaryStartTimeout)
+	value(d, s, "synchronous_mode", &p.SynchronousMode)
+	return p
+}
+
+func (d *decoder) haproxy(s *src) HAProxy {
+	h := HAProxy{CheckIntervalMS: defaultCheckIntervalMS, Fall: defaultCheckFall, Rise: defaultCheckRise}
+	value(d, s, "check_interval_ms", &h.CheckIntervalMS)
+	value(d, s, "fall", &h.Fall)
+	value(d, s, "rise", &h.Rise)
+	return h
 }
 
 func (d *decoder) resources(s *src) Resources {

@@ -64,6 +64,8 @@ cluster "c" {
 			Name: "c", HostGroup: "g", Port: 5001, PatroniPort: 8008, StatsPort: 6001, Image: "img", Replicas: 2,
 			Resources: Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100},
 			Backup:    Backup{Enabled: true, Schedule: "0 3 * * *", Repo: Repo{Type: RepoPosix, Path: "/var/lib/pgbackrest"}},
+			Patroni:   Patroni{TTL: 10, LoopWait: 2, RetryTimeout: 4, PrimaryStartTimeout: 300},
+			HAProxy:   HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1},
 		}},
 		Warnings: []string{"min.hcl:6,21: stonith_enabled = false: a host that stops responding is not fenced, " +
 			"so its VIP may stay up there while another host takes it"},
@@ -131,6 +133,18 @@ cluster "c" {
       path     = "/repo"
     }
   }
+  patroni {
+    ttl                   = 30
+    loop_wait             = 10
+    retry_timeout         = 10
+    primary_start_timeout = 60
+    synchronous_mode      = true
+  }
+  haproxy {
+    check_interval_ms = 3000
+    fall              = 3
+    rise              = 2
+  }
 }
 `)
 	got, err := Parse(src, "x.hcl")
@@ -157,6 +171,8 @@ cluster "c" {
 			Backup: Backup{Enabled: false, Schedule: "30 1 * * 0", Repo: Repo{
 				Type: RepoS3, Path: "/repo", Bucket: "pg", Endpoint: "s3.example.com", Region: "eu-west-1",
 			}},
+			Patroni: Patroni{TTL: 30, LoopWait: 10, RetryTimeout: 10, PrimaryStartTimeout: 60, SynchronousMode: true},
+			HAProxy: HAProxy{CheckIntervalMS: 3000, Fall: 3, Rise: 2},
 		}},
 	}
 	if diff := cmp.Diff(want, got, cmpNetip, cmpopts.IgnoreFields(Topology{}, "Warnings")); diff != "" {

@@ -25,6 +25,8 @@ func TestLoadExample(t *testing.T) {
 	}
 	backup := Backup{Enabled: true, Schedule: "0 3 * * *", Repo: Repo{Type: RepoPosix, Path: "/var/lib/pgbackrest"}}
 	resources := Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100}
+	patroni := Patroni{TTL: 10, LoopWait: 2, RetryTimeout: 4, PrimaryStartTimeout: 300}
+	haproxy := HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1}
 	want := &Topology{
 		File:        example,
 		Datacenters: []string{"dc1"},
@@ -49,11 +51,11 @@ func TestLoadExample(t *testing.T) {
 		Clusters: []Cluster{
 			{
 				Name: "msrvc01", HostGroup: "db-a", Port: 5001, PatroniPort: 8008, StatsPort: 6001,
-				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: resources, Backup: backup,
+				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: resources, Backup: backup, Patroni: patroni, HAProxy: haproxy,
 			},
 			{
 				Name: "msrvc02", HostGroup: "db-a", Port: 5002, PatroniPort: 8009, StatsPort: 7002,
-				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: resources, Backup: backup,
+				Image: "registry.example/sa-pgsql:15", Replicas: 3, Resources: resources, Backup: backup, Patroni: patroni, HAProxy: haproxy,
 			},
 		},
 	}

@@ -95,6 +95,26 @@ type Cluster struct {
 	Replicas    int // default: number of hosts in the group
 	Resources   Resources
 	Backup      Backup
+	Patroni     Patroni
+	HAProxy     HAProxy
+}
+
+// Patroni holds the cluster-wide Patroni settings that decide how fast a failed primary is
+// replaced (Patroni's dynamic configuration, rendered into bootstrap.dcs of patroni.yml).
+// Durations are in seconds, as Patroni takes them.
+type Patroni struct {
+	TTL                 int  // the leader lock's lifetime: a dead primary is replaced after it
+	LoopWait            int  // seconds between two runs of Patroni's loop
+	RetryTimeout        int  // how long a DCS or PostgreSQL operation is retried before giving up
+	PrimaryStartTimeout int  // how long a crashed primary may take to recover before a failover
+	SynchronousMode     bool // a commit waits for one replica: no acknowledged write is lost on failover
+}
+
+// HAProxy holds the health check settings of a cluster's HAProxy servers.
+type HAProxy struct {
+	CheckIntervalMS int // between two health checks of a server (inter)
+	Fall            int // failed checks that mark a server down
+	Rise            int // passed checks that mark a server up
 }
 
 // Resources are the Nomad task limits of one Patroni member.

@@ -24,8 +24,10 @@ var schemas = map[string]*hcl.BodySchema{
 	"vip":        {Attributes: attrs("address", "nic", "agent")},
 	"cluster": {
 		Attributes: attrs("host_group", "port", "patroni_port", "stats_port", "image", "replicas"),
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "resources"}, {Type: "backup"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "resources"}, {Type: "backup"}, {Type: "patroni"}, {Type: "haproxy"}},
 	},
+	"patroni": {Attributes: attrs("ttl", "loop_wait", "retry_timeout", "primary_start_timeout", "synchronous_mode")},
+	"haproxy": {Attributes: attrs("check_interval_ms", "fall", "rise")},
 	"resources": {Attributes: attrs("cpu", "memory", "disk", "mbits")},
 	"backup":    {Attributes: attrs("enabled", "schedule"), Blocks: []hcl.BlockHeaderSchema{{Type: "repo"}}},
 	"repo":      {Attributes: attrs("type", "path", "bucket", "endpoint", "region")},

@@ -106,7 +106,7 @@ listen msrvc01
     option httpchk
     http-check send meth GET uri /primary
     http-check expect status 200
-    default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
+    default-server inter 1000ms fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
     server-template pg 1-3 _pgsql-msrvc01._master.service.consul resolvers consul resolve-prefer ipv4 init-addr none check port 8008
 
 listen msrvc01-stats

@@ -132,11 +132,15 @@ EOT
 # Patroni configuration of cluster msrvc02: rendered by vipctl, do not edit (render again).
 # In the container at /etc/patroni/patroni.yml. Everything that differs between members (name, scope,
 # addresses, Consul agent, passwords) comes from PATRONI_* environment variables.
+# bootstrap.dcs seeds Patroni's dynamic configuration when the cluster is first created; later
+# changes of the topology's patroni block take effect with patronictl edit-config.
 bootstrap:
   dcs:
-    ttl: 30
-    loop_wait: 10
-    retry_timeout: 10
+    ttl: 10
+    loop_wait: 2
+    retry_timeout: 4
+    primary_start_timeout: 300
+    synchronous_mode: false
     maximum_lag_on_failover: 1048576
     postgresql:
       use_pg_rewind: true
