@@ -21,10 +21,11 @@ ensure() {
 	anc=$(realpath "$anc")
 	case $anc in
 	/) echo "alloc: $1: no directory to lay an overlay on" >&2 && exit 1 ;;
-	/run | /run/* | /tmp | /tmp/*) # the host's own tmpfs: writable, and no overlay over its mounts
+	/run | /run/*) # the host's own tmpfs: writable, and no overlay over its mounts
 		create "$1" "$2"
 		return 0
 		;;
+	/tmp | /tmp/*) echo "alloc: $1: the task's /tmp is its own and empty" >&2 && exit 1 ;;
 	esac
 	for o in $writable; do
 		case $anc in "$o" | "$o"/*)
@@ -49,8 +50,6 @@ create() {
 	fi
 }
 
-# A container has its own /tmp and socket directories.
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
 	kind=${1%%:*}
 	rest=${1#*:}
@@ -76,6 +75,8 @@ while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
 	esac
 done
 shift # --
+# A container has its own /tmp, mounted last: the sources above may live under the machine's.
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 user=$1
 shift
 if [ "$user" = - ]; then

@@ -54,10 +54,17 @@ func requireLabTools(t *testing.T) {
 // lab, its directory and the vipctl binary.
 func upLab(t *testing.T, ctx context.Context, bare bool) (*Lab, string, string) {
 	t.Helper()
+	return upLabWith(t, ctx, Options{Bare: bare})
+}
+
+// upLabWith is upLab with the given options (Dir and Vipctl are filled in).
+func upLabWith(t *testing.T, ctx context.Context, opts Options) (*Lab, string, string) {
+	t.Helper()
 	requireLabTools(t)
 	vipctl := buildVipctl(t)
 	dir := filepath.Join(t.TempDir(), "lab")
-	l, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Bare: bare})
+	opts.Dir, opts.Vipctl = dir, vipctl
+	l, err := Up(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

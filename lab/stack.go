@@ -59,15 +59,19 @@ func ConsulBinary() (string, error) {
 	if p, err := exec.LookPath("consul"); err == nil {
 		return p, nil
 	}
-	cache := os.Getenv("VIPCTL_CACHE")
-	if cache == "" {
-		cache = "/var/cache/vipctl"
-	}
-	p := filepath.Join(cache, "bin", "consul")
+	p := filepath.Join(cacheDir(), "bin", "consul")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("lab: the stack needs Consul v1.14.0 (scripts/build-consul.sh builds it into %s): %w", p, err)
 	}
 	return p, nil
+}
+
+// cacheDir is where scripts/build-consul.sh keeps what it builds: $VIPCTL_CACHE, else /var/cache/vipctl.
+func cacheDir() string {
+	if d := os.Getenv("VIPCTL_CACHE"); d != "" {
+		return d
+	}
+	return "/var/cache/vipctl"
 }
 
 // stackTools checks, before anything is made, that the machine has what the stack runs.
@@ -81,8 +85,15 @@ func stackTools() error {
 			errs = append(errs, fmt.Errorf("lab: the stack needs %s (scripts/install-deps.sh installs it): %w", tool, err))
 		}
 	}
+	// Patroni finds its Consul DCS only with the python3-consul package.
+	if _, err := os.Stat(patroniConsulModule); err != nil {
+		errs = append(errs, fmt.Errorf("lab: Patroni's Consul DCS needs python3-consul (scripts/install-deps.sh installs it): %w", err))
+	}
 	return errors.Join(errs...)
 }
+
+// patroniConsulModule is the Consul client library Patroni's Consul DCS imports (Debian's python3-consul).
+const patroniConsulModule = "/usr/lib/python3/dist-packages/consul"
 
 // startStack renders the bundle into the state directory, then starts Consul on every host,
 // the Patroni members and the HAProxies, and waits until a client reaches each cluster's
@@ -398,4 +409,169 @@ func (l *Lab) taskLogs(c topology.Cluster) string {
 		}
 	}
 	return b.String()
+}
+
+// Member is one Patroni member as Patroni's REST API (/cluster) reports it.
+type Member struct {
+	Name     string `json:"name"`
+	Role     string `json:"role"`  // leader, replica, sync_standby
+	State    string `json:"state"` // running, streaming, starting, stopped…
+	Host     string `json:"host"`
+	Timeline int    `json:"timeline"`
+	Lag      any    `json:"lag"` // bytes behind the leader, or "unknown"
+	LabHost  string `json:"-"`   // the lab host it runs on
+}
+
+// Members asks the Patroni of any running host of the cluster's group for the cluster's members.
+func (l *Lab) Members(ctx context.Context, c topology.Cluster) ([]Member, error) {
+	g, ok := l.topo.Group(c.HostGroup)
+	if !ok {
+		return nil, fmt.Errorf("lab: cluster %s: unknown group %s", c.Name, c.HostGroup)
+	}
+	var errs []error
+	for _, name := range g.Hosts {
+		hs, err := l.state.host(name)
+		if err != nil || hs.PowerOff || hs.LinkDown {
+			continue
+		}
+		h, err := l.host(hs)
+		if err != nil {
+			return nil, err
+		}
+		code, body, err := hostGet(ctx, h, fmt.Sprintf("http://%s:%d/cluster", hs.Address.Addr(), c.PatroniPort))
+		if err != nil || code != 200 {
+			errs = append(errs, fmt.Errorf("%s: %d %w", name, code, err))
+			continue
+		}
+		var out struct{ Members []Member }
+		if err := json.Unmarshal(body, &out); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		for i := range out.Members {
+			if idx, err := strconv.Atoi(strings.TrimPrefix(out.Members[i].Name, "pgsql-")); err == nil && idx < len(g.Hosts) {
+				out.Members[i].LabHost = g.Hosts[idx]
+			}
+		}
+		return out.Members, nil
+	}
+	return nil, fmt.Errorf("lab: cluster %s: no Patroni answered: %w", c.Name, errors.Join(errs...))
+}
+
+// Primary returns the lab host whose member leads the cluster.
+func (l *Lab) Primary(ctx context.Context, c topology.Cluster) (string, error) {
+	ms, err := l.Members(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range ms {
+		if m.Role == "leader" && m.State == "running" {
+			return m.LabHost, nil
+		}
+	}
+	return "", fmt.Errorf("lab: cluster %s has no running leader", c.Name)
+}
+
+// WaitStack waits until every cluster has a running leader and all its members replicate with
+// no lag (Patroni's view), and a client reaches the primary through VIP:port.
+func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, c := range l.topo.Clusters {
+		var last []Member
+		err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+			ms, err := l.Members(wctx, c)
+			if err != nil {
+				return false, nil
+			}
+			last = ms
+			leaders, healthy := 0, 0
+			for _, m := range ms {
+				switch {
+				case m.Role == "leader" && m.State == "running":
+					leaders++
+					healthy++
+				case m.State == "running" || m.State == "streaming":
+					if lag, ok := m.Lag.(float64); ok && lag == 0 {
+						healthy++
+					}
+				}
+			}
+			return leaders == 1 && healthy == c.Replicas, nil
+		})
+		if err != nil {
+			return fmt.Errorf("lab: cluster %s is not whole (members %+v): %w", c.Name, last, err)
+		}
+	}
+	return l.WaitSQL(wctx)
+}
+
+// Switchover makes the cluster's member on host the primary (Patroni's REST API, POST
+// /switchover, asked of the current leader) and waits until the cluster is whole again.
+func (l *Lab) Switchover(ctx context.Context, c topology.Cluster, host string) error {
+	g, _ := l.topo.Group(c.HostGroup)
+	to := slices.Index(g.Hosts, host)
+	if to < 0 {
+		return fmt.Errorf("lab: %s is not a host of cluster %s", host, c.Name)
+	}
+	from, err := l.Primary(ctx, c)
+	if err != nil {
+		return err
+	}
+	if from == host {
+		return nil
+	}
+	hs, err := l.state.host(from)
+	if err != nil {
+		return err
+	}
+	h, err := l.host(hs)
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf(`{"leader":"pgsql-%d","candidate":"pgsql-%d"}`, slices.Index(g.Hosts, from), to)
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	out, err := h.Command(cctx, "curl", "-s", "--max-time", "50", "-XPOST", "-d", body,
+		fmt.Sprintf("http://%s:%d/switchover", hs.Address.Addr(), c.PatroniPort)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("lab: switchover of %s to %s: %w: %s", c.Name, host, err, out)
+	}
+	if err := wait.Until(cctx, 250*time.Millisecond, func() (bool, error) {
+		p, err := l.Primary(cctx, c)
+		return err == nil && p == host, nil
+	}); err != nil {
+		return fmt.Errorf("lab: switchover of %s to %s (Patroni said %q): %w", c.Name, host, out, err)
+	}
+	return l.WaitStack(ctx, 2*time.Minute)
+}
+
+// KillPostgres kills the postmaster of the cluster's member on host with SIGKILL, as a crash
+// would (Patroni stays up). Its pid, as the host's pid namespace numbers it, is the first line
+// of postmaster.pid in the member's data directory.
+func (l *Lab) KillPostgres(ctx context.Context, c topology.Cluster, host string) error {
+	hs, err := l.state.host(host)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(nomad.ContainerPGDataMount, nomad.ContainerPGData)
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	data, err := os.ReadFile(filepath.Join(l.hostDir(host), "volumes", nomad.VolumeName(c), rel, "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("lab: %s: no running PostgreSQL of %s: %w", host, c.Name, err)
+	}
+	pid, _, _ := strings.Cut(string(data), "\n")
+	if _, err := strconv.Atoi(pid); err != nil {
+		return fmt.Errorf("lab: %s: postmaster.pid of %s starts with %q", host, c.Name, pid)
+	}
+	h, err := l.host(hs)
+	if err != nil {
+		return err
+	}
+	if out, err := h.Command(ctx, "kill", "-KILL", pid).CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: %s: kill %s: %w: %s", host, pid, err, out)
+	}
+	return nil
 }

@@ -45,6 +45,7 @@ type composeData struct {
 	Members                              []composeMember
 	Patroni                              topology.Patroni
 	Check                                string // HAProxy's default-server check settings
+	HoldValid                            int    // HAProxy's resolution interval (ms)
 }
 
 // ComposeFiles renders the local micro-cluster of the topology's first cluster under compose/:
@@ -75,7 +76,7 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 		PgbackrestConf: ContainerPgbackrestConf, PgbackrestConfDir: path.Dir(ContainerPgbackrestConf),
 		StanzaInit: ContainerStanzaInit, BackupIfPrimary: ContainerBackupIfPrimary,
 		ConsulImage: composeConsulImage, HAProxyImage: composeHAProxyImage,
-		Patroni: c.Patroni, Check: checkTiming(c.HAProxy),
+		Patroni: c.Patroni, Check: checkTiming(c.HAProxy), HoldValid: c.HAProxy.ResolveIntervalMS,
 	}
 	for i := 1; i <= composeMembers; i++ {
 		consul := fmt.Sprintf("consul-%d", i)

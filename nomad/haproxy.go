@@ -56,7 +56,7 @@ resolvers consul
     resolve_retries 3
     timeout resolve 1s
     timeout retry 1s
-    hold valid 10s
+    hold valid {{.HoldValid}}ms
     hold other 30s
     hold refused 30s
     hold nx 30s
@@ -122,6 +122,7 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 		"SRV":         HAProxySRVName(c),
 		"DNS":         dns.String(),
 		"Check":       checkTiming(c.HAProxy),
+		"HoldValid":   c.HAProxy.ResolveIntervalMS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("haproxy.cfg of cluster %q: %w", c.Name, err)

@@ -65,9 +65,14 @@ func (c *checker) patroni(cs *src, p Patroni) {
 
 func (c *checker) haproxy(cs *src, h HAProxy) {
 	s := cs.child("haproxy")
-	if h.CheckIntervalMS < minCheckMS || h.CheckIntervalMS > maxCheckMS {
-		c.errorf(s.at("check_interval_ms"), fmt.Sprintf("Invalid check_interval_ms %d", h.CheckIntervalMS),
-			"%s: haproxy.check_interval_ms must be within %d..%d.", cs.title(), minCheckMS, maxCheckMS)
+	for _, v := range []struct {
+		attr  string
+		value int
+	}{{"check_interval_ms", h.CheckIntervalMS}, {"resolve_interval_ms", h.ResolveIntervalMS}} {
+		if v.value < minCheckMS || v.value > maxCheckMS {
+			c.errorf(s.at(v.attr), fmt.Sprintf("Invalid %s %d", v.attr, v.value),
+				"%s: haproxy.%s must be within %d..%d.", cs.title(), v.attr, minCheckMS, maxCheckMS)
+		}
 	}
 	for _, v := range []struct {
 		attr  string

@@ -184,10 +184,12 @@ func (d *decoder) patroni(s *src) Patroni {
 }
 
 func (d *decoder) haproxy(s *src) HAProxy {
-	h := HAProxy{CheckIntervalMS: defaultCheckIntervalMS, Fall: defaultCheckFall, Rise: defaultCheckRise}
+	h := HAProxy{CheckIntervalMS: defaultCheckIntervalMS, Fall: defaultCheckFall, Rise: defaultCheckRise,
+		ResolveIntervalMS: defaultResolveIntervalMS}
 	value(d, s, "check_interval_ms", &h.CheckIntervalMS)
 	value(d, s, "fall", &h.Fall)
 	value(d, s, "rise", &h.Rise)
+	value(d, s, "resolve_interval_ms", &h.ResolveIntervalMS)
 	return h
 }
 

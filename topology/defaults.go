@@ -30,4 +30,5 @@ const (
 	defaultCheckIntervalMS     = 1000
 	defaultCheckFall           = 2
 	defaultCheckRise           = 1
+	defaultResolveIntervalMS   = 1000 // HAProxy's own: 10 s
 )

@@ -65,7 +65,7 @@ cluster "c" {
 			Resources: Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100},
 			Backup:    Backup{Enabled: true, Schedule: "0 3 * * *", Repo: Repo{Type: RepoPosix, Path: "/var/lib/pgbackrest"}},
 			Patroni:   Patroni{TTL: 10, LoopWait: 2, RetryTimeout: 4, PrimaryStartTimeout: 300},
-			HAProxy:   HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1},
+			HAProxy:   HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1, ResolveIntervalMS: 1000},
 		}},
 		Warnings: []string{"min.hcl:6,21: stonith_enabled = false: a host that stops responding is not fenced, " +
 			"so its VIP may stay up there while another host takes it"},
@@ -144,6 +144,7 @@ cluster "c" {
     check_interval_ms = 3000
     fall              = 3
     rise              = 2
+    resolve_interval_ms = 10000
   }
 }
 `)
@@ -172,7 +173,7 @@ cluster "c" {
 				Type: RepoS3, Path: "/repo", Bucket: "pg", Endpoint: "s3.example.com", Region: "eu-west-1",
 			}},
 			Patroni: Patroni{TTL: 30, LoopWait: 10, RetryTimeout: 10, PrimaryStartTimeout: 60, SynchronousMode: true},
-			HAProxy: HAProxy{CheckIntervalMS: 3000, Fall: 3, Rise: 2},
+			HAProxy: HAProxy{CheckIntervalMS: 3000, Fall: 3, Rise: 2, ResolveIntervalMS: 10000},
 		}},
 	}
 	if diff := cmp.Diff(want, got, cmpNetip, cmpopts.IgnoreFields(Topology{}, "Warnings")); diff != "" {

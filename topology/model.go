@@ -115,6 +115,9 @@ type HAProxy struct {
 	CheckIntervalMS int // between two health checks of a server (inter)
 	Fall            int // failed checks that mark a server down
 	Rise            int // passed checks that mark a server up
+	// ResolveIntervalMS is how often HAProxy asks Consul DNS for the cluster's leader while
+	// the answer is valid (hold valid): a new primary becomes a server within it.
+	ResolveIntervalMS int
 }
 
 // Resources are the Nomad task limits of one Patroni member.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,6 +73,11 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Without Consul the clusters' leaders and members are unknown: status cannot tell whether
+	// the database layer is healthy, so it says so (exit 1) after the report of what it did see.
+	if slices.ContainsFunc(r.Problems, func(p status.Problem) bool { return p.Code == status.CodeConsulUnreachable }) {
+		return fmt.Errorf("status: Consul at %s cannot be asked: the clusters' leaders and members are unknown (the report above has the rest)", r.ConsulAddress)
 	}
 	if !r.Healthy {
 		return fmt.Errorf("%w: %d problems", errDegraded, len(r.Problems))

@@ -113,9 +113,10 @@ func vipctlIn(t *testing.T, ns string, args ...string) (int, []byte, string) {
 }
 
 // Inside a namespace holding the VIP and nothing else (no cluster, no Consul, no HAProxy),
-// status runs every probe, exits 3 and lists each component as unreachable; this host
-// (--host h1) holds the address while Pacemaker cannot say so: not judged.
-func TestStatusDegradedExit3(t *testing.T) {
+// status runs every probe and lists each component as unreachable; this host (--host h1)
+// holds the address while Pacemaker cannot say so: not judged. With Consul unreachable the
+// clusters' state is unknown: exit 1, after the whole report.
+func TestStatusUnreachableExit1(t *testing.T) {
 	testenv.RequireTool(t, "crm_mon")
 	pair := viptest.NewPair(t)
 	viptest.IP(t, pair.A, "addr", "add", "10.99.0.100/24", "dev", pair.IfA)
@@ -125,8 +126,8 @@ func TestStatusDegradedExit3(t *testing.T) {
 	}
 
 	code, out, stderr := vipctlIn(t, pair.A, "status", "-f", file, "-o", "json", "--host", "h1", "--timeout", "1s")
-	if code != exitDegraded {
-		t.Fatalf("exit %d; want %d\nstdout:\n%s\nstderr:\n%s", code, exitDegraded, out, stderr)
+	if code != exitFailure || !strings.Contains(stderr, "Consul at 127.0.0.1:8500 cannot be asked") {
+		t.Fatalf("exit %d; want %d naming Consul\nstdout:\n%s\nstderr:\n%s", code, exitFailure, out, stderr)
 	}
 	var r status.Report
 	if err := json.Unmarshal(out, &r); err != nil {
@@ -154,8 +155,8 @@ func TestStatusDegradedExit3(t *testing.T) {
 
 	// The text form says the same, and ends with the verdict.
 	code, out, _ = vipctlIn(t, pair.A, "status", "-f", file, "--host", "h1", "--timeout", "1s")
-	if code != exitDegraded {
-		t.Errorf("text: exit %d; want %d", code, exitDegraded)
+	if code != exitFailure {
+		t.Errorf("text: exit %d; want %d", code, exitFailure)
 	}
 	for _, w := range append(want, fmt.Sprintf("status: DEGRADED (%d problems)", len(want))) {
 		w = w[strings.LastIndex(w, "/")+1:]

@@ -93,7 +93,7 @@ resolvers consul
     resolve_retries 3
     timeout resolve 1s
     timeout retry 1s
-    hold valid 10s
+    hold valid 1000ms
     hold other 30s
     hold refused 30s
     hold nx 30s

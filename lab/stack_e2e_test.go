@@ -1,0 +1,202 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/internal/wait"
+	"github.com/vipctl/vipctl/status"
+	"github.com/vipctl/vipctl/topology"
+)
+
+// requireStackTools fails (in CI) or skips when the machine lacks what the stack runs.
+func requireStackTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"patroni", "haproxy", "psql", "setpriv", "curl", filepath.Join(pgBinDir, "postgres")} {
+		testenv.RequireTool(t, tool)
+	}
+	testenv.RequireFile(t, patroniConsulModule)
+	if p, err := ConsulBinary(); err != nil {
+		testenv.RequireFile(t, filepath.Join(cacheDir(), "bin", "consul"))
+	} else {
+		testenv.RequireFile(t, p)
+	}
+}
+
+// TestStackInLab runs the whole stack in a lab: three real Consul servers, one real Patroni +
+// PostgreSQL 15 member and one real HAProxy per host, started from the rendered bundle, and the
+// VIP. A client reaches the primary through VIP:port; `vipctl status` on every host reports the
+// leader and HAProxy's view (exit 0). The host holding both the VIP and the primary is powered
+// off: the committed row survives, writes resume on a new primary, and status names the lost
+// member (exit 3). After the heal the old primary rejoins as a replica and status is healthy
+// again. With the host's Consul agent stopped, status still shows Pacemaker's part and exits 1.
+func TestStackInLab(t *testing.T) {
+	requireLabTools(t)
+	requireStackTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	l, _, vipctl := upLabWith(t, ctx, Options{Stack: true})
+	topo := l.Topology()
+	g := topo.Groups[0]
+	c := topo.ClustersOf(g.Name)[0]
+	if err := l.WaitStack(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	statusIn := func(t *testing.T, host string) (int, status.Report) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		argv := []string{vipctl, "status", "-f", l.State().Topology, "-o", "json", "--timeout", "2s"}
+		code, err := l.Exec(ctx, host, argv, nil, &stdout, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r status.Report
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("status in %s: exit %d, JSON: %v\n%s\nstderr: %s", host, code, err, stdout.String(), stderr.String())
+		}
+		return code, r
+	}
+	// statusUntil polls status in host until ok says yes (Consul and HAProxy take a moment to
+	// see a change), and fails with the last report otherwise.
+	statusUntil := func(t *testing.T, host string, ok func(int, status.Report) bool) status.Report {
+		t.Helper()
+		var code int
+		var r status.Report
+		wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		if err := wait.Until(wctx, time.Second, func() (bool, error) {
+			code, r = statusIn(t, host)
+			return ok(code, r), nil
+		}); err != nil {
+			t.Fatalf("status in %s: exit %d, problems %+v: %v", host, code, r.Problems, err)
+		}
+		return r
+	}
+	has := func(r status.Report, want string) bool {
+		return slices.ContainsFunc(r.Problems, func(p status.Problem) bool { return p.Component+"/"+p.Subject+"/"+p.Code == want })
+	}
+	leaderNode := func(r status.Report) string {
+		for _, m := range r.Groups[0].Clusters[0].Consul.Members {
+			if m.Role == status.RoleLeader {
+				return m.Node
+			}
+		}
+		return ""
+	}
+	sql := func(t *testing.T, stmt string) string {
+		t.Helper()
+		out, err := l.SQL(ctx, c, stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+
+	primary, err := l.Primary(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph, _ := topo.Host(primary)
+	if got := sql(t, "SELECT host(inet_server_addr())"); got != ph.Address.String() {
+		t.Errorf("VIP:%d reached %s; want the primary %s (%s)", c.Port, got, primary, ph.Address)
+	}
+
+	for _, h := range topo.Hosts {
+		r := statusUntil(t, h.Name, func(code int, _ status.Report) bool { return code == 0 })
+		cs := r.Groups[0].Clusters[0]
+		if len(cs.Consul.Leaders) != 1 || leaderNode(r) != primary || cs.Consul.Healthy != c.Replicas {
+			t.Errorf("status in %s: Consul %+v; want one leader on %s and %d healthy members", h.Name, cs.Consul, primary, c.Replicas)
+		}
+		if cs.HAProxy.Up != 1 {
+			t.Errorf("status in %s: HAProxy %+v; want one server up", h.Name, cs.HAProxy)
+		}
+	}
+
+	// Drill (a): the VIP and the primary on one host, which is powered off.
+	holders, err := l.Holders(g.Name)
+	if err != nil || len(holders) != 1 {
+		t.Fatalf("holders %v (%v)", holders, err)
+	}
+	holder := holders[0]
+	if err := l.Switchover(ctx, c, holder); err != nil {
+		t.Fatal(err)
+	}
+	sql(t, "CREATE TABLE e2e (n int PRIMARY KEY)")
+	sql(t, "INSERT INTO e2e VALUES (1)")
+	failed := time.Now()
+	if err := l.Fail(ctx, holder, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitSQL(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SQL through the VIP again %s after %s was powered off", time.Since(failed).Round(time.Millisecond), holder)
+	sql(t, "INSERT INTO e2e VALUES (2)")
+	if got := sql(t, "SELECT string_agg(n::text, ',' ORDER BY n) FROM e2e"); got != "1,2" {
+		t.Errorf("rows after the failover: %q; want 1,2 (the row committed before it survives)", got)
+	}
+	newPrimary, err := l.Primary(ctx, c)
+	if err != nil || newPrimary == holder {
+		t.Fatalf("primary after the failover: %q (%v); want a survivor", newPrimary, err)
+	}
+	survivor := topo.Hosts[slices.IndexFunc(topo.Hosts, func(h topology.Host) bool { return h.Name != holder })].Name
+	r := statusUntil(t, survivor, func(code int, r status.Report) bool {
+		return code == 3 && has(r, "consul/"+c.Name+"/"+status.CodeMembersMissing)
+	})
+	if !has(r, "pacemaker/"+holder+"/"+status.CodeNodeNotOnline) {
+		t.Errorf("status in %s does not name %s as offline: %+v", survivor, holder, r.Problems)
+	}
+	if leaderNode(r) != newPrimary {
+		t.Errorf("status in %s: leader on %q; want %s", survivor, leaderNode(r), newPrimary)
+	}
+
+	// The heal: the old primary rejoins as a replica, and status is healthy everywhere.
+	if err := l.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WaitStack(ctx, 4*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := l.Members(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.LabHost == holder && m.Role == "leader" {
+			t.Errorf("the old primary %s leads again after the heal: %+v", holder, ms)
+		}
+	}
+	statusUntil(t, holder, func(code int, _ status.Report) bool { return code == 0 })
+
+	// Consul stopped on one host: status there still shows Pacemaker's part, and exits 1.
+	hs, err := l.state.host(holder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.host(hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consul, err := ConsulBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h.Command(ctx, consul, "leave", "-http-addr", "http://"+topo.Consul.Address).CombinedOutput(); err != nil {
+		t.Fatalf("consul leave in %s: %v: %s", holder, err, out)
+	}
+	code, r := statusIn(t, holder)
+	if code != 1 || !has(r, "consul/"+c.Name+"/"+status.CodeConsulUnreachable) {
+		t.Errorf("status without Consul: exit %d, problems %+v; want 1 and %s", code, r.Problems, status.CodeConsulUnreachable)
+	}
+	if !r.Pacemaker.Quorate || len(r.Pacemaker.Nodes) != len(topo.Hosts) {
+		t.Errorf("status without Consul: Pacemaker %+v; want it shown, quorate with %d nodes", r.Pacemaker, len(topo.Hosts))
+	}
+}
