@@ -83,16 +83,18 @@ type result struct {
 
 func run() int {
 	var (
-		vipctl  = flag.String("vipctl", "", "the vipctl binary the lab runs (required)")
-		writer  = flag.String("writer", "", "the writer binary (required)")
-		drills  = flag.Int("drills", 5, "drills per profile, cycling through kinds a..e")
-		only    = flag.String("kinds", "abcde", "the drill kinds to run")
-		profs   = flag.String("profiles", "stock,vipctl", "comma-separated profiles: stock, vipctl, sync")
-		steady  = flag.Duration("steady", 0, "before the drills, write this long with no fault and count failovers")
-		logFile = flag.String("log", "", "also write every drill's line here")
+		vipctl   = flag.String("vipctl", "", "the vipctl binary the lab runs (required)")
+		writer   = flag.String("writer", "", "the writer binary (required)")
+		drills   = flag.Int("drills", 5, "drills per profile, cycling through kinds a..e")
+		only     = flag.String("kinds", "abcde", "the drill kinds to run")
+		profs    = flag.String("profiles", "stock,vipctl", "comma-separated profiles: stock, vipctl, sync")
+		steady   = flag.Duration("steady", 0, "before the drills of the vipctl profile, write this long with no fault and report any failover")
+		logFile  = flag.String("log", "", "also write every drill's line here")
+		existing = flag.Bool("existing", false, "drill the stack lab that is up (vipctl lab up --stack) instead of bringing one up per profile")
+		progress = flag.Bool("progress", false, "the writer prints a progress line every second")
 	)
 	flag.Parse()
-	if *vipctl == "" || *writer == "" || *drills < 1 || *only == "" {
+	if (*vipctl == "" && !*existing) || *writer == "" || *drills < 1 || *only == "" {
 		flag.Usage()
 		return 2
 	}
@@ -125,9 +127,24 @@ func run() int {
 		out = io.MultiWriter(os.Stdout, f)
 	}
 
+	d := drillSet{kinds: ks, drills: *drills, steady: *steady, writer: *writer, progress: *progress, log: log, out: out}
+	if *existing {
+		l, err := lab.Open("", log)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stack:", err)
+			return 1
+		}
+		rs, err := d.run(ctx, l, "lab")
+		report(out, rs)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stack:", err)
+			return 1
+		}
+		return 0
+	}
 	var all []result
 	for _, p := range ps {
-		rs, err := runProfile(ctx, p, ks, *drills, *steady, *vipctl, *writer, log, out)
+		rs, err := d.runProfile(ctx, p, *vipctl)
 		all = append(all, rs...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "stack:", err)
@@ -139,10 +156,21 @@ func run() int {
 	return 0
 }
 
-// runProfile brings a stack lab up with the profile's settings, runs the drills under a steady
-// write load, checks every acknowledged row afterwards and takes the lab down.
-func runProfile(ctx context.Context, p profile, ks []kind, drills int, steady time.Duration, vipctl, writerBin string,
-	log *slog.Logger, out io.Writer) (_ []result, err error) {
+// drillSet is what to run against each lab.
+type drillSet struct {
+	kinds    []kind
+	drills   int
+	steady   time.Duration
+	writer   string // the writer binary
+	progress bool
+	log      *slog.Logger
+	out      io.Writer
+}
+
+// runProfile brings a stack lab up with the profile's settings, runs the drills and takes the
+// lab down.
+func (d drillSet) runProfile(ctx context.Context, p profile, vipctl string) (_ []result, err error) {
+	log := d.log
 	tmp, err := os.MkdirTemp("", "vipctl-stack-bench")
 	if err != nil {
 		return nil, err
@@ -167,13 +195,19 @@ func runProfile(ctx context.Context, p profile, ks []kind, drills int, steady ti
 			err = errors.Join(err, fmt.Errorf("lab down: %w", derr))
 		}
 	}()
+	return d.run(ctx, l, p.name)
+}
+
+// run drills the lab under a steady write load and checks every acknowledged row afterwards.
+func (d drillSet) run(ctx context.Context, l *lab.Lab, profName string) ([]result, error) {
+	log, out := d.log, d.out
 	c := l.Topology().Clusters[0]
 	g, _ := l.Topology().Group(c.HostGroup)
 	if err := l.WaitStack(ctx, 3*time.Minute); err != nil {
 		return nil, err
 	}
 
-	w, err := startWriter(ctx, l, writerBin, netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.Port)).String())
+	w, err := startWriter(ctx, l, d.writer, netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.Port)).String(), d.progress)
 	if err != nil {
 		return nil, err
 	}
@@ -182,9 +216,9 @@ func runProfile(ctx context.Context, p profile, ks []kind, drills int, steady ti
 		return nil, fmt.Errorf("the writer commits nothing: %w", err)
 	}
 
-	if steady > 0 {
+	if steady := d.steady; steady > 0 && profName == "vipctl" { // false failovers matter with the short timings
 		from, _ := l.Primary(ctx, c)
-		log.Info("steady load, no fault", "profile", p.name, "for", steady)
+		log.Info("steady load, no fault", "profile", profName, "for", steady)
 		start := time.Now()
 		select {
 		case <-ctx.Done():
@@ -194,15 +228,15 @@ func runProfile(ctx context.Context, p profile, ks []kind, drills int, steady ti
 		to, _ := l.Primary(ctx, c)
 		gap := w.longestGap(start, time.Now())
 		fmt.Fprintf(out, "steady %s: %s of writes, primary %s → %s, longest gap between acks %d ms, failed commits %d\n",
-			p.name, steady, from, to, gap.Milliseconds(), w.failsBetween(start, time.Now()))
+			profName, steady, from, to, gap.Milliseconds(), w.failsBetween(start, time.Now()))
 	}
 
 	var rs []result
-	for i := 0; i < drills; i++ {
-		k := ks[i%len(ks)]
-		r, err := drill(ctx, l, c, w, p.name, k, i+1, log)
+	for i := 0; i < d.drills; i++ {
+		k := d.kinds[i%len(d.kinds)]
+		r, err := drill(ctx, l, c, w, profName, k, i+1, log)
 		if err != nil {
-			return rs, fmt.Errorf("profile %s drill %d (%s): %w", p.name, i+1, k.id, err)
+			return rs, fmt.Errorf("profile %s drill %d (%s): %w", profName, i+1, k.id, err)
 		}
 		fmt.Fprintf(out, "drill %s %2d %s target=%s outage_ms=%d\n", r.profile, r.n, r.kind, r.target, r.outage.Milliseconds())
 		rs = append(rs, r)
@@ -239,7 +273,7 @@ func runProfile(ctx context.Context, p profile, ks []kind, drills int, steady ti
 	for _, r := range rs {
 		lost += r.lost
 	}
-	fmt.Fprintf(out, "profile %s: %d acknowledged commits, %d of them missing afterwards\n", p.name, len(acks), lost)
+	fmt.Fprintf(out, "profile %s: %d acknowledged commits, %d of them missing afterwards\n", profName, len(acks), lost)
 	return rs, nil
 }
 
@@ -331,9 +365,10 @@ type writer struct {
 	wake  chan struct{} // closed and replaced on every ack
 }
 
-func startWriter(ctx context.Context, l *lab.Lab, bin, addr string) (*writer, error) {
+func startWriter(ctx context.Context, l *lab.Lab, bin, addr string, progress bool) (*writer, error) {
 	st := l.State()
-	cmd := exec.CommandContext(context.WithoutCancel(ctx), "ip", "netns", "exec", st.Client.NetNS, bin, "-addr", addr)
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), "ip", "netns", "exec", st.Client.NetNS, bin, "-addr", addr,
+		"-progress="+strconv.FormatBool(progress))
 	cmd.Env = append(os.Environ(), "PGPASSFILE="+filepath.Join(lab.DefaultDir, lab.PgpassFile))
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -493,7 +528,10 @@ func report(out io.Writer, rs []result) {
 		}
 	}
 	m, _ := med("vipctl", "")
-	s, _ := med("stock", "")
+	s, ns := med("stock", "")
+	if n == 0 || ns == 0 {
+		return // the summary line compares the two profiles
+	}
 	fmt.Fprintf(out, "stack: drills=%d lost=%d median_outage_ms=%d stock_median_outage_ms=%d\n", n, lost, m.Milliseconds(), s.Milliseconds())
 }
 

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -36,6 +37,7 @@ func main() {
 		db       = flag.String("db", "postgres", "database")
 		interval = flag.Duration("interval", 20*time.Millisecond, "one commit every interval")
 		timeout  = flag.Duration("timeout", time.Second, "a connect or commit taking longer fails")
+		progress = flag.Bool("progress", false, "print a progress line on stderr every second")
 	)
 	flag.Parse()
 	if *addr == "" || *interval <= 0 || *timeout <= 0 {
@@ -53,13 +55,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "writer:", err)
 		os.Exit(2)
 	}
-	if err := run(ctx, cfg, *interval, *timeout, w); err != nil {
+	var p *progressLine
+	if *progress {
+		p = &progressLine{w: os.Stderr, last: time.Now()}
+	}
+	if err := run(ctx, cfg, *interval, *timeout, w, p); err != nil {
 		fmt.Fprintln(os.Stderr, "writer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cfg *pgx.ConnConfig, interval, timeout time.Duration, w *bufio.Writer) error {
+func run(ctx context.Context, cfg *pgx.ConnConfig, interval, timeout time.Duration, w *bufio.Writer, p *progressLine) error {
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
@@ -109,12 +115,48 @@ func run(ctx context.Context, cfg *pgx.ConnConfig, interval, timeout time.Durati
 		if err := w.Flush(); err != nil {
 			return err
 		}
+		p.record(seq, err)
 		// A hanging commit may have eaten ticks: do not fire them all at once afterwards.
 		select {
 		case <-tick.C:
 		default:
 		}
 	}
+}
+
+// progressLine tells a person watching what the writer sees, once a second.
+type progressLine struct {
+	w        io.Writer
+	last     time.Time // of the last line
+	acked    int64     // acknowledged commits
+	lastSeq  int64     // the last acknowledged row
+	lastAck  time.Time
+	lastFail string
+}
+
+func (p *progressLine) record(seq int64, err error) {
+	if p == nil {
+		return
+	}
+	now := time.Now()
+	if err == nil {
+		if !p.lastAck.IsZero() && now.Sub(p.lastAck) > time.Second {
+			fmt.Fprintf(p.w, "writer: commits acknowledged again after %.1f s without (row %d)\n", now.Sub(p.lastAck).Seconds(), seq)
+		}
+		p.acked++
+		p.lastSeq, p.lastAck, p.lastFail = seq, now, ""
+	} else {
+		p.lastFail = reason(err)
+	}
+	if now.Sub(p.last) < time.Second {
+		return
+	}
+	p.last = now
+	if p.lastFail != "" && !p.lastAck.IsZero() {
+		fmt.Fprintf(p.w, "writer: no commit acknowledged for %.1f s (last row %d; now: %s)\n", now.Sub(p.lastAck).Seconds(), p.lastSeq, p.lastFail)
+		return
+	}
+	fmt.Fprintf(p.w, "writer: %d commits acknowledged, last row %d at %s\n", p.acked, p.lastSeq, p.lastAck.Format("15:04:05.000"))
 }
 
 // reason is the error on one line, without spaces at its ends.
