@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs, from Debian packages, what vipctl's tests and lab need, when it is missing.
+# Installs, from Debian packages (and two builds, below), what vipctl's tests and lab need, when it is missing.
 # Runs `apt-get update` at most once, and only when something has to be installed.
 set -euo pipefail
 
@@ -29,6 +29,7 @@ declare -A need=(
   [tcpdump]=tcpdump
   [nft]=nftables
   [make]=make
+  [gcc]=gcc
 )
 
 missing=()
@@ -42,10 +43,18 @@ for what in "${!need[@]}"; do
 done
 
 here=$(dirname "$0")
+# Consul (the stack lab) and Nomad (the real-Nomad tests) are not Debian packages: each is built
+# once from the Go module proxy into the cache (gcc is for Nomad's cgo); each script does nothing
+# when its binary is already there.
+build_missing() {
+  "$here/build-consul.sh"
+  "$here/build-nomad.sh"
+}
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: every Debian package is installed"
-  # Consul (for the stack lab) is not a Debian package: it is built once from the Go module proxy.
-  exec "$here/build-consul.sh"
+  build_missing
+  exit 0
 fi
 
 mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -61,4 +70,4 @@ printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/pol
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq "${pkgs[@]}" >/dev/null
 echo "install-deps: done"
-"$here/build-consul.sh"
+build_missing

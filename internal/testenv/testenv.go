@@ -4,6 +4,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -46,4 +47,30 @@ func RequireFile(t testing.TB, path string) {
 	if _, err := os.Stat(path); err != nil {
 		missing(t, "%s: %v", path, err)
 	}
+}
+
+// RequireBinary returns the path of a component that scripts/install-deps.sh builds into the
+// cache rather than installs: $env when set, else name on the PATH, else
+// ${VIPCTL_CACHE:-/var/cache/vipctl}/bin/name. When none is there it stops the test (fail in CI,
+// skip elsewhere), naming the script that builds it.
+func RequireBinary(t testing.TB, env, name, script string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			missing(t, "$%s=%s: %v", env, p, err)
+		}
+		return p
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	cache := os.Getenv("VIPCTL_CACHE")
+	if cache == "" {
+		cache = "/var/cache/vipctl"
+	}
+	p := filepath.Join(cache, "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		missing(t, "%s: not in $%s, not on PATH, not at %s (%s builds it; make test runs it)", name, env, p, script)
+	}
+	return p
 }
