@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ advertise {
 
 client {
   network_interface = "lo"
+  # The cloud fingerprinters ask 169.254.169.254; nothing but 127.0.0.1 is reached.
+  options = {
+    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
+  }
 }
 
 # No Consul for this agent: the address is a free port nothing listens on, and nothing joins.
@@ -93,6 +98,8 @@ consul {
 		"-data-dir", filepath.Join(dir, "data"), "-config", cfgFile)
 	cmd.Env = a.Env()
 	cmd.Stdout, cmd.Stderr = a.log, a.log
+	// Its own process group, so that whatever it starts goes with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s agent -dev: %v", bin, err)
@@ -104,9 +111,10 @@ consul {
 		select {
 		case <-exited:
 		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+			t.Logf("nomad agent did not stop within 15 s of SIGINT: killed")
 		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the group: leaves nothing behind
+		<-exited
 		if t.Failed() {
 			t.Logf("nomad agent log:\n%s", a.log.String())
 		}
