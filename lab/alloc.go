@@ -2,12 +2,16 @@ package lab
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -69,25 +73,56 @@ func (a *alloc) dir() string {
 	return filepath.Join(a.lab.hostDir(a.host.Name), "alloc", *a.job.ID+"-"+strconv.Itoa(a.index))
 }
 
+// port is one port label of the group: the host's port and the task's (to, when mapped).
+type port struct{ host, task int }
+
 // ports returns the group's ports by label: the reserved ones as rendered, the dynamic one
-// from the lab.
-func (a *alloc) ports() map[string]int {
-	ps := map[string]int{}
+// from the lab; a port with "to" is mapped to that port of the task, as Nomad's docker driver
+// maps it.
+func (a *alloc) ports() map[string]port {
+	ps := map[string]port{}
 	for _, n := range a.job.TaskGroups[0].Networks {
 		for _, p := range n.ReservedPorts {
-			ps[p.Label] = p.Value
+			ps[p.Label] = port{p.Value, cmp.Or(p.To, p.Value)}
 		}
 		for _, p := range n.DynamicPorts {
-			ps[p.Label] = a.dynamicPort
+			ps[p.Label] = port{a.dynamicPort, cmp.Or(p.To, a.dynamicPort)}
 		}
 	}
 	return ps
 }
 
+// mapPorts lays the group's port mappings on the host's network namespace, as docker's port
+// publishing does: a connection to a host port, from another host or from this one, reaches
+// the task's port (nftables redirect, in a table of this allocation's own).
+func (a *alloc) mapPorts(ctx context.Context) error {
+	table := "vipctl_" + strings.NewReplacer("-", "_").Replace(*a.job.ID) + "_" + strconv.Itoa(a.index)
+	var rules strings.Builder
+	fmt.Fprintf(&rules, "add table ip %[1]s\nflush table ip %[1]s\n", table)
+	fmt.Fprintf(&rules, "add chain ip %s prerouting { type nat hook prerouting priority dstnat; }\n", table)
+	fmt.Fprintf(&rules, "add chain ip %s output { type nat hook output priority -100; }\n", table)
+	for _, label := range slices.Sorted(maps.Keys(a.ports())) {
+		p := a.ports()[label]
+		if p.host == p.task {
+			continue
+		}
+		for _, chain := range []string{"prerouting", "output"} {
+			// Only connections to this host: the output hook also sees those to other hosts.
+			fmt.Fprintf(&rules, "add rule ip %s %s fib daddr type local tcp dport %d redirect to :%d\n", table, chain, p.host, p.task)
+		}
+	}
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", a.host.NetNS, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: %s: mapping the ports of %s: %w: %s", a.host.Name, *a.job.ID, err, out)
+	}
+	return nil
+}
+
 var interpolation = regexp.MustCompile(`\$\{([^}]+)\}`)
 
-// interpolate replaces Nomad's runtime variables in s. The lab maps no ports (as Nomad's exec
-// driver), so NOMAD_PORT_x is the host port.
+// interpolate replaces Nomad's runtime variables in s as Nomad's docker driver sets them:
+// NOMAD_ADDR_x and NOMAD_HOST_PORT_x name the host's port, NOMAD_PORT_x the task's.
 func (a *alloc) interpolate(s string) (string, error) {
 	addr := a.host.Address.Addr().String()
 	ports := a.ports()
@@ -114,11 +149,13 @@ func (a *alloc) interpolate(s string) (string, error) {
 			}
 			switch p {
 			case "NOMAD_ADDR_":
-				return addr + ":" + strconv.Itoa(port)
+				return addr + ":" + strconv.Itoa(port.host)
 			case "NOMAD_IP_":
 				return addr
+			case "NOMAD_HOST_PORT_":
+				return strconv.Itoa(port.host)
 			default:
-				return strconv.Itoa(port)
+				return strconv.Itoa(port.task)
 			}
 		}
 		bad = append(bad, m)
@@ -199,7 +236,7 @@ func (a *alloc) volume(source string) string {
 }
 
 // start prepares the allocation's directory and runs its task inside the host.
-func (a *alloc) start(_ context.Context) error {
+func (a *alloc) start(ctx context.Context) error {
 	task := a.job.TaskGroups[0].Tasks[0]
 	img, err := a.imageOf()
 	if err != nil {
@@ -276,6 +313,9 @@ func (a *alloc) start(_ context.Context) error {
 	argv = append(argv, img.entrypoint...)
 	h, err := a.lab.host(a.host)
 	if err != nil {
+		return err
+	}
+	if err := a.mapPorts(ctx); err != nil {
 		return err
 	}
 	a.lab.log.Info("starting task", "host", a.host.Name, "job", *a.job.ID, "index", a.index)

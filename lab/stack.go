@@ -80,7 +80,7 @@ func stackTools() error {
 	if _, err := ConsulBinary(); err != nil {
 		errs = append(errs, err)
 	}
-	for _, tool := range []string{"patroni", "haproxy", "psql", "setpriv", "curl", filepath.Join(pgBinDir, "postgres")} {
+	for _, tool := range []string{"patroni", "haproxy", "psql", "setpriv", "curl", "nft", filepath.Join(pgBinDir, "postgres")} {
 		if _, err := exec.LookPath(tool); err != nil {
 			errs = append(errs, fmt.Errorf("lab: the stack needs %s (scripts/install-deps.sh installs it): %w", tool, err))
 		}
@@ -242,6 +242,9 @@ func (l *Lab) consulConfig(hs *HostState) ([]byte, error) {
 		"disable_update_check": true,
 		"log_level":            "warn",
 		"enable_script_checks": false,
+		// A fixed set of servers: autopilot must never drop a powered-off one from Raft (it
+		// would, by default, leaving two voters, and the next failure would lose quorum).
+		"autopilot": map[string]any{"min_quorum": len(l.state.Hosts)},
 	}
 	return json.MarshalIndent(cfg, "", "  ")
 }
@@ -472,11 +475,35 @@ func (l *Lab) Primary(ctx context.Context, c topology.Cluster) (string, error) {
 	return "", fmt.Errorf("lab: cluster %s has no running leader", c.Name)
 }
 
-// WaitStack waits until every cluster has a running leader and all its members replicate with
-// no lag (Patroni's view), and a client reaches the primary through VIP:port.
+// WaitStack waits until Consul's autopilot says every server is healthy (a voter, in contact
+// with the leader), every cluster has a running leader and all its members replicate with no
+// lag (Patroni's view), and a client reaches the primary through VIP:port.
 func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	h, err := l.anyHost()
+	if err != nil {
+		return err
+	}
+	var last string
+	if err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+		code, body, err := hostGet(wctx, h, "http://"+l.topo.Consul.Address+"/v1/operator/autopilot/health")
+		if err != nil || code != 200 {
+			last = fmt.Sprint(code, err)
+			return false, nil
+		}
+		var health struct {
+			Healthy bool
+			Servers []struct{ Name string }
+		}
+		if err := json.Unmarshal(body, &health); err != nil {
+			return false, fmt.Errorf("lab: Consul autopilot health: %w", err)
+		}
+		last = strings.TrimSpace(string(body))
+		return health.Healthy && len(health.Servers) == len(l.state.Hosts), nil
+	}); err != nil {
+		return fmt.Errorf("lab: Consul's servers are not all healthy voters (last answer %s): %w", last, err)
+	}
 	for _, c := range l.topo.Clusters {
 		var last []Member
 		err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
@@ -546,25 +573,34 @@ func (l *Lab) Switchover(ctx context.Context, c topology.Cluster, host string) e
 	return l.WaitStack(ctx, 2*time.Minute)
 }
 
-// KillPostgres kills the postmaster of the cluster's member on host with SIGKILL, as a crash
-// would (Patroni stays up). Its pid, as the host's pid namespace numbers it, is the first line
-// of postmaster.pid in the member's data directory.
-func (l *Lab) KillPostgres(ctx context.Context, c topology.Cluster, host string) error {
-	hs, err := l.state.host(host)
-	if err != nil {
-		return err
-	}
+// postmaster returns the pid of the cluster member's postmaster on host, as the host's pid
+// namespace numbers it: the first line of postmaster.pid in the member's data directory.
+func (l *Lab) postmaster(c topology.Cluster, host string) (string, error) {
 	rel, err := filepath.Rel(nomad.ContainerPGDataMount, nomad.ContainerPGData)
 	if err != nil {
-		return fmt.Errorf("lab: %w", err)
+		return "", fmt.Errorf("lab: %w", err)
 	}
 	data, err := os.ReadFile(filepath.Join(l.hostDir(host), "volumes", nomad.VolumeName(c), rel, "postmaster.pid"))
 	if err != nil {
-		return fmt.Errorf("lab: %s: no running PostgreSQL of %s: %w", host, c.Name, err)
+		return "", fmt.Errorf("lab: %s: no running PostgreSQL of %s: %w", host, c.Name, err)
 	}
 	pid, _, _ := strings.Cut(string(data), "\n")
 	if _, err := strconv.Atoi(pid); err != nil {
-		return fmt.Errorf("lab: %s: postmaster.pid of %s starts with %q", host, c.Name, pid)
+		return "", fmt.Errorf("lab: %s: postmaster.pid of %s starts with %q", host, c.Name, pid)
+	}
+	return pid, nil
+}
+
+// KillPostgres kills the postmaster of the cluster's member on host with SIGKILL, as a crash
+// would (Patroni stays up).
+func (l *Lab) KillPostgres(ctx context.Context, c topology.Cluster, host string) error {
+	pid, err := l.postmaster(c, host)
+	if err != nil {
+		return err
+	}
+	hs, err := l.state.host(host)
+	if err != nil {
+		return err
 	}
 	h, err := l.host(hs)
 	if err != nil {
@@ -574,4 +610,35 @@ func (l *Lab) KillPostgres(ctx context.Context, c topology.Cluster, host string)
 		return fmt.Errorf("lab: %s: kill %s: %w: %s", host, pid, err, out)
 	}
 	return nil
+}
+
+// TaskExec runs argv inside the cluster member's task on host, as the image's user with the
+// image's environment, like `docker exec` into the Patroni container: it sees the task's files
+// (patroni.yml, pgbackrest.conf, the rendered scripts) and the host's network. It returns the
+// combined output and the exit code.
+func (l *Lab) TaskExec(ctx context.Context, c topology.Cluster, host string, argv ...string) (string, int, error) {
+	pid, err := l.postmaster(c, host)
+	if err != nil {
+		return "", 0, err
+	}
+	hs, err := l.state.host(host)
+	if err != nil {
+		return "", 0, err
+	}
+	h, err := l.host(hs)
+	if err != nil {
+		return "", 0, err
+	}
+	args := []string{"-t", pid, "-m", "--", "setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
+		"env", "-i", "PATH=" + pgBinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/var/lib/postgresql", "LANG=C.UTF-8"}
+	out, err := h.Command(ctx, "nsenter", append(args, argv...)...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode(), nil
+	}
+	if err != nil {
+		return string(out), 0, fmt.Errorf("lab: %s: %s: %w", host, strings.Join(argv, " "), err)
+	}
+	return string(out), 0, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/wait"
+	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/status"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -19,7 +21,7 @@ import (
 // requireStackTools fails (in CI) or skips when the machine lacks what the stack runs.
 func requireStackTools(t *testing.T) {
 	t.Helper()
-	for _, tool := range []string{"patroni", "haproxy", "psql", "setpriv", "curl", filepath.Join(pgBinDir, "postgres")} {
+	for _, tool := range []string{"patroni", "haproxy", "psql", "setpriv", "curl", "nft", filepath.Join(pgBinDir, "postgres")} {
 		testenv.RequireTool(t, tool)
 	}
 	testenv.RequireFile(t, patroniConsulModule)
@@ -85,7 +87,7 @@ func TestStackInLab(t *testing.T) {
 	}
 	leaderNode := func(r status.Report) string {
 		for _, m := range r.Groups[0].Clusters[0].Consul.Members {
-			if m.Role == status.RoleLeader {
+			if m.Role == status.RoleLeader && m.Health == "passing" { // a dead host's entry stays, failing
 				return m.Node
 			}
 		}
@@ -104,9 +106,9 @@ func TestStackInLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph, _ := topo.Host(primary)
-	if got := sql(t, "SELECT host(inet_server_addr())"); got != ph.Address.String() {
-		t.Errorf("VIP:%d reached %s; want the primary %s (%s)", c.Port, got, primary, ph.Address)
+	// The server behind VIP:port is the primary (not in recovery); a replica would say t.
+	if got := sql(t, "SELECT pg_is_in_recovery()"); got != "f" {
+		t.Errorf("VIP:%d reached a server in recovery (%q); want the primary on %s", c.Port, got, primary)
 	}
 
 	for _, h := range topo.Hosts {
@@ -119,6 +121,15 @@ func TestStackInLab(t *testing.T) {
 			t.Errorf("status in %s: HAProxy %+v; want one server up", h.Name, cs.HAProxy)
 		}
 	}
+
+	// Backups: stanza_init.sh (started by the image's entrypoint in every member) creates the
+	// stanza once, on the leader; backup_if_primary.sh, run in every member's task as the
+	// backup job runs it, backs up on the primary only.
+	waitArchiving(t, ctx, l, c, primary)
+	if n := stanzaCreates(t, l); n != 1 {
+		t.Errorf("stanza_init.sh ran stanza-create %d times; want once, on the leader", n)
+	}
+	backupEverywhere(t, ctx, l, c, primary, "")
 
 	// Drill (a): the VIP and the primary on one host, which is powered off.
 	holders, err := l.Holders(g.Name)
@@ -156,6 +167,12 @@ func TestStackInLab(t *testing.T) {
 	}
 	if leaderNode(r) != newPrimary {
 		t.Errorf("status in %s: leader on %q; want %s", survivor, leaderNode(r), newPrimary)
+	}
+	// The new primary archives WAL into the same repository and backs up there.
+	waitArchiving(t, ctx, l, c, newPrimary)
+	backupEverywhere(t, ctx, l, c, newPrimary, holder)
+	if n := backups(t, ctx, l, c, newPrimary); n < 2 {
+		t.Errorf("the repository holds %d backups after the failover; want the old primary's and the new one's", n)
 	}
 
 	// The heal: the old primary rejoins as a replica, and status is healthy everywhere.
@@ -199,4 +216,75 @@ func TestStackInLab(t *testing.T) {
 	if !r.Pacemaker.Quorate || len(r.Pacemaker.Nodes) != len(topo.Hosts) {
 		t.Errorf("status without Consul: Pacemaker %+v; want it shown, quorate with %d nodes", r.Pacemaker, len(topo.Hosts))
 	}
+}
+
+// waitArchiving waits until `pgbackrest check` passes in the primary's task: the stanza
+// exists and a WAL segment the primary switches reaches the repository.
+func waitArchiving(t *testing.T, ctx context.Context, l *Lab, c topology.Cluster, primary string) {
+	t.Helper()
+	var out string
+	var code int
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err := wait.Until(wctx, 2*time.Second, func() (bool, error) {
+		var err error
+		out, code, err = l.TaskExec(wctx, c, primary, "pgbackrest", "--stanza="+c.Name, "check")
+		return err == nil && code == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("pgbackrest check on the primary %s: exit %d: %v\n%s", primary, code, err, out)
+	}
+}
+
+// backupEverywhere runs the rendered backup_if_primary.sh in the member of every running host
+// (skip is a powered-off host): the primary backs up, every replica skips and exits 0.
+func backupEverywhere(t *testing.T, ctx context.Context, l *Lab, c topology.Cluster, primary, skip string) {
+	t.Helper()
+	for _, h := range l.Topology().Hosts {
+		if h.Name == skip {
+			continue
+		}
+		out, code, err := l.TaskExec(ctx, c, h.Name, nomad.ContainerBackupIfPrimary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case code != 0:
+			t.Errorf("backup_if_primary.sh on %s: exit %d\n%s", h.Name, code, out)
+		case h.Name == primary && !strings.Contains(out, "primary: pgbackrest"):
+			t.Errorf("backup_if_primary.sh on the primary %s did not back up:\n%s", h.Name, out)
+		case h.Name != primary && strings.TrimSpace(out) != "skipped: replica":
+			t.Errorf("backup_if_primary.sh on the replica %s: %q; want \"skipped: replica\"", h.Name, out)
+		}
+	}
+}
+
+// backups counts the backups of the cluster's stanza in the repository (pgbackrest info).
+func backups(t *testing.T, ctx context.Context, l *Lab, c topology.Cluster, host string) int {
+	t.Helper()
+	out, code, err := l.TaskExec(ctx, c, host, "pgbackrest", "--stanza="+c.Name, "--output=json", "info")
+	if err != nil || code != 0 {
+		t.Fatalf("pgbackrest info: exit %d: %v\n%s", code, err, out)
+	}
+	var info []struct {
+		Backup []json.RawMessage `json:"backup"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil || len(info) != 1 {
+		t.Fatalf("pgbackrest info: %v\n%s", err, out)
+	}
+	return len(info[0].Backup)
+}
+
+// stanzaCreates counts the stanza-create runs of stanza_init.sh in the members' logs.
+func stanzaCreates(t *testing.T, l *Lab) int {
+	t.Helper()
+	n := 0
+	for _, h := range l.Topology().Hosts {
+		data, err := os.ReadFile(filepath.Join(l.hostDir(h.Name), nomad.PatroniJobName(l.Topology().Clusters[0])+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(data), "this member is the Patroni leader: stanza-create")
+	}
+	return n
 }

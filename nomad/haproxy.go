@@ -67,7 +67,7 @@ listen {{.Cluster}}
     bind *:{{.Port}}
     mode tcp
     option httpchk
-    http-check send meth GET uri /primary
+    http-check send meth OPTIONS uri /primary
     http-check expect status 200
     default-server {{.Check}} on-marked-down shutdown-sessions
     server-template pg 1-{{.Replicas}} {{.SRV}} resolvers consul resolve-prefer ipv4 init-addr none check port {{.PatroniPort}}

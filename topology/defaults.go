@@ -22,9 +22,9 @@ const (
 	defaultRepoPath           = "/var/lib/pgbackrest"
 	// Patroni and HAProxy: measured in the stack lab (docs/stack-lab.md), about half the write
 	// outage of Patroni's own defaults (ttl 30, loop_wait 10, retry_timeout 10).
-	defaultPatroniTTL          = 10
-	defaultPatroniLoopWait     = 2
-	defaultPatroniRetryTimeout = 4
+	defaultPatroniTTL          = 6
+	defaultPatroniLoopWait     = 1
+	defaultPatroniRetryTimeout = 2
 	defaultPrimaryStartTimeout = 300 // Patroni's: a crashed primary recovers rather than fails over
 	defaultSynchronousMode     = false
 	defaultCheckIntervalMS     = 1000
