@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -54,17 +53,7 @@ func TestStackInLab(t *testing.T) {
 
 	statusIn := func(t *testing.T, host string) (int, status.Report) {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		argv := []string{vipctl, "status", "-f", l.State().Topology, "-o", "json", "--timeout", "2s"}
-		code, err := l.Exec(ctx, host, argv, nil, &stdout, &stderr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r status.Report
-		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-			t.Fatalf("status in %s: exit %d, JSON: %v\n%s\nstderr: %s", host, code, err, stdout.String(), stderr.String())
-		}
-		return code, r
+		return labStatus(t, ctx, l, vipctl, host)
 	}
 	// statusUntil polls status in host until ok says yes (Consul and HAProxy take a moment to
 	// see a change), and fails with the last report otherwise.

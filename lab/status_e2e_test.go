@@ -33,21 +33,9 @@ func TestStatusInLab(t *testing.T) {
 	}
 	holder := holders[0]
 
-	// statusIn runs vipctl status -o json in host with the given CONSUL_HTTP_ADDR ("" means
-	// the topology's consul.address).
-	statusIn := func(t *testing.T, host, consulAddr string) (int, status.Report) {
+	statusIn := func(t *testing.T, host string) (int, status.Report) {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		argv := []string{"env", "CONSUL_HTTP_ADDR=" + consulAddr, vipctl, "status", "-f", l.State().Topology, "-o", "json", "--timeout", "2s"}
-		code, err := l.Exec(ctx, host, argv, nil, &stdout, &stderr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r status.Report
-		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-			t.Fatalf("status in %s: exit %d, JSON: %v\n%s\nstderr: %s", host, code, err, stdout.String(), stderr.String())
-		}
-		return code, r
+		return labStatus(t, ctx, l, vipctl, host)
 	}
 	problems := func(r status.Report) []string {
 		var ps []string
@@ -63,7 +51,7 @@ func TestStatusInLab(t *testing.T) {
 
 	for _, host := range hostNames {
 		t.Run("from "+host+", no Consul", func(t *testing.T) {
-			code, r := statusIn(t, host, "")
+			code, r := statusIn(t, host)
 			if code != 1 {
 				t.Errorf("exit %d; want 1 (Consul unknown)", code)
 			}
@@ -105,7 +93,7 @@ func TestStatusInLab(t *testing.T) {
 		survivor := d.waitHolderOtherThan(ctx, holder)
 		d.settle(ctx) // Pacemaker has recorded the start on the survivor
 
-		code, r := statusIn(t, survivor, "")
+		code, r := statusIn(t, survivor)
 		if code != 1 {
 			t.Errorf("survivor: exit %d; want 1 (no Consul)", code)
 		}
@@ -124,7 +112,7 @@ func TestStatusInLab(t *testing.T) {
 			t.Errorf("survivor's local view %+v; want holder with the address", l)
 		}
 
-		code, r = statusIn(t, holder, "")
+		code, r = statusIn(t, holder)
 		if code != 1 {
 			t.Errorf("isolated host: exit %d; want 1 (no Consul)", code)
 		}
@@ -142,4 +130,21 @@ func TestStatusInLab(t *testing.T) {
 			t.Errorf("isolated host's local view %+v; want the address gone", l)
 		}
 	})
+}
+
+// labStatus runs `vipctl status -o json` inside a lab host (against the topology's
+// consul.address) and returns its exit code and report.
+func labStatus(t *testing.T, ctx context.Context, l *Lab, vipctl, host string) (int, status.Report) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	argv := []string{"env", "CONSUL_HTTP_ADDR=", vipctl, "status", "-f", l.State().Topology, "-o", "json", "--timeout", "2s"}
+	code, err := l.Exec(ctx, host, argv, nil, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r status.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("status in %s: exit %d, JSON: %v\n%s\nstderr: %s", host, code, err, stdout.String(), stderr.String())
+	}
+	return code, r
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/vip/viptest"
 )
 
@@ -137,11 +138,12 @@ func TestLinkDownUp(t *testing.T) {
 	}
 	viptest.IP(t, pair.B, "link", "set", pair.IfB, "up")
 	code, stderr := 0, ""
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if code, stderr = e.run("monitor"); code == OCFSuccess {
-			break
-		}
-	}
+	wctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = wait.Until(wctx, 20*time.Millisecond, func() (bool, error) {
+		code, stderr = e.run("monitor")
+		return code == OCFSuccess, nil
+	}) // the verdict is code's, below
 	if code != OCFSuccess {
 		t.Errorf("monitor after the link came back: %d %s", code, stderr)
 	}

@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/mdlayher/ndp"
 	"golang.org/x/sys/unix"
 
+	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/vip/viptest"
 )
 
@@ -100,12 +102,14 @@ func wantAddrs(t *testing.T, ns string, addr netip.Addr, want ...string) {
 // waitHelperGone waits until no announcement helper pidfile is left in dir.
 func waitHelperGone(t *testing.T, dir string) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if m, _ := filepath.Glob(filepath.Join(dir, "announce-*")); len(m) == 0 {
-			return
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := wait.Until(ctx, 20*time.Millisecond, func() (bool, error) {
+		m, err := filepath.Glob(filepath.Join(dir, "announce-*"))
+		return len(m) == 0, err
+	}); err != nil {
+		t.Fatalf("announcement helper still running after 5s: %v", err)
 	}
-	t.Fatal("announcement helper still running after 5s")
 }
 
 func TestStartAnnouncesIPv4(t *testing.T) {
@@ -119,7 +123,8 @@ func TestStartAnnouncesIPv4(t *testing.T) {
 	}
 	wantAddrs(t, pair.A, vip, "veth0 10.99.0.100/24")
 	waitHelperGone(t, e.runDir)
-	time.Sleep(100 * time.Millisecond) // let the last frames arrive
+	// The helper has sent its last frame; the capture may still be reading it.
+	cap.WaitFor(time.Second, func(f [][]byte) bool { return len(arpFrames(f, gratuitous(vip))) >= 6 })
 	mac := pair.MACA.String()
 	req := arpSeen{arp.OperationRequest, mac, vip, vip}
 	rep := arpSeen{arp.OperationReply, mac, vip, vip}
@@ -152,7 +157,7 @@ func TestStartAnnouncesIPv6AfterDAD(t *testing.T) {
 		t.Fatalf("after start: %+v, %v; want one entry, DAD done", found, err)
 	}
 	waitHelperGone(t, e.runDir)
-	time.Sleep(100 * time.Millisecond)
+	cap.WaitFor(time.Second, func(f [][]byte) bool { return len(naFrames(f, vip)) >= 2 })
 	na := naSeen{SrcMAC: pair.MACA.String(), DstMAC: "33:33:00:00:00:01", TargetLLA: pair.MACA.String(),
 		Src: vip, Dst: netip.MustParseAddr("ff02::1"), Target: vip, HopLimit: 255, Override: true}
 	if d := cmp.Diff([]naSeen{na, na}, naFrames(cap.Frames(), vip), addrCmp); d != "" {
@@ -332,6 +337,8 @@ func TestStopEndsBurst(t *testing.T) {
 		t.Fatalf("stop: %d %s", code, stderr)
 	}
 	after := len(arpFrames(cap.Frames(), gratuitous(vip)))
+	// A quiet period, not a wait for something: a helper left running would send a frame
+	// every arp_interval_ms (50 ms), six of them in this time.
 	time.Sleep(300 * time.Millisecond)
 	if n := len(arpFrames(cap.Frames(), gratuitous(vip))); n != after {
 		t.Errorf("%d announcements after stop", n-after)
@@ -419,10 +426,9 @@ func TestSIGKILLDuringStart(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	added := false
-	for end := time.Now().Add(5 * time.Second); !added && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		added = len(addrsIn(t, pair.A, vip)) > 0
-	}
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	added := wait.Until(actx, 5*time.Millisecond, func() (bool, error) { return len(addrsIn(t, pair.A, vip)) > 0, nil }) == nil
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
