@@ -7,6 +7,23 @@ name=$1
 state=$2
 shift 2
 
+# The stop handler comes first: as pid 1 of its pid namespace the supervisor ignores a TERM it
+# has no handler for, and a TERM during the start must still stop whatever already runs.
+corosync=
+pacemakerd=
+stop() {
+	if [ -n "$pacemakerd" ]; then
+		kill -TERM "$pacemakerd" 2>/dev/null || true
+		wait "$pacemakerd" || true
+	fi
+	if [ -n "$corosync" ]; then
+		kill -TERM "$corosync" 2>/dev/null || true
+		wait "$corosync" || true
+	fi
+	exit 0
+}
+trap stop TERM INT
+
 hostname "$name"
 # From here on the state directory is the working directory: it may itself live under /run.
 cd "$state"
@@ -33,17 +50,6 @@ ip link set lo up
 
 corosync -f &
 corosync=$!
-pacemakerd=
-stop() {
-	if [ -n "$pacemakerd" ]; then
-		kill -TERM "$pacemakerd" 2>/dev/null || true
-		wait "$pacemakerd" || true
-	fi
-	kill -TERM "$corosync" 2>/dev/null || true
-	wait "$corosync" || true
-	exit 0
-}
-trap stop TERM INT
 
 # pacemakerd gives up when Corosync does not answer yet: wait (bounded) for its IPC.
 tries=0
