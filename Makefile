@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 75m
 
-.PHONY: all build deps lint test demo clean
+.PHONY: all build deps test-deps lint test demo clean
 
 all: build
 
@@ -15,6 +15,10 @@ build:
 deps:
 	scripts/install-deps.sh
 
+# The tests also need a real Nomad (built once into the cache, like Consul).
+test-deps:
+	scripts/install-deps.sh --with-nomad
+
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
@@ -23,7 +27,7 @@ lint:
 
 # Installs what the tests need (Debian packages), then runs every test. Tests that need a real
 # component fail when it is missing in CI (CI=true) and skip elsewhere.
-test: deps build lint
+test: test-deps build lint
 	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
 # The main job: a real 3-host Corosync + Pacemaker lab on this machine, a failover, and tear-down.

@@ -46,9 +46,14 @@ here=$(dirname "$0")
 # Consul (the stack lab) and Nomad (the real-Nomad tests) are not Debian packages: each is built
 # once from the Go module proxy into the cache (gcc is for Nomad's cgo); each script does nothing
 # when its binary is already there.
+# Consul runs in the stack lab (make demo and the tests); Nomad only in the tests (--with-nomad).
+with_nomad=false
+[[ ${1:-} == --with-nomad ]] && with_nomad=true
 build_missing() {
   "$here/build-consul.sh"
-  "$here/build-nomad.sh"
+  if $with_nomad; then
+    "$here/build-nomad.sh"
+  fi
 }
 
 if ((${#missing[@]} == 0)); then
