@@ -109,6 +109,11 @@ func TestStackInLab(t *testing.T) {
 		if cs.HAProxy.Up != 1 {
 			t.Errorf("status in %s: HAProxy %+v; want one server up", h.Name, cs.HAProxy)
 		}
+		for _, m := range cs.Consul.Members {
+			if m.Role == status.RoleReplica && m.LagBytes == nil {
+				t.Errorf("status in %s: no replication lag for replica %s (lag error %q)", h.Name, m.ID, cs.Consul.LagError)
+			}
+		}
 	}
 
 	// Backups: stanza_init.sh (started by the image's entrypoint in every member) creates the

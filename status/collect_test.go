@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -97,6 +98,25 @@ type member struct {
 	leader atomic.Bool
 }
 
+// fakePatroniCluster serves body at /cluster, as Patroni's REST API does, on loopback.
+func fakePatroniCluster(t *testing.T, body string) netip.AddrPort {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/cluster" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		_, _ = io.WriteString(w, body)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	return netip.MustParseAddrPort(l.Addr().String())
+}
+
 func startMember(t *testing.T) *member {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -126,12 +146,12 @@ func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPor
 	t.Helper()
 	haproxy := testenv.RequireTool(t, "haproxy")
 	c := topo.Clusters[0]
+	c.HAProxy = topology.HAProxy{CheckIntervalMS: 100, Fall: 2, Rise: 1, ResolveIntervalMS: 100} // quick, for a test
 	cfg, err := nomad.HAProxyConfig(topo, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := strings.ReplaceAll(string(cfg), "bind *:", "bind "+testVIP.String()+":")
-	s = strings.Replace(s, "inter 3s fall 3 rise 2", "inter 100ms fall 2 rise 1", 1)
 	if servers != nil {
 		var lines []string
 		for i, a := range servers {
@@ -142,7 +162,7 @@ func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPor
 	for _, line := range extra { // extra lines of the stats listener
 		s = strings.Replace(s, "    stats enable\n", "    stats enable\n    "+line+"\n", 1)
 	}
-	if !strings.Contains(s, "bind "+testVIP.String()) || !strings.Contains(s, "inter 100ms") {
+	if !strings.Contains(s, "bind "+testVIP.String()) || !strings.Contains(s, "inter 100ms fastinter 100ms") {
 		t.Fatalf("the rendered haproxy.cfg changed shape:\n%s", cfg)
 	}
 	p := filepath.Join(t.TempDir(), "haproxy.cfg")
@@ -241,6 +261,12 @@ func patroni(m *member, name, node string, tags ...string) *api.ServiceEntry {
 // report is healthy, then says what is wrong as each component goes wrong.
 func TestCollectWithRealHAProxy(t *testing.T) {
 	topo := testTopology(t, netip.MustParseAddrPort("127.0.0.1:1"))
+	// The leader's Patroni REST API (at the leader's address, 127.0.0.1, on patroni_port)
+	// reports the replicas' lag.
+	topo.Clusters[0].PatroniPort = int(fakePatroniCluster(t, `{"members": [
+		{"name": "pgsql-0", "role": "leader", "state": "running"},
+		{"name": "pgsql-1", "role": "replica", "state": "streaming", "lag": 0},
+		{"name": "pgsql-2", "role": "replica", "state": "streaming", "lag": 4096}]}`).Port())
 	c := topo.Clusters[0]
 	ms := []*member{startMember(t), startMember(t), startMember(t)}
 	ms[0].leader.Store(true)
@@ -274,6 +300,8 @@ func TestCollectWithRealHAProxy(t *testing.T) {
 				Address: m.addr, Role: RoleReplica, Tags: []string{"replica"}, Health: api.HealthPassing}
 		}
 		members[0].Role, members[0].Tags = RoleLeader, []string{"master", "primary"}
+		lag0, lag4k := int64(0), int64(4096)
+		members[1].LagBytes, members[2].LagBytes = &lag0, &lag4k
 		want := &Report{
 			Host:          "pg-03",
 			ConsulAddress: consul.Addr(),

@@ -29,6 +29,8 @@ type Consul struct {
 	Healthy  int      `json:"healthy"`         // registered members whose checks all pass
 	Leaders  []string `json:"leaders"`         // healthy members tagged leader (one when all is well)
 	Members  []Member `json:"members"`         // every registered member, sorted by id
+	// LagError says why the leader's Patroni could not be asked for the replicas' lag.
+	LagError string `json:"lag_error,omitempty"`
 }
 
 // Member is one registered Patroni member.
@@ -39,6 +41,9 @@ type Member struct {
 	Role    string         `json:"role"` // leader, replica or other
 	Tags    []string       `json:"tags"`
 	Health  string         `json:"health"` // passing, warning or critical: the worst of its checks
+	// LagBytes is how far a replica's WAL replay is behind the leader, as the leader's Patroni
+	// reports it; nil for the leader and when unknown.
+	LagBytes *int64 `json:"lag_bytes,omitempty"`
 }
 
 // consulHealth is the part of the Consul API status uses.

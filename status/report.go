@@ -79,6 +79,7 @@ const (
 	CodeMultipleLeaders      = "multiple-leaders"
 	CodeMembersMissing       = "members-missing"
 	CodeMembersExtra         = "members-extra"
+	CodeReplicaLagging       = "replica-lagging" // further behind than Patroni promotes
 	CodeHAProxyUnreachable   = "haproxy-unreachable"
 	CodeHAProxyNoServerUp    = "haproxy-no-server-up"
 	CodeHAProxyMultipleUp    = "haproxy-multiple-up"
@@ -201,6 +202,11 @@ func judgeCluster(c Cluster, add func(comp, subject, code, format string, args .
 				detail = "; " + strings.Join(bad, ", ")
 			}
 			add(CompConsul, c.Name, CodeMembersMissing, "%d of %d members of %s healthy (%d registered%s)", cs.Healthy, cs.Replicas, cs.Service, len(cs.Members), detail)
+		}
+		for _, m := range cs.Members {
+			if m.LagBytes != nil && *m.LagBytes > MaxFailoverLag {
+				add(CompConsul, c.Name, CodeReplicaLagging, "replica %s is %d bytes behind the leader: Patroni would not promote it (more than %d)", m.ID, *m.LagBytes, MaxFailoverLag)
+			}
 		}
 		if len(cs.Members) > cs.Replicas {
 			add(CompConsul, c.Name, CodeMembersExtra, "%d members of %s are registered, the topology has %d replicas", len(cs.Members), cs.Service, cs.Replicas)

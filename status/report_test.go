@@ -114,6 +114,11 @@ func TestJudge(t *testing.T) {
 			{CompConsul, "msrvc01", CodeMultipleLeaders, "2 healthy members of pgsql-msrvc01 are tagged leader: pgsql-msrvc01/pgsql-0, pgsql-msrvc01/pgsql-1"},
 			{CompConsul, "msrvc01", CodeMembersExtra, "4 members of pgsql-msrvc01 are registered, the topology has 3 replicas"},
 		}},
+		{"a replica too far behind to be promoted", func(r *Report) {
+			far, near := int64(MaxFailoverLag+1), int64(MaxFailoverLag)
+			c := &r.Groups[0].Clusters[0].Consul
+			c.Members[1].LagBytes, c.Members[2].LagBytes = &far, &near
+		}, []Problem{{CompConsul, "msrvc01", CodeReplicaLagging, "replica pgsql-msrvc01/pgsql-1 is 1048577 bytes behind the leader: Patroni would not promote it (more than 1048576)"}}},
 		{"HAProxy serves another address than the leader's", func(r *Report) {
 			r.Groups[0].Clusters[0].HAProxy.Servers[0].Address = "10.20.0.12:24007"
 		}, []Problem{{CompHAProxy, "msrvc01", CodeHAProxyNotLeader, "HAProxy sends clients to pg1 (10.20.0.12:24007), the leader in Consul is at 10.20.0.11:23001"}}},

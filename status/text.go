@@ -68,6 +68,9 @@ func WriteText(w io.Writer, r *Report) error {
 			if c.Consul.Error == "" {
 				leader = orText(strings.Join(c.Consul.Leaders, ", "), "NONE")
 				members = fmt.Sprintf("%d/%d healthy", c.Consul.Healthy, c.Consul.Replicas)
+				if lag, ok := maxLag(c.Consul); ok {
+					members += fmt.Sprintf(", lag ≤ %d B", lag)
+				}
 			}
 			haproxy := "?"
 			if c.HAProxy.Error == "" {
@@ -124,4 +127,16 @@ func orText(s, none string) string {
 		return none
 	}
 	return s
+}
+
+// maxLag is the largest replica lag the leader's Patroni reported, when it reported any.
+func maxLag(c Consul) (int64, bool) {
+	var most int64
+	found := false
+	for _, m := range c.Members {
+		if m.LagBytes != nil {
+			most, found = max(most, *m.LagBytes), true
+		}
+	}
+	return most, found
 }
