@@ -23,7 +23,7 @@ func backupExampleTopology() *topology.Topology {
 	res := topology.Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100}
 	posix := topology.Backup{Enabled: true, Schedule: "0 3 * * *",
 		Repo: topology.Repo{Type: topology.RepoPosix, Path: "/var/lib/pgbackrest"}}
-	pat := topology.Patroni{TTL: 6, LoopWait: 1, RetryTimeout: 2, PrimaryStartTimeout: 300}
+	pat := topology.Patroni{TTL: 10, LoopWait: 1, RetryTimeout: 4, PrimaryStartTimeout: 300}
 	hap := topology.HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1, ResolveIntervalMS: 1000}
 	return &topology.Topology{
 		File:        "examples/vipctl.hcl",

@@ -22,9 +22,11 @@ const (
 	defaultRepoPath           = "/var/lib/pgbackrest"
 	// Patroni and HAProxy: measured in the stack lab (docs/stack-lab.md), about half the write
 	// outage of Patroni's own defaults (ttl 30, loop_wait 10, retry_timeout 10).
-	defaultPatroniTTL          = 6
+	// retry_timeout must outlast a Consul leader election (about 2.5 s at raft_multiplier 1):
+	// with 2 s, a primary demoted itself when the Consul leader's host failed.
+	defaultPatroniTTL          = 10
 	defaultPatroniLoopWait     = 1
-	defaultPatroniRetryTimeout = 2
+	defaultPatroniRetryTimeout = 4
 	defaultPrimaryStartTimeout = 300 // Patroni's: a crashed primary recovers rather than fails over
 	defaultSynchronousMode     = false
 	defaultCheckIntervalMS     = 1000

@@ -64,7 +64,7 @@ cluster "c" {
 			Name: "c", HostGroup: "g", Port: 5001, PatroniPort: 8008, StatsPort: 6001, Image: "img", Replicas: 2,
 			Resources: Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100},
 			Backup:    Backup{Enabled: true, Schedule: "0 3 * * *", Repo: Repo{Type: RepoPosix, Path: "/var/lib/pgbackrest"}},
-			Patroni:   Patroni{TTL: 6, LoopWait: 1, RetryTimeout: 2, PrimaryStartTimeout: 300},
+			Patroni:   Patroni{TTL: 10, LoopWait: 1, RetryTimeout: 4, PrimaryStartTimeout: 300},
 			HAProxy:   HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1, ResolveIntervalMS: 1000},
 		}},
 		Warnings: []string{"min.hcl:6,21: stonith_enabled = false: a host that stops responding is not fenced, " +

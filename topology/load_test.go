@@ -25,7 +25,7 @@ func TestLoadExample(t *testing.T) {
 	}
 	backup := Backup{Enabled: true, Schedule: "0 3 * * *", Repo: Repo{Type: RepoPosix, Path: "/var/lib/pgbackrest"}}
 	resources := Resources{CPU: 4400, MemoryMB: 512, DiskMB: 1024, Mbits: 100}
-	patroni := Patroni{TTL: 6, LoopWait: 1, RetryTimeout: 2, PrimaryStartTimeout: 300}
+	patroni := Patroni{TTL: 10, LoopWait: 1, RetryTimeout: 4, PrimaryStartTimeout: 300}
 	haproxy := HAProxy{CheckIntervalMS: 1000, Fall: 2, Rise: 1, ResolveIntervalMS: 1000}
 	want := &Topology{
 		File:        example,

@@ -104,7 +104,7 @@ listen msrvc02
     bind *:5002
     mode tcp
     option httpchk
-    http-check send meth GET uri /primary
+    http-check send meth OPTIONS uri /primary
     http-check expect status 200
     default-server inter 1000ms fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions
     server-template pg 1-3 _pgsql-msrvc02._master.service.consul resolvers consul resolve-prefer ipv4 init-addr none check port 8009

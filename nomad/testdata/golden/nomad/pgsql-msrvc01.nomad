@@ -136,9 +136,9 @@ EOT
 # changes of the topology's patroni block take effect with patronictl edit-config.
 bootstrap:
   dcs:
-    ttl: 6
+    ttl: 10
     loop_wait: 1
-    retry_timeout: 2
+    retry_timeout: 4
     primary_start_timeout: 300
     synchronous_mode: false
     maximum_lag_on_failover: 1048576
