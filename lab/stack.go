@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/bundle"
+	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/nomad"
@@ -569,6 +570,11 @@ func (l *Lab) Switchover(ctx context.Context, c topology.Cluster, host string) e
 	if err != nil {
 		return fmt.Errorf("lab: switchover of %s to %s: %w: %s", c.Name, host, err, out)
 	}
+	// Patroni refuses some switchovers at once (in synchronous mode, to any member but the
+	// synchronous standby): its answer says so.
+	if !strings.Contains(string(out), "Successfully switched over") {
+		return fmt.Errorf("lab: switchover of %s to %s: Patroni said %q", c.Name, host, out)
+	}
 	if err := wait.Until(cctx, 250*time.Millisecond, func() (bool, error) {
 		p, err := l.Primary(cctx, c)
 		return err == nil && p == host, nil
@@ -646,4 +652,32 @@ func (l *Lab) TaskExec(ctx context.Context, c topology.Cluster, host string, arg
 		return string(out), 0, fmt.Errorf("lab: %s: %s: %w", host, strings.Join(argv, " "), err)
 	}
 	return string(out), 0, nil
+}
+
+// MoveVIP moves the group's VIP to host (a location constraint through crm_resource --move,
+// cleared again once the VIP runs there: stickiness keeps it) and waits until only host holds it.
+func (l *Lab) MoveVIP(ctx context.Context, group, host string) error {
+	h, err := l.anyHost()
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	rsc := cib.VIPID(group)
+	if out, err := h.Command(cctx, "crm_resource", "--resource", rsc, "--move", "--node", host).CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: moving %s to %s: %w: %s", rsc, host, err, out)
+	}
+	var last []string
+	werr := wait.Until(cctx, 100*time.Millisecond, func() (bool, error) {
+		var err error
+		last, err = l.Holders(group)
+		return len(last) == 1 && last[0] == host, err
+	})
+	if out, err := h.Command(cctx, "crm_resource", "--resource", rsc, "--clear").CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: clearing the move of %s: %w: %s", rsc, err, out)
+	}
+	if werr != nil {
+		return fmt.Errorf("lab: %s did not move to %s (held by %v): %w", rsc, host, last, werr)
+	}
+	return l.Settle(ctx)
 }

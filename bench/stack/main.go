@@ -288,19 +288,37 @@ func drill(ctx context.Context, l *lab.Lab, c topology.Cluster, w *writer, prof 
 	holder := holders[0]
 	g, _ := l.Topology().Group(c.HostGroup)
 	other := g.Hosts[(slices.Index(g.Hosts, holder)+1)%len(g.Hosts)]
+	// Put the primary where the drill wants it, with the VIP: by a switchover, or, where
+	// Patroni refuses one (synchronous mode switches over only to the synchronous standby),
+	// by moving the VIP instead.
+	primary, err := l.Primary(ctx, c)
+	if err != nil {
+		return r, err
+	}
 	switch k.id {
 	case "a":
-		err = l.Switchover(ctx, c, holder)
+		if primary != holder {
+			if err = l.Switchover(ctx, c, holder); err != nil {
+				log.Info("moving the VIP instead", "why", err)
+				err = l.MoveVIP(ctx, c.HostGroup, primary)
+			}
+		}
 	case "b", "c":
-		if p, perr := l.Primary(ctx, c); perr != nil || p == holder {
-			err = l.Switchover(ctx, c, other)
+		if primary == holder {
+			if err = l.Switchover(ctx, c, other); err != nil {
+				log.Info("moving the VIP instead", "why", err)
+				err = l.MoveVIP(ctx, c.HostGroup, other)
+			}
 		}
 	}
 	if err != nil {
 		return r, err
 	}
-	primary, err := l.Primary(ctx, c)
-	if err != nil {
+	if holders, err = l.Holders(c.HostGroup); err != nil || len(holders) != 1 {
+		return r, fmt.Errorf("VIP held by %v (%v), want one host", holders, err)
+	}
+	holder = holders[0]
+	if primary, err = l.Primary(ctx, c); err != nil {
 		return r, err
 	}
 	r.target = primary
