@@ -97,7 +97,8 @@ func stackTools() error {
 const patroniConsulModule = "/usr/lib/python3/dist-packages/consul"
 
 // startStack renders the bundle into the state directory, then starts Consul on every host,
-// the Patroni members and the HAProxies, and waits until a client reaches each cluster's
+// the Patroni members and the HAProxies, and waits until the stack is whole (WaitStack): every
+// member replicating and passing Consul's checks, and a client reaching each cluster's
 // primary through VIP:port.
 func (l *Lab) startStack(ctx context.Context) error {
 	files, err := nomad.Bundle(l.topo)
@@ -124,7 +125,11 @@ func (l *Lab) startStack(ctx context.Context) error {
 			return err
 		}
 	}
-	return l.WaitSQL(ctx)
+	if err := l.WaitSQL(ctx); err != nil {
+		return err
+	}
+	l.log.Info("waiting for every member to replicate and pass Consul's checks")
+	return l.WaitStack(ctx, 3*time.Minute)
 }
 
 // startHostStack starts the stack's processes of one host (after a power-on).
@@ -534,6 +539,24 @@ func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 		})
 		if err != nil {
 			return fmt.Errorf("lab: cluster %s is not whole (members %+v): %w", c.Name, last, err)
+		}
+		// Consul's view too (what vipctl status reads): every member's check passes.
+		url := "http://" + l.topo.Consul.Address + "/v1/health/service/" + nomad.PatroniJobName(c) + "?passing=1"
+		var passing int
+		err = wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+			code, body, err := hostGet(wctx, h, url)
+			if err != nil || code != 200 {
+				return false, nil
+			}
+			var entries []json.RawMessage
+			if err := json.Unmarshal(body, &entries); err != nil {
+				return false, fmt.Errorf("lab: Consul health of %s: %w", c.Name, err)
+			}
+			passing = len(entries)
+			return passing == c.Replicas, nil
+		})
+		if err != nil {
+			return fmt.Errorf("lab: cluster %s: %d of %d members pass Consul's checks: %w", c.Name, passing, c.Replicas, err)
 		}
 	}
 	return l.WaitSQL(wctx)
