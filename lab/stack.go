@@ -632,11 +632,7 @@ func (l *Lab) KillPostgres(ctx context.Context, c topology.Cluster, host string)
 	if err != nil {
 		return err
 	}
-	hs, err := l.state.host(host)
-	if err != nil {
-		return err
-	}
-	h, err := l.host(hs)
+	h, err := l.Host(host)
 	if err != nil {
 		return err
 	}
@@ -655,11 +651,7 @@ func (l *Lab) TaskExec(ctx context.Context, c topology.Cluster, host string, arg
 	if err != nil {
 		return "", 0, err
 	}
-	hs, err := l.state.host(host)
-	if err != nil {
-		return "", 0, err
-	}
-	h, err := l.host(hs)
+	h, err := l.Host(host)
 	if err != nil {
 		return "", 0, err
 	}
