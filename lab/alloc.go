@@ -96,16 +96,22 @@ func (a *alloc) ports() map[string]port {
 // publishing does: a connection to a host port, from another host or from this one, reaches
 // the task's port (nftables redirect, in a table of this allocation's own).
 func (a *alloc) mapPorts(ctx context.Context) error {
+	ports := a.ports()
+	var mapped []port
+	for _, label := range slices.Sorted(maps.Keys(ports)) {
+		if p := ports[label]; p.host != p.task {
+			mapped = append(mapped, p)
+		}
+	}
+	if len(mapped) == 0 {
+		return nil
+	}
 	table := "vipctl_" + strings.NewReplacer("-", "_").Replace(*a.job.ID) + "_" + strconv.Itoa(a.index)
 	var rules strings.Builder
 	fmt.Fprintf(&rules, "add table ip %[1]s\nflush table ip %[1]s\n", table)
 	fmt.Fprintf(&rules, "add chain ip %s prerouting { type nat hook prerouting priority dstnat; }\n", table)
 	fmt.Fprintf(&rules, "add chain ip %s output { type nat hook output priority -100; }\n", table)
-	for _, label := range slices.Sorted(maps.Keys(a.ports())) {
-		p := a.ports()[label]
-		if p.host == p.task {
-			continue
-		}
+	for _, p := range mapped {
 		for _, chain := range []string{"prerouting", "output"} {
 			// Only connections to this host: the output hook also sees those to other hosts.
 			fmt.Fprintf(&rules, "add rule ip %s %s fib daddr type local tcp dport %d redirect to :%d\n", table, chain, p.host, p.task)

@@ -76,7 +76,6 @@ type result struct {
 	n             int
 	target        string
 	failedAt      time.Time
-	firstAfter    time.Time
 	outage        time.Duration
 	lost          int
 }
@@ -349,7 +348,6 @@ func drill(ctx context.Context, l *lab.Lab, c topology.Cluster, w *writer, prof 
 	if err != nil {
 		return r, fmt.Errorf("writes did not resume: %w", err)
 	}
-	r.firstAfter = first
 	r.outage = w.longestGap(r.failedAt.Add(-time.Second), first)
 	log.Info("writes resumed", "outage", r.outage)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
