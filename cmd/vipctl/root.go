@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipctl/vipctl/move"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -74,7 +75,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &es):
 		return int(es) // lab exec passes the command's own exit code through
-	case errors.As(err, &ue), errors.Is(err, topology.ErrInvalid):
+	case errors.As(err, &ue), errors.Is(err, topology.ErrInvalid), errors.Is(err, move.ErrUsage):
 		return exitUsage
 	case errors.Is(err, errDegraded):
 		return exitDegraded
@@ -140,6 +141,8 @@ func newRootCmd(g *globals) *cobra.Command {
 		newCmdLab(g),
 		newCmdBootstrap(g),
 		newCmdStatus(g),
+		newCmdVip(g),
+		newCmdHost(g),
 		newCmdVersion(g),
 		newCmdCompletion(g),
 	)
