@@ -53,6 +53,8 @@ const (
 	LocalCIBDir = "/var/lib/pacemaker/cib"
 	// AgentPath is where Pacemaker finds ocf:vipctl:vip (the same as `vipctl ocf install`).
 	AgentPath = "/usr/lib/ocf/resource.d/vipctl/vip"
+	// HealthAgentPath is where Pacemaker finds ocf:vipctl:health, the same binary beside it.
+	HealthAgentPath = "/usr/lib/ocf/resource.d/vipctl/health"
 	// IPaddr2Path is the resource-agents package's ocf:heartbeat:IPaddr2.
 	IPaddr2Path = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
 )
@@ -255,7 +257,7 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("%w: --authkey: %w", ErrUsage, err)
 		}
 	}
-	if opts.Executable == "" && usesAgent(t, topology.AgentVipctl) {
+	if opts.Executable == "" && (usesAgent(t, topology.AgentVipctl) || len(t.Clusters) > 0) {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("%w: find this executable: %w", ErrUsage, err)

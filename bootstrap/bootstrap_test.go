@@ -368,7 +368,7 @@ func tree(t *testing.T, root string) map[string]string {
 }
 
 var stepOrder = []string{
-	"tools", "nic", "membership", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib",
+	"tools", "nic", "membership", "authkey", "corosync.conf", "agent", "health-agent", "corosync", "local-cib", "pacemaker", "quorum", "cib",
 	"vip", "backup-script:app", "backup-cron:app",
 }
 
@@ -423,7 +423,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	}
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "membership": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
-		"agent": StatusChanged, "corosync": StatusChanged, "local-cib": StatusOK, "pacemaker": StatusChanged, "quorum": StatusOK,
+		"agent": StatusChanged, "health-agent": StatusChanged, "corosync": StatusChanged, "local-cib": StatusOK, "pacemaker": StatusChanged, "quorum": StatusOK,
 		"cib": StatusChanged, "vip": StatusOK,
 		"backup-script:app": StatusChanged, "backup-cron:app": StatusChanged,
 	}
@@ -463,6 +463,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 		CorosyncConfPath:              {0o644, conf},
 		AuthkeyPath:                   {0o400, key},
 		AgentPath:                     {0o755, exe},
+		HealthAgentPath:               {0o755, exe},
 		nomad.HostBackupScript("app"): {0o755, backup[3].Data},
 		nomad.HostCronFile("app"):     {0o644, backup[4].Data},
 	}
@@ -569,7 +570,7 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 	}
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "membership": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
-		"agent": StatusChanged, "corosync": StatusFailed, "local-cib": StatusNotRun, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
+		"agent": StatusChanged, "health-agent": StatusChanged, "corosync": StatusFailed, "local-cib": StatusNotRun, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
 		"cib": StatusNotRun, "vip": StatusNotRun,
 		"backup-script:app": StatusNotRun, "backup-cron:app": StatusNotRun,
 	}

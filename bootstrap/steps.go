@@ -42,7 +42,12 @@ func (p *Plan) buildSteps() []step {
 		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", check: p.checkConf, apply: p.applyConf},
 	)
 	if usesAgent(p.topo, topology.AgentVipctl) {
-		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath, check: p.checkAgent, apply: p.applyAgent})
+		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath,
+			check: p.checkAgent(AgentPath), apply: p.applyAgent(AgentPath)})
+	}
+	if p.Group != nil && len(p.topo.ClustersOf(p.Group.Name)) > 0 {
+		steps = append(steps, step{name: "health-agent", what: "the OCF agent ocf:vipctl:health is installed at " + HealthAgentPath,
+			check: p.checkAgent(HealthAgentPath), apply: p.applyAgent(HealthAgentPath)})
 	}
 	steps = append(steps,
 		step{name: "corosync", what: "Corosync runs with this configuration", check: p.checkCorosync, apply: p.applyCorosync},
@@ -205,28 +210,34 @@ func (p *Plan) applyConf(context.Context) (string, error) {
 	return "written", nil
 }
 
-func (p *Plan) checkAgent(context.Context) (string, error) {
-	same, err := sameContent(p.opts.Executable, p.path(AgentPath))
-	if err != nil {
-		return "", fmt.Errorf("compare the agent with %s: %w", p.opts.Executable, err)
-	}
-	if same {
-		st, err := os.Stat(p.path(AgentPath))
+// checkAgent checks that the agent at path is this executable, mode 0755.
+func (p *Plan) checkAgent(path string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) {
+		same, err := sameContent(p.opts.Executable, p.path(path))
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("compare the agent with %s: %w", p.opts.Executable, err)
 		}
-		if st.Mode().Perm() == 0o755 {
-			return "", nil
+		if same {
+			st, err := os.Stat(p.path(path))
+			if err != nil {
+				return "", err
+			}
+			if st.Mode().Perm() == 0o755 {
+				return "", nil
+			}
 		}
+		return "install " + p.opts.Executable + " as " + path, nil
 	}
-	return "install " + p.opts.Executable + " as " + AgentPath, nil
 }
 
-func (p *Plan) applyAgent(context.Context) (string, error) {
-	if err := vip.Install(p.opts.Executable, p.path(AgentPath)); err != nil {
-		return "", err
+// applyAgent installs this executable as the agent at path.
+func (p *Plan) applyAgent(path string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) {
+		if err := vip.Install(p.opts.Executable, p.path(path)); err != nil {
+			return "", err
+		}
+		return "installed " + path, nil
 	}
-	return "installed " + AgentPath, nil
 }
 
 // running reports whether a daemon of this host answers its tool. A process list is not asked:

@@ -57,6 +57,7 @@ func ExampleRender() {
 	// vipctl-fence-ipmi-pg-02 fence_ipmilan
 	// vipctl-fence-ipmi-pg-03 fence_ipmilan
 	// vip-db-a vip
+	// vipctl-health-db-a health
 }
 
 func ExampleParseClusterPorts() {

@@ -110,7 +110,10 @@ func TestPlanOntoFreshCluster(t *testing.T) {
 		{OpAdd, "crm_config", "nvpair", "stonith-enabled", BootstrapOptions},
 		{OpAdd, "crm_config", "nvpair", "no-quorum-policy", BootstrapOptions},
 		{OpAdd, "resources", "primitive", "vip-db", ""},
+		{OpAdd, "resources", "clone", "vipctl-health-db-clone", ""},
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db", ""},
+		{OpAdd, "constraints", "rsc_location", "vipctl-location-vipctl-health-db-clone", ""},
+		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db-health", ""},
 		{OpAdd, "rsc_defaults", "nvpair", "resource-stickiness", "vipctl-rsc_defaults"},
 	}
 	if diff := cmp.Diff(want, headlines(p.Changes)); diff != "" {
@@ -146,7 +149,10 @@ func TestMergeKeepsHandEdits(t *testing.T) {
 		{OpChange, "crm_config", "nvpair", "no-quorum-policy", BootstrapOptions},
 		{OpAdd, "crm_config", "nvpair", "stonith-enabled", BootstrapOptions},
 		{OpAdd, "resources", "primitive", "vip-db", ""},
+		{OpAdd, "resources", "clone", "vipctl-health-db-clone", ""},
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db", ""},
+		{OpAdd, "constraints", "rsc_location", "vipctl-location-vipctl-health-db-clone", ""},
+		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db-health", ""},
 		// The operator's set already names resource-stickiness: its value changes there, so no
 		// second set competes with it.
 		{OpChange, "rsc_defaults", "nvpair", "resource-stickiness", "build-resource-defaults"},
@@ -258,6 +264,12 @@ func TestPlanChangedResource(t *testing.T) {
 			{Op: OpChange, Path: "instance_attributes[vip-db-instance_attributes]/nvpair[ip]", Old: "127.0.0.2", New: "127.0.0.3"},
 			{Op: OpChange, Path: "meta_attributes[vip-db-meta_attributes]/nvpair[vipctl-cluster-app]",
 				Old: "port=5001,patroni=8008,stats=6001", New: "port=5011,patroni=8008,stats=6001"},
+		},
+	}, {
+		Op: OpChange, Section: "resources", Element: "clone", ID: "vipctl-health-db-clone",
+		Fields: []Field{
+			{Op: OpChange, Path: "primitive[vipctl-health-db]/instance_attributes[vipctl-health-db-instance_attributes]/nvpair[clusters]",
+				Old: "app:5001:6001", New: "app:5011:6001"},
 		},
 	}}
 	if diff := cmp.Diff(want, p.Changes); diff != "" {

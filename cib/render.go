@@ -133,6 +133,10 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 	}
 	for _, g := range t.Groups {
 		r.claim(VIPID(g.Name))
+		if len(r.t.ClustersOf(g.Name)) > 0 {
+			r.claim(HealthID(g.Name))
+			r.claim(HealthCloneID(g.Name))
+		}
 	}
 
 	r.crmConfig(conf.CreateElement("crm_config"))
@@ -147,6 +151,7 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 	}
 	for _, g := range t.Groups {
 		r.vip(resources, constraints, g)
+		r.health(resources, constraints, g)
 	}
 	r.rscDefaults(conf.CreateElement("rsc_defaults"))
 	root.CreateElement("status")
@@ -355,11 +360,19 @@ func (r *renderer) vip(resources, constraints *etree.Element, g topology.HostGro
 	r.op(ops, id, "start", "0s", opTimeout)
 	r.op(ops, id, "stop", "0s", opTimeout)
 
-	// -INFINITY on every node that is none of the group's hosts: the VIP runs on its group only.
+	r.onGroupOnly(constraints, id, g)
+	if len(g.Hosts) == 0 && r.err == nil {
+		r.err = fmt.Errorf("%w: host group %q has no hosts", ErrUnrenderable, g.Name)
+	}
+}
+
+// onGroupOnly renders the constraint that keeps rsc on the group's hosts: -INFINITY on every
+// node that is none of them.
+func (r *renderer) onGroupOnly(constraints *etree.Element, rsc string, g topology.HostGroup) {
 	loc := constraints.CreateElement("rsc_location")
-	locID := r.id(PrefixOwned+"location", id)
+	locID := r.id(PrefixOwned+"location", rsc)
 	loc.CreateAttr("id", locID)
-	loc.CreateAttr("rsc", id)
+	loc.CreateAttr("rsc", rsc)
 	rule := loc.CreateElement("rule")
 	ruleID := r.id(locID, "rule")
 	rule.CreateAttr("id", ruleID)
@@ -367,9 +380,6 @@ func (r *renderer) vip(resources, constraints *etree.Element, g topology.HostGro
 	rule.CreateAttr("boolean-op", "and")
 	for _, h := range g.Hosts {
 		r.expr(rule, ruleID, "#uname", "ne", h)
-	}
-	if len(g.Hosts) == 0 && r.err == nil {
-		r.err = fmt.Errorf("%w: host group %q has no hosts", ErrUnrenderable, g.Name)
 	}
 }
 

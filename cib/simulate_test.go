@@ -227,22 +227,8 @@ func TestPerHostNICReachesAgent(t *testing.T) {
 // before or after vipctl's set in the document.
 func TestStickinessWinsOverOtherDefaults(t *testing.T) {
 	tools := realTools(t)
-	topo := load(t, "../examples/vipctl.hcl")
 	ctx := context.Background()
-	dir := t.TempDir()
-	input, up := filepath.Join(dir, "cib.xml"), filepath.Join(dir, "up.xml")
-	doc, err := Render(topo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeDoc(doc, input); err != nil {
-		t.Fatal(err)
-	}
-	res, err := tools.run(ctx, tools.CrmSimulate, "--xml-file", input, "--simulate", "--quorum", "1",
-		"--node-up", "pg-01", "--node-up", "pg-02", "--node-up", "pg-03", "--save-output", up, "--quiet")
-	if err != nil || res.exitCode != 0 {
-		t.Fatalf("crm_simulate: %v, exit %d: %s", err, res.exitCode, res.stderr)
-	}
+	dir, up := exampleUp(t, tools)
 	for _, where := range []string{"before", "after"} {
 		t.Run(where, func(t *testing.T) {
 			cib := etree.NewDocument()
@@ -287,4 +273,26 @@ func TestStickinessWinsOverOtherDefaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exampleUp renders the example topology's CIB and lets crm_simulate bring its three hosts up
+// (with quorum); it returns the directory and the saved CIB with status.
+func exampleUp(t *testing.T, tools Tools) (dir, up string) {
+	t.Helper()
+	dir = t.TempDir()
+	input := filepath.Join(dir, "cib.xml")
+	up = filepath.Join(dir, "up.xml")
+	doc, err := Render(load(t, "../examples/vipctl.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDoc(doc, input); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tools.run(context.Background(), tools.CrmSimulate, "--xml-file", input, "--simulate", "--quorum", "1",
+		"--node-up", "pg-01", "--node-up", "pg-02", "--node-up", "pg-03", "--save-output", up, "--quiet")
+	if err != nil || res.exitCode != 0 {
+		t.Fatalf("crm_simulate: %v, exit %d: %s", err, res.exitCode, res.stderr)
+	}
+	return dir, up
 }

@@ -191,8 +191,8 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if opts.Bare {
 		return l, nil
 	}
-	if usesAgent(t, topology.AgentVipctl) {
-		l.log.Info("installing the vipctl agent")
+	if usesAgent(t, topology.AgentVipctl) || len(t.Clusters) > 0 { // ocf:vipctl:vip, ocf:vipctl:health
+		l.log.Info("installing the vipctl agents")
 		if err := l.run.run(ctx, opts.Vipctl, "ocf", "install"); err != nil {
 			return nil, err
 		}

@@ -73,14 +73,17 @@ func (a *Agent) Run(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.Stderr, usage)
 		return OCFErrArgs
 	}
-	err := a.run(ctx, args[0], args[1:])
+	return exit(a.Stderr, a.run(ctx, args[0], args[1:]))
+}
+
+// exit maps an action's outcome to its OCF exit code, writing the "ocf-exit-reason:" line that
+// Pacemaker shows for a failure.
+func exit(stderr io.Writer, err error) int {
 	if err == nil {
 		return OCFSuccess
 	}
-	code := codeOf(err)
-	reason := strings.ReplaceAll(err.Error(), "\n", "; ")
-	fmt.Fprintf(a.Stderr, "ocf-exit-reason:%s\n", reason)
-	return code
+	fmt.Fprintf(stderr, "ocf-exit-reason:%s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	return codeOf(err)
 }
 
 // codeOf maps an action's error to its OCF exit code. This is the only place that does.
@@ -93,7 +96,7 @@ func codeOf(err error) int {
 		return OCFErrConfigured
 	case errors.Is(err, ErrPermission):
 		return OCFErrPerm
-	case errors.Is(err, ErrNoNetns), errors.Is(err, ErrNoInterface), errors.Is(err, ErrNoRoute):
+	case errors.Is(err, ErrNoNetns), errors.Is(err, ErrNoInterface), errors.Is(err, ErrNoRoute), errors.Is(err, ErrNoTool):
 		return OCFErrInstalled
 	default:
 		return OCFErrGeneric

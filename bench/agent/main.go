@@ -47,7 +47,17 @@ func main() {
 	nic := flag.String("nic", "veth0", "interface")
 	var agents agentList
 	flag.Var(&agents, "agent", "name=path of an agent to compare with IPaddr2 (repeatable); the first also runs with dad_probe=false")
+	var health agentList
+	flag.Var(&health, "health", "name=path of a health agent whose monitor to measure (repeatable; the first is the reference)")
+	clusters := flag.String("clusters", "demo:15001:16001", "the health agents' clusters parameter (NAME:PORT:STATS_PORT)")
 	flag.Parse()
+	if len(health) > 0 {
+		if err := runHealth(*n, *clusters, health); err != nil {
+			fmt.Fprintln(os.Stderr, "agentbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(agents) == 0 {
 		agents = agentList{{name: "vipctl", path: "/usr/lib/ocf/resource.d/vipctl/vip"}}
 	}
@@ -140,6 +150,55 @@ func run(n int, ip, cidr, nic string, agents []agent) error {
 			fmt.Printf("%-34s vs %s, %-10s: %5.1fx less CPU, %5.1fx faster\n", a.name, agents[0].name, op,
 				float64(ref[op].cpu)/float64(r.cpu), float64(ref[op].wall)/float64(r.wall))
 		}
+	}
+	return nil
+}
+
+// runHealth measures the monitor of health agents in its steady state: every check passing
+// and the attribute already set, so that the monitor forks nothing (the agent calls
+// attrd_updater only when the value changes). The agents take turns block by block.
+func runHealth(n int, clusters string, agents []agent) error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("subreaper: %w", err)
+	}
+	env := []string{"OCF_ROOT=/usr/lib/ocf", "OCF_RESOURCE_INSTANCE=bench-health", "OCF_RESKEY_CRM_meta_timeout=20000",
+		"OCF_RESKEY_attribute=bench-health", "OCF_RESKEY_clusters=" + clusters, "PATH=" + os.Getenv("PATH")}
+	fmt.Printf("health monitor, clusters %q, %d iterations each (the agents take turns every %d), CPU = user+sys of the agent and all its descendants\n\n",
+		clusters, n, block)
+	tot := map[string]*result{}
+	for _, a := range agents {
+		if err := step(a, env, "start"); err != nil {
+			return err
+		}
+		tot[a.name] = &result{}
+	}
+	mon := append(append([]string{}, env...), "OCF_RESKEY_CRM_meta_interval=5000")
+	for done := 0; done < n; done += block {
+		k := min(block, n-done)
+		for _, a := range agents {
+			r, err := measure(k, func() error { return step(a, mon, "monitor") })
+			if err != nil {
+				return err
+			}
+			t := tot[a.name]
+			t.wall, t.cpu = t.wall+r.wall*time.Duration(k), t.cpu+r.cpu*time.Duration(k)
+		}
+	}
+	fmt.Printf("%-34s %-10s %12s %12s\n", "agent", "operation", "wall ms/op", "CPU ms/op")
+	for _, a := range agents {
+		t := tot[a.name]
+		t.wall, t.cpu = t.wall/time.Duration(n), t.cpu/time.Duration(n)
+		fmt.Printf("%-34s %-10s %12.2f %12.2f\n", a.name, "monitor", ms(t.wall), ms(t.cpu))
+		if err := step(a, env, "stop"); err != nil {
+			return err
+		}
+	}
+	fmt.Println()
+	ref := tot[agents[0].name]
+	for _, a := range agents[1:] {
+		r := tot[a.name]
+		fmt.Printf("%-34s vs %s, monitor: %5.1fx less CPU, %5.1fx faster\n", a.name, agents[0].name,
+			float64(ref.cpu)/float64(r.cpu), float64(ref.wall)/float64(r.wall))
 	}
 	return nil
 }

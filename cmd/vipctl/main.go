@@ -4,8 +4,8 @@ package main
 import "os"
 
 func main() {
-	if args, ok := agentArgs(os.Args); ok { // the OCF agent: no command tree, OCF exit codes
-		os.Exit(runAgent(args, os.Stdout, os.Stderr))
+	if agent, args, ok := agentArgs(os.Args); ok { // an OCF agent: no command tree, OCF exit codes
+		os.Exit(runAgent(agent, args, os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

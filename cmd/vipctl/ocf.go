@@ -12,27 +12,40 @@ import (
 	"github.com/vipctl/vipctl/vip"
 )
 
-// agentPath is where Pacemaker finds ocf:vipctl:vip.
-const agentPath = "/usr/lib/ocf/resource.d/vipctl/vip"
+// agentPath is where Pacemaker finds ocf:vipctl:vip; ocf:vipctl:health is the same binary
+// beside it (healthAgentName).
+const (
+	agentPath       = "/usr/lib/ocf/resource.d/vipctl/vip"
+	healthAgentName = "health"
+)
 
-// agentArgs reports whether the process runs as the OCF agent — installed as "vip", or as
-// `vipctl ocf ACTION` — and returns the action and its arguments. The agent path then skips the
-// command tree entirely.
-func agentArgs(args []string) ([]string, bool) {
+// agentArgs reports whether the process runs as an OCF agent — installed as "vip" or "health",
+// or as `vipctl ocf ACTION` (the VIP agent) or `vipctl ocf health ACTION` — and returns the
+// agent's name, the action and its arguments. The agent path then skips the command tree
+// entirely.
+func agentArgs(args []string) (string, []string, bool) {
 	switch {
 	case len(args) > 0 && filepath.Base(args[0]) == "vip":
-		return args[1:], true
-	case len(args) > 2 && args[1] == "ocf" && args[2] != "install" && args[2] != "help" && args[2][0] != '-':
-		return args[2:], true
+		return "vip", args[1:], true
+	case len(args) > 0 && filepath.Base(args[0]) == healthAgentName:
+		return healthAgentName, args[1:], true
+	case len(args) > 3 && args[1] == "ocf" && args[2] == healthAgentName && args[3] != "" && args[3][0] != '-':
+		return healthAgentName, args[3:], true
+	case len(args) > 2 && args[1] == "ocf" && args[2] != "install" && args[2] != "help" && args[2] != healthAgentName && args[2][0] != '-':
+		return "vip", args[2:], true
 	}
-	return nil, false
+	return "", nil, false
 }
 
 // runAgent runs one OCF action and returns its OCF exit code. It installs no signal handler:
 // Pacemaker ends an action that overruns its timeout with SIGKILL (to its process group), every
 // action bounds itself by OCF_RESKEY_CRM_meta_timeout, and a handler would cost each run a thread
 // (about 0.5 ms of CPU per monitor here).
-func runAgent(args []string, stdout, stderr io.Writer) int {
+func runAgent(name string, args []string, stdout, stderr io.Writer) int {
+	if name == healthAgentName {
+		h := &vip.HealthAgent{Getenv: os.Getenv, Stdout: stdout, Stderr: stderr}
+		return h.Run(context.Background(), args)
+	}
 	a := &vip.Agent{Getenv: os.Getenv, Stdout: stdout, Stderr: stderr}
 	return a.Run(context.Background(), args)
 }
@@ -70,7 +83,7 @@ func newCmdOcfInstall(g *globals) *cobra.Command {
 	opts := &ocfInstallOptions{Stderr: g.Stderr}
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install this binary as the OCF agent " + agentPath,
+		Short: "Install this binary as the OCF agents " + agentPath + " and " + healthAgentName + " beside it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return ocfInstallRun(cmd.Context(), opts)
@@ -94,9 +107,12 @@ func ocfInstallRun(_ context.Context, opts *ocfInstallOptions) error {
 	if filepath.Base(opts.Dest) != "vip" {
 		return usageErrorf("--dest must end in /vip (the agent recognises itself by that name), not %q", opts.Dest)
 	}
-	if err := vip.Install(src, opts.Dest); err != nil {
-		return err
+	health := filepath.Join(filepath.Dir(opts.Dest), healthAgentName)
+	for _, dest := range []string{opts.Dest, health} {
+		if err := vip.Install(src, dest); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.Stderr, "installed %s\n", dest)
 	}
-	fmt.Fprintf(opts.Stderr, "installed %s\n", opts.Dest)
 	return nil
 }

@@ -17,23 +17,27 @@ import (
 
 func TestAgentArgs(t *testing.T) {
 	for _, tc := range []struct {
-		argv []string
-		want []string
-		ok   bool
+		argv  []string
+		agent string
+		want  []string
+		ok    bool
 	}{
-		{[]string{"/usr/lib/ocf/resource.d/vipctl/vip", "monitor"}, []string{"monitor"}, true},
-		{[]string{"vip"}, []string{}, true},
-		{[]string{"vipctl", "ocf", "start"}, []string{"start"}, true},
-		{[]string{"vipctl", "ocf", "meta-data"}, []string{"meta-data"}, true},
-		{[]string{"vipctl", "ocf", "install"}, nil, false},
-		{[]string{"vipctl", "ocf", "--help"}, nil, false},
-		{[]string{"vipctl", "ocf"}, nil, false},
-		{[]string{"vipctl", "-o", "json", "ocf", "start"}, nil, false},
-		{[]string{"vipctl", "render"}, nil, false},
+		{[]string{"/usr/lib/ocf/resource.d/vipctl/vip", "monitor"}, "vip", []string{"monitor"}, true},
+		{[]string{"vip"}, "vip", []string{}, true},
+		{[]string{"/usr/lib/ocf/resource.d/vipctl/health", "monitor"}, "health", []string{"monitor"}, true},
+		{[]string{"vipctl", "ocf", "start"}, "vip", []string{"start"}, true},
+		{[]string{"vipctl", "ocf", "meta-data"}, "vip", []string{"meta-data"}, true},
+		{[]string{"vipctl", "ocf", "health", "monitor"}, "health", []string{"monitor"}, true},
+		{[]string{"vipctl", "ocf", "health"}, "", nil, false},
+		{[]string{"vipctl", "ocf", "install"}, "", nil, false},
+		{[]string{"vipctl", "ocf", "--help"}, "", nil, false},
+		{[]string{"vipctl", "ocf"}, "", nil, false},
+		{[]string{"vipctl", "-o", "json", "ocf", "start"}, "", nil, false},
+		{[]string{"vipctl", "render"}, "", nil, false},
 	} {
-		got, ok := agentArgs(tc.argv)
-		if ok != tc.ok || !cmp.Equal(got, tc.want) {
-			t.Errorf("agentArgs(%q) = %q, %v; want %q, %v", tc.argv, got, ok, tc.want, tc.ok)
+		agent, got, ok := agentArgs(tc.argv)
+		if ok != tc.ok || agent != tc.agent || !cmp.Equal(got, tc.want) {
+			t.Errorf("agentArgs(%q) = %q, %q, %v; want %q, %q, %v", tc.argv, agent, got, ok, tc.agent, tc.want, tc.ok)
 		}
 	}
 }
@@ -67,6 +71,9 @@ func buildAgent(t *testing.T) string {
 	}
 	if st.Mode().Perm() != 0o755 {
 		t.Errorf("installed agent has mode %s, want 0755", st.Mode().Perm())
+	}
+	if st, err := os.Stat(filepath.Join(filepath.Dir(dest), "health")); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("the health agent beside it: %v", err)
 	}
 	return dest
 }
