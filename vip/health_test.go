@@ -302,3 +302,43 @@ listen demo-stats
 		t.Fatalf("the server gone, the backend never counted as down: %v (last: %v)", err, last)
 	}
 }
+
+// FuzzChunkReader: whatever the body, chunking it in pieces of any size and reading it back
+// through chunkReader gives the body again.
+func FuzzChunkReader(f *testing.F) {
+	f.Add([]byte("# pxname,svname,status\ndemo,BACKEND,UP\n"), uint8(7))
+	f.Add([]byte{}, uint8(1))
+	f.Fuzz(func(t *testing.T, body []byte, size uint8) {
+		n := int(size%64) + 1
+		var enc bytes.Buffer
+		for rest := body; len(rest) > 0; {
+			k := min(n, len(rest))
+			fmt.Fprintf(&enc, "%x\r\n%s\r\n", k, rest[:k])
+			rest = rest[k:]
+		}
+		enc.WriteString("0\r\n\r\n")
+		got, err := io.ReadAll(&chunkReader{r: bufio.NewReader(&enc)})
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("read back %q, %v; want %q", got, err, body)
+		}
+	})
+}
+
+// FuzzStatsBackendUp: any page is read without a panic, and a page that says proxy's backend is
+// UP is read as UP whatever precedes it.
+func FuzzStatsBackendUp(f *testing.F) {
+	for _, name := range []string{"stats-up.csv", "stats-down.csv"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "haproxy", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, page []byte) {
+		_, _ = statsBackendUp(bytes.NewReader(page), "demo")
+		good := "# pxname,svname,status\nzz,BACKEND,DOWN\ndemo,BACKEND,UP\n"
+		if up, err := statsBackendUp(strings.NewReader(good), "demo"); !up || err != nil {
+			t.Fatalf("a page with demo's backend UP: %v, %v", up, err)
+		}
+	})
+}
