@@ -214,7 +214,7 @@ func TestMoveAndDrainInLab(t *testing.T) {
 		}
 	})
 
-	t.Run("drain of the last host is refused", func(t *testing.T) {
+	t.Run("drain of the last host is refused, unless forced", func(t *testing.T) {
 		d.t = t
 		holder := d.holder(ctx)
 		var drained []string
@@ -233,6 +233,12 @@ func TestMoveAndDrainInLab(t *testing.T) {
 		if got := d.holder(ctx); got != holder {
 			t.Errorf("after the refused drain the VIP is on %s, want %s", got, holder)
 		}
+		// --force drains it anyway: the VIP stops.
+		if code, _, _ := vipctlIn(t, ctx, l, vipctl, holder, "host", "drain", holder, "--force"); code != 0 {
+			t.Fatalf("host drain --force %s: exit %d", holder, code)
+		}
+		d.waitHolders(ctx, func(h []string) bool { return len(h) == 0 }, "the VIP to stop after a forced drain")
+		drained = append(drained, holder)
 		for _, h := range drained {
 			if code, _, _ := vipctlIn(t, ctx, l, vipctl, h, "host", "undrain", h); code != 0 {
 				t.Errorf("host undrain %s: exit %d", h, code)
