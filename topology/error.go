@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/vipctl/vipctl/internal/printable"
 )
 
 // Error lists every problem found in one topology file, in file order.
@@ -30,7 +32,9 @@ func offset(d *hcl.Diagnostic) int {
 	return d.Subject.Start.Byte
 }
 
-// Error prints one line per diagnostic: "file:line,col-line,col: summary; detail".
+// Error prints one line per diagnostic: "file:line,col-line,col: summary; detail". Control
+// characters, ANSI escapes and line breaks from the file's name or values are printed as Go
+// escapes (\x1b), so each diagnostic stays one line and a terminal shows what the file holds.
 func (e *Error) Error() string {
 	lines := make([]string, 0, len(e.Diagnostics))
 	for _, d := range e.Diagnostics {
@@ -41,7 +45,7 @@ func (e *Error) Error() string {
 		if d.Subject != nil {
 			line = d.Subject.String() + ": " + line
 		}
-		lines = append(lines, line)
+		lines = append(lines, printable.Line(line))
 	}
 	return strings.Join(lines, "\n")
 }

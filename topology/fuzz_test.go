@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -10,9 +11,12 @@ import (
 
 // FuzzParse: Parse never panics; an error is always an *Error matching ErrInvalid whose
 // diagnostics have a position; whatever loads, formatted and loaded again, is the same.
-// The seed corpus (testdata/fuzz/FuzzParse) holds the example, every bad file and
-// generated topologies.
+// The seed corpus (testdata/fuzz/FuzzParse) holds the example, every bad file, generated
+// topologies and nesting within the depth limit and past it.
 func FuzzParse(f *testing.F) {
+	// Size seeds, too big to commit: at the limit, one byte past it.
+	f.Add(bytes.Repeat([]byte("#\n"), MaxFileSize/2))
+	f.Add(append(bytes.Repeat([]byte("#\n"), MaxFileSize/2), '\n'))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		top, err := Parse(src, "fuzz.hcl")
 		if err != nil {

@@ -67,7 +67,7 @@ func newCmdBootstrap(g *globals) *cobra.Command {
 	f.BoolVar(&opts.Submit, "submit", false, "also register the Nomad jobs (NOMAD_ADDR, NOMAD_TOKEN)")
 	f.StringVar(&opts.Backup, "backup", string(bootstrap.BackupCron), "what schedules the backups: cron (install pgsql_backup.sh and the cron entry) or nomad (the backup job)")
 	f.StringVar(&opts.CIBBackupDir, "cib-backup-dir", cib.DefaultBackupDir, "where to keep a copy of each CIB the cib step replaces")
-	f.DurationVar(&opts.Wait, "wait", bootstrap.DefaultWait, "how long to wait for this host to be online with quorum, and again for its VIP to start")
+	positiveDurationVar(f, &opts.Wait, "wait", bootstrap.DefaultWait, "how long to wait for this host to be online with quorum, and again for its VIP to start")
 	return cmd
 }
 

@@ -40,7 +40,7 @@ func newCmdCibDiff(g *globals) *cobra.Command {
 			return cibDiffRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().DurationVar(&opts.Live.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of each cibadmin or crm_diff run")
+	positiveDurationVar(cmd.Flags(), &opts.Live.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of each cibadmin or crm_diff run")
 	return cmd
 }
 
@@ -66,7 +66,7 @@ func newCmdCibApply(g *globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the changes, write nothing")
 	cmd.Flags().StringVar(&opts.Live.BackupDir, "backup-dir", cib.DefaultBackupDir, "where to keep a copy of each CIB that apply replaces")
-	cmd.Flags().DurationVar(&opts.Live.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of each cibadmin or crm_diff run")
+	positiveDurationVar(cmd.Flags(), &opts.Live.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of each cibadmin or crm_diff run")
 	return cmd
 }
 

@@ -63,7 +63,7 @@ func newCmdCibVerify(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Tools.CrmVerify, "crm-verify", "crm_verify", "crm_verify to run")
-	cmd.Flags().DurationVar(&opts.Tools.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of crm_verify")
+	positiveDurationVar(cmd.Flags(), &opts.Tools.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of crm_verify")
 	return cmd
 }
 
@@ -108,7 +108,7 @@ func newCmdCibSimulate(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&opts.Fail, "fail", nil, "a host to fail (repeatable)")
 	cmd.Flags().StringVar(&opts.Tools.CrmSimulate, "crm-simulate", "crm_simulate", "crm_simulate to run")
-	cmd.Flags().DurationVar(&opts.Tools.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of each crm_simulate run")
+	positiveDurationVar(cmd.Flags(), &opts.Tools.Timeout, "timeout", cib.DefaultToolTimeout, "time limit of each crm_simulate run")
 	return cmd
 }
 

@@ -398,8 +398,8 @@ func newCmdLabProbe(g *globals) *cobra.Command {
 			return lab.Probe(cmd.Context(), opts, g.Stdout)
 		},
 	}
-	cmd.Flags().DurationVar(&opts.Interval, "interval", 20*time.Millisecond, "time between connection attempts")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 200*time.Millisecond, "connect and read timeout of one attempt")
+	positiveDurationVar(cmd.Flags(), &opts.Interval, "interval", 20*time.Millisecond, "time between connection attempts")
+	positiveDurationVar(cmd.Flags(), &opts.Timeout, "timeout", 200*time.Millisecond, "connect and read timeout of one attempt")
 	cmd.Flags().DurationVar(&opts.For, "for", 0, "stop after this long (0: until interrupted)")
 	cmd.Flags().BoolVar(&opts.UntilOK, "until-ok", false, "stop after the first successful connection")
 	return cmd

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,9 +30,9 @@ func agentArgs(args []string) (string, []string, bool) {
 		return "vip", args[1:], true
 	case len(args) > 0 && filepath.Base(args[0]) == healthAgentName:
 		return healthAgentName, args[1:], true
-	case len(args) > 3 && args[1] == "ocf" && args[2] == healthAgentName && args[3] != "" && args[3][0] != '-':
+	case len(args) > 3 && args[1] == "ocf" && args[2] == healthAgentName && !strings.HasPrefix(args[3], "-"):
 		return healthAgentName, args[3:], true
-	case len(args) > 2 && args[1] == "ocf" && args[2] != "install" && args[2] != "help" && args[2] != healthAgentName && args[2][0] != '-':
+	case len(args) > 2 && args[1] == "ocf" && args[2] != "install" && args[2] != "help" && args[2] != healthAgentName && !strings.HasPrefix(args[2], "-"):
 		return "vip", args[2:], true
 	}
 	return "", nil, false

@@ -34,10 +34,29 @@ func TestAgentArgs(t *testing.T) {
 		{[]string{"vipctl", "ocf"}, "", nil, false},
 		{[]string{"vipctl", "-o", "json", "ocf", "start"}, "", nil, false},
 		{[]string{"vipctl", "render"}, "", nil, false},
+		{[]string{"vipctl", "ocf", ""}, "vip", []string{""}, true}, // the agent answers: OCF_ERR_UNIMPLEMENTED
+		{[]string{"vipctl", "ocf", "health", ""}, "health", []string{""}, true},
 	} {
 		agent, got, ok := agentArgs(tc.argv)
 		if ok != tc.ok || agent != tc.agent || !cmp.Equal(got, tc.want) {
 			t.Errorf("agentArgs(%q) = %q, %q, %v; want %q, %q, %v", tc.argv, agent, got, ok, tc.agent, tc.want, tc.ok)
+		}
+	}
+}
+
+// An empty or unknown action is OCF_ERR_UNIMPLEMENTED (3), never a panic.
+func TestAgentUnknownAction(t *testing.T) {
+	for _, argv := range [][]string{
+		{"vipctl", "ocf", ""}, {"vipctl", "ocf", "promote"}, {"vipctl", "ocf", "\x1b[31m"},
+		{"vipctl", "ocf", "health", ""}, {"vipctl", "ocf", "health", "promote"},
+	} {
+		var stdout, stderr strings.Builder
+		name, args, ok := agentArgs(argv)
+		if !ok {
+			t.Fatalf("agentArgs(%q) is not an agent", argv)
+		}
+		if code := runAgent(name, args, &stdout, &stderr); code != 3 {
+			t.Errorf("%q: exit %d; want 3 (OCF_ERR_UNIMPLEMENTED)\nstderr: %s", argv, code, stderr.String())
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipctl/vipctl/internal/printable"
 	"github.com/vipctl/vipctl/move"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -36,16 +37,24 @@ type globals struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Logger *slog.Logger
+
+	// ctx is the command's context (ended by SIGINT and SIGTERM), set before any command
+	// runs, so that reading the topology ends on those signals too.
+	ctx context.Context
 }
 
 // loadTopology loads the topology named by -f, printing its warnings to stderr.
 func (g *globals) loadTopology() (*topology.Topology, error) {
-	t, err := topology.Load(g.File)
+	ctx := g.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	t, err := topology.LoadContext(ctx, g.File)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range t.Warnings {
-		fmt.Fprintf(g.Stderr, "warning: %s\n", w)
+		fmt.Fprintf(g.Stderr, "warning: %s\n", printable.Line(w))
 	}
 	return t, nil
 }
@@ -103,7 +112,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	var es exitStatus
 	if err != nil && !errors.Is(err, errDegraded) && !errors.As(err, &es) {
-		fmt.Fprintf(stderr, "vipctl: %v\n", err)
+		fmt.Fprintf(stderr, "vipctl: %s\n", printable.Lines(err.Error()))
 	}
 	return exitCode(err)
 }
@@ -115,6 +124,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			g.ctx = cmd.Context()
 			if g.File == "" {
 				g.File = defaultTopologyFile
 			}

@@ -40,7 +40,7 @@ func newCmdStatus(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Host, "host", "", "host of the topology to check as (default: this machine's hostname, if it is one)")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", status.DefaultTimeout, "bound of each network probe (TCP, Consul, HAProxy stats)")
+	positiveDurationVar(cmd.Flags(), &opts.Timeout, "timeout", status.DefaultTimeout, "bound of each network probe (TCP, Consul, HAProxy stats)")
 	return cmd
 }
 
