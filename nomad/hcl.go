@@ -92,8 +92,14 @@ func (w *hclWriter) group(b *body, g *api.TaskGroup) {
 		setDuration(b, "shutdown_delay", *g.ShutdownDelay)
 	}
 	if len(g.Affinities) > 0 || len(g.Spreads) > 0 || g.Scaling != nil || g.Consul != nil || g.MaxRunDuration != nil ||
-		deprecatedDisconnect(g) {
-		w.fail("group %q: affinity, spread, scaling, consul, max_run_duration and the pre-1.8 disconnect fields are not written", *g.Name)
+		unwrittenDisconnect(g) {
+		w.fail("group %q: affinity, spread, scaling, consul, max_run_duration, max_client_disconnect and prevent_reschedule_on_lost are not written", *g.Name)
+	}
+	if g.Disconnect != nil && stopAfterClientDisconnect(g) != nil {
+		w.fail("group %q: both the disconnect block and stop_after_client_disconnect: Nomad takes one", *g.Name)
+	}
+	if d := stopAfterClientDisconnect(g); d != nil {
+		setDuration(b, "stop_after_client_disconnect", *d)
 	}
 	for _, c := range g.Constraints {
 		constraint(block(b, "constraint"), c)
@@ -167,11 +173,18 @@ func (w *hclWriter) group(b *body, g *api.TaskGroup) {
 	}
 }
 
-// deprecatedDisconnect reports whether a group sets the pre-1.8 disconnect fields, which Nomad
-// 1.10 ignores: vipctl uses the disconnect block and refuses to write them.
-func deprecatedDisconnect(g *api.TaskGroup) bool {
+// unwrittenDisconnect reports whether a group sets the pre-1.8 disconnect fields that vipctl
+// never renders.
+func unwrittenDisconnect(g *api.TaskGroup) bool {
 	//lint:ignore SA1019 detecting the deprecated fields is the point
-	return g.StopAfterClientDisconnect != nil || g.MaxClientDisconnect != nil || g.PreventRescheduleOnLost != nil
+	return g.MaxClientDisconnect != nil || g.PreventRescheduleOnLost != nil
+}
+
+// stopAfterClientDisconnect is the group attribute of Nomad before 1.8 (nomad.version < 1.8),
+// which the disconnect block replaced.
+func stopAfterClientDisconnect(g *api.TaskGroup) *time.Duration {
+	//lint:ignore SA1019 the jobs for Nomad before 1.8 need it
+	return g.StopAfterClientDisconnect
 }
 
 func (w *hclWriter) network(b *body, n *api.NetworkResource) {

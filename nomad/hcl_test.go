@@ -237,7 +237,10 @@ func goValue(t *testing.T, v cty.Value) any {
 // TestJobHCLCarriesEveryField: reduced by the api types' own hcl tags (independently of the
 // writer), every job equals its HCL file parsed back: the writer drops nothing and adds nothing.
 func TestJobHCLCarriesEveryField(t *testing.T) {
-	for _, tp := range []*topology.Topology{exampleTopology(t), manyClusters(t, 10, 2)} {
+	// Jobs for a Nomad before 1.8 carry stop_after_client_disconnect instead of the disconnect block.
+	nomad16 := exampleTopology(t)
+	nomad16.Nomad.Version = topology.NomadVersion{Major: 1, Minor: 6}
+	for _, tp := range []*topology.Topology{exampleTopology(t), manyClusters(t, 10, 2), nomad16} {
 		jobs, err := Jobs(tp)
 		if err != nil {
 			t.Fatal(err)

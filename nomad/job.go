@@ -244,13 +244,6 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 			MaxDelay:      new(30 * time.Minute),
 			Unlimited:     new(true),
 		},
-		// An allocation on a host cut off from the Nomad servers stops itself after 30 s and is
-		// never replaced while disconnected: two members never carry the same alloc index (and
-		// so the same PATRONI_NAME) at once.
-		Disconnect: &api.DisconnectStrategy{
-			StopOnClientAfter: new(patroniStopOnClientAfter),
-			Replace:           new(false),
-		},
 		Update: &api.UpdateStrategy{
 			MaxParallel:      new(1),
 			HealthCheck:      new(healthChecks),
@@ -282,6 +275,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		}},
 		Tasks: []*api.Task{task},
 	}
+	disconnect(group, t.Nomad.Version)
 
 	return &api.Job{
 		ID:          new(name),
@@ -291,6 +285,23 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		TaskGroups:  []*api.TaskGroup{group},
 		Meta:        map[string]string{"vipctl_cluster": c.Name},
 	}, nil
+}
+
+// disconnect sets what a Patroni member does on a host cut off from the Nomad servers: it stops
+// itself after patroniStopOnClientAfter, and (from Nomad 1.8, the disconnect block) is never
+// replaced while disconnected, so two members never carry the same alloc index, and so the same
+// PATRONI_NAME, at once. Nomad before 1.8 knows only stop_after_client_disconnect; with
+// distinct_hosts and count = hosts it has nowhere else to place a replacement anyway.
+func disconnect(g *api.TaskGroup, v topology.NomadVersion) {
+	if v.HasDisconnectBlock() {
+		g.Disconnect = &api.DisconnectStrategy{
+			StopOnClientAfter: new(patroniStopOnClientAfter),
+			Replace:           new(false),
+		}
+		return
+	}
+	//lint:ignore SA1019 the field of the Nomad versions before the disconnect block
+	g.StopAfterClientDisconnect = new(patroniStopOnClientAfter)
 }
 
 // literalTemplate makes text safe as the data of a Nomad template block: consul-template

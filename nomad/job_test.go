@@ -199,6 +199,10 @@ func TestPatroniJob(t *testing.T) {
 	if g.Disconnect == nil || g.Disconnect.StopOnClientAfter == nil || *g.Disconnect.Replace {
 		t.Errorf("disconnect = %+v, want stop_on_client_after and replace = false", g.Disconnect)
 	}
+	//lint:ignore SA1019 jobs for Nomad 1.8 must not carry the old field
+	if g.StopAfterClientDisconnect != nil {
+		t.Errorf("stop_after_client_disconnect set beside the disconnect block")
+	}
 	task := g.Tasks[0]
 	if task.Driver != "docker" || task.Config["image"] != c.Image {
 		t.Errorf("task driver %q image %v", task.Driver, task.Config["image"])

@@ -3,6 +3,7 @@ package nomad
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,13 +17,20 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/internal/nomadagent"
+	"github.com/vipctl/vipctl/topology"
 )
 
 // writeBundleJobs writes the example topology's nomad/*.nomad and *.json files into a temporary
 // directory and returns it with the job IDs in the bundle's order.
 func writeBundleJobs(t *testing.T) (string, []string) {
 	t.Helper()
-	files, err := Bundle(exampleTopology(t))
+	return writeTopologyJobs(t, exampleTopology(t))
+}
+
+// writeTopologyJobs is writeBundleJobs for another topology.
+func writeTopologyJobs(t *testing.T, topo *topology.Topology) (string, []string) {
+	t.Helper()
+	files, err := Bundle(topo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +123,73 @@ func TestRealNomadValidateAndPlan(t *testing.T) {
 				t.Errorf("%s: the .nomad file differs from the registered .json job:\n%s", id, b)
 			}
 		})
+	}
+}
+
+// TestRealNomadJobsForNomad16: with nomad.version 1.6 the jobs are written for the Nomad this
+// test runs, whole: `nomad job validate` takes every .nomad file as it is, and the Patroni job
+// the agent stores stops a disconnected member after 30 s.
+func TestRealNomadJobsForNomad16(t *testing.T) {
+	a := nomadagent.Start(t)
+	topo := exampleTopology(t)
+	topo.Nomad.Version = topology.NomadVersion{Major: 1, Minor: 6}
+	dir, ids := writeTopologyJobs(t, topo)
+	for _, id := range ids {
+		hclFile := filepath.Join(dir, id+".nomad")
+		if out, err := nomadRun(a, "job", "validate", hclFile); err != nil {
+			t.Errorf("nomad job validate %s: %v\n%s", hclFile, err, out)
+		}
+		job := readJobJSON(t, filepath.Join(dir, id+".json"))
+		if _, _, err := a.Client.Jobs().Register(job, nil); err != nil {
+			t.Fatalf("register %s: %v", id, err)
+		}
+		src, err := os.ReadFile(hclFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := a.Client.Jobs().ParseHCLOpts(&api.JobsParseRequest{JobHCL: string(src), Canonicalize: true})
+		if err != nil {
+			t.Fatalf("the agent cannot parse %s: %v", hclFile, err)
+		}
+		plan, _, err := a.Client.Jobs().Plan(parsed, true, nil)
+		if err != nil {
+			t.Fatalf("plan the HCL of %s: %v", id, err)
+		}
+		if plan.Diff == nil || plan.Diff.Type != "None" {
+			b, _ := json.MarshalIndent(plan.Diff, "", "  ")
+			t.Errorf("%s: the .nomad file differs from the registered .json job:\n%s", id, b)
+		}
+		if !strings.HasPrefix(id, PatroniJobPrefix) {
+			continue
+		}
+		stored, _, err := a.Client.Jobs().Info(id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		//lint:ignore SA1019 the field of Nomad before 1.8 is what this Nomad keeps
+		stop := stored.TaskGroups[0].StopAfterClientDisconnect
+		if stop == nil || *stop != patroniStopOnClientAfter {
+			t.Errorf("%s: the agent stored stop_after_client_disconnect %v, want %v", id, stop, patroniStopOnClientAfter)
+		}
+	}
+}
+
+// TestRealNomadAgentVersion: AgentVersion reads the real agent's version, and CheckVersion
+// refuses to send jobs written for 1.8 to it.
+func TestRealNomadAgentVersion(t *testing.T) {
+	a := nomadagent.Start(t)
+	v, text, err := AgentVersion(context.Background(), a.Client.Raw())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != (topology.NomadVersion{Major: 1, Minor: 6}) || text != "1.6.1" {
+		t.Fatalf("AgentVersion = %v %q, want 1.6 \"1.6.1\"", v, text)
+	}
+	if _, err := CheckVersion(exampleTopology(t).Nomad.Version, v, text); !errors.Is(err, ErrVersion) {
+		t.Errorf("CheckVersion(1.8 jobs, Nomad 1.6.1) = %v, want ErrVersion", err)
+	}
+	if note, err := CheckVersion(topology.NomadVersion{Major: 1, Minor: 6}, v, text); err != nil || note != "" {
+		t.Errorf("CheckVersion(1.6 jobs, Nomad 1.6.1) = %q, %v, want neither", note, err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/vipctl/vipctl/topology"
 )
 
 // ErrSubmit is matched (errors.Is) by an error of the Nomad API while registering a job.
@@ -45,4 +47,52 @@ func Submit(ctx context.Context, jobs []*api.Job, r registrar) ([]Submitted, err
 		done = append(done, Submitted{Job: *c.ID, EvalID: resp.EvalID, Warnings: resp.Warnings})
 	}
 	return done, nil
+}
+
+// ErrVersion is matched (errors.Is) when the Nomad agent is older than the jobs need.
+var ErrVersion = errors.New("nomad version")
+
+// querier reads an endpoint of the Nomad HTTP API; *api.Raw (client.Raw()) is one.
+type querier interface {
+	Query(endpoint string, out any, q *api.QueryOptions) (*api.QueryMeta, error)
+}
+
+var _ querier = (*api.Raw)(nil)
+
+// AgentVersion asks the agent behind q which Nomad it runs (GET /v1/agent/self).
+func AgentVersion(ctx context.Context, q querier) (topology.NomadVersion, string, error) {
+	var self api.AgentSelf
+	if _, err := q.Query("/v1/agent/self", &self, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+		return topology.NomadVersion{}, "", fmt.Errorf("%w: ask the agent: %w", ErrSubmit, err)
+	}
+	text := ""
+	if v, ok := self.Config["Version"].(map[string]any); ok {
+		text, _ = v["Version"].(string)
+	}
+	if text == "" {
+		text = self.Member.Tags["build"]
+	}
+	v, ok := topology.ParseNomadVersion(text)
+	if !ok {
+		return topology.NomadVersion{}, text, fmt.Errorf("%w: the agent reports version %q", ErrVersion, text)
+	}
+	return v, text, nil
+}
+
+// CheckVersion tells whether jobs written for want run on an agent of version have: an older
+// agent would drop what it does not know (the JSON API ignores unknown fields, so a Nomad before
+// 1.8 would register the Patroni job without its disconnect block). The returned note, if any,
+// is a warning: a Nomad from 1.10 ignores stop_after_client_disconnect, which jobs for a
+// nomad.version before 1.8 carry.
+func CheckVersion(want, have topology.NomadVersion, haveText string) (note string, err error) {
+	if have.Before(want.Major, want.Minor) {
+		return "", fmt.Errorf("%w: the agent runs Nomad %s, older than nomad.version %s of the topology: "+
+			"set nomad { version = %q } (the jobs are then written for it), or upgrade Nomad",
+			ErrVersion, haveText, want, have.String())
+	}
+	if !want.HasDisconnectBlock() && !have.Before(1, 10) {
+		return fmt.Sprintf("Nomad %s ignores stop_after_client_disconnect, which jobs for nomad.version %s carry: "+
+			"set nomad.version to %s for the disconnect block", haveText, want, have), nil
+	}
+	return "", nil
 }

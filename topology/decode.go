@@ -2,6 +2,7 @@ package topology
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -33,6 +34,7 @@ func decode(body hcl.Body, filename string, text []byte) (*parsed, hcl.Diagnosti
 	}
 	value(d, file, "datacenters", &p.t.Datacenters)
 	p.t.Consul = d.consul(file.child("consul"))
+	p.t.Nomad = d.nomad(file.child("nomad"))
 	if _, ok := file.single["corosync"]; !ok {
 		d.errorf(file.def, "Missing corosync block", "The file needs a corosync block with cluster_name.")
 	}
@@ -63,6 +65,42 @@ func (d *decoder) consul(s *src) Consul {
 	value(d, s, "dns", &c.DNS)
 	value(d, s, "job_address", &c.JobAddress)
 	return c
+}
+
+func (d *decoder) nomad(s *src) Nomad {
+	n := Nomad{Version: defaultNomadVersion}
+	var text string
+	if value(d, s, "version", &text) {
+		v, ok := ParseNomadVersion(text)
+		if !ok {
+			d.errorf(s.at("version"), "Invalid nomad version "+quote(text),
+				"nomad.version must be a Nomad release, MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. \"1.6\" or \"1.8.4\".")
+		}
+		if ok && v.Before(minNomadVersion.Major, minNomadVersion.Minor) {
+			d.errorf(s.at("version"), "Unsupported nomad version "+quote(text),
+				"The jobs need Nomad %s or later: their templates read Nomad Variables.", minNomadVersion)
+		}
+		n.Version = v
+	}
+	return n
+}
+
+// ParseNomadVersion reads MAJOR.MINOR or MAJOR.MINOR.PATCH (as a Nomad agent reports it); the patch level does not change
+// what a job may contain.
+func ParseNomadVersion(text string) (NomadVersion, bool) {
+	parts := strings.Split(text, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return NomadVersion{}, false
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || v > 999 || p != strconv.Itoa(v) {
+			return NomadVersion{}, false
+		}
+		n[i] = v
+	}
+	return NomadVersion{Major: n[0], Minor: n[1]}, true
 }
 
 func (d *decoder) corosync(s *src) Corosync {

@@ -34,3 +34,11 @@ const (
 	defaultCheckRise           = 1
 	defaultResolveIntervalMS   = 1000 // HAProxy's own: 10 s
 )
+
+// defaultNomadVersion is the Nomad the jobs are written for when nomad.version is not set:
+// 1.8, the first with the group's disconnect block. minNomadVersion is the oldest that can run
+// them at all: the password templates read Nomad Variables (1.4).
+var (
+	defaultNomadVersion = NomadVersion{Major: 1, Minor: 8}
+	minNomadVersion     = NomadVersion{Major: 1, Minor: 4}
+)

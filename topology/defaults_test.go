@@ -50,6 +50,7 @@ cluster "c" {
 			Address: "127.0.0.1:8500", DNS: "127.0.0.1:8600",
 			JobAddress: "${attr.unique.network.ip-address}:8500",
 		},
+		Nomad:     Nomad{Version: NomadVersion{Major: 1, Minor: 8}},
 		Corosync:  Corosync{ClusterName: "min", TokenMS: 1000},
 		Pacemaker: Pacemaker{StonithEnabled: false, NoQuorumPolicy: "stop", ResourceStickiness: 100},
 		Hosts: []Host{
@@ -79,6 +80,9 @@ cluster "c" {
 func TestExplicitValues(t *testing.T) {
 	src := []byte(`
 datacenters = ["dc1", "dc2"]
+nomad {
+  version = "1.6.1"
+}
 consul {
   address     = "10.0.0.1:8500"
   dns         = "10.0.0.1:8600"
@@ -156,6 +160,7 @@ cluster "c" {
 		File:        "x.hcl",
 		Datacenters: []string{"dc1", "dc2"},
 		Consul:      Consul{Address: "10.0.0.1:8500", DNS: "10.0.0.1:8600", JobAddress: "${attr.unique.network.ip-address}:18500"},
+		Nomad:       Nomad{Version: NomadVersion{Major: 1, Minor: 6}},
 		Corosync:    Corosync{ClusterName: "x", TokenMS: 3000},
 		Pacemaker:   Pacemaker{StonithEnabled: false, NoQuorumPolicy: "freeze", ResourceStickiness: 0},
 		Hosts: []Host{

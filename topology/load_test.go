@@ -35,6 +35,7 @@ func TestLoadExample(t *testing.T) {
 			DNS:        "127.0.0.1:8600",
 			JobAddress: "${attr.unique.network.ip-address}:8500",
 		},
+		Nomad:     Nomad{Version: NomadVersion{Major: 1, Minor: 8}},
 		Corosync:  Corosync{ClusterName: "pg-prod", TokenMS: 1000},
 		Pacemaker: Pacemaker{StonithEnabled: true, NoQuorumPolicy: "stop", ResourceStickiness: 100},
 		Fences:    []Fence{ipmi("pg-01", "10.20.1.11"), ipmi("pg-02", "10.20.1.12"), ipmi("pg-03", "10.20.1.13")},

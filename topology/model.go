@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 )
@@ -23,6 +24,7 @@ type Topology struct {
 	File        string // path the topology was loaded from
 	Datacenters []string
 	Consul      Consul
+	Nomad       Nomad
 	Corosync    Corosync
 	Pacemaker   Pacemaker
 	Fences      []Fence
@@ -40,6 +42,26 @@ type Consul struct {
 	DNS        string // host:port of Consul DNS, HAProxy's resolver; default 127.0.0.1:8600
 	JobAddress string // what jobs use to reach the host's agent; default ${attr.unique.network.ip-address}:8500
 }
+
+// Nomad says which Nomad the rendered jobs are written for.
+type Nomad struct {
+	// Version is the oldest Nomad version the cluster runs, from nomad.version; default 1.8.
+	Version NomadVersion
+}
+
+// NomadVersion is a Nomad release line, MAJOR.MINOR.
+type NomadVersion struct{ Major, Minor int }
+
+func (v NomadVersion) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+
+// Before reports whether v is older than major.minor.
+func (v NomadVersion) Before(major, minor int) bool {
+	return v.Major < major || v.Major == major && v.Minor < minor
+}
+
+// HasDisconnectBlock reports whether this Nomad reads a group's disconnect block (1.8 and
+// later); older ones know only the group attribute stop_after_client_disconnect.
+func (v NomadVersion) HasDisconnectBlock() bool { return !v.Before(1, 8) }
 
 // Corosync holds the totem settings rendered into corosync.conf.
 type Corosync struct {

@@ -8,7 +8,7 @@ var schemas = map[string]*hcl.BodySchema{
 	"": {
 		Attributes: attrs("datacenters"),
 		Blocks: []hcl.BlockHeaderSchema{
-			{Type: "consul"}, {Type: "corosync"}, {Type: "pacemaker"},
+			{Type: "consul"}, {Type: "nomad"}, {Type: "corosync"}, {Type: "pacemaker"},
 			{Type: "fence", LabelNames: []string{"name"}},
 			{Type: "host", LabelNames: []string{"name"}},
 			{Type: "host_group", LabelNames: []string{"name"}},
@@ -16,6 +16,7 @@ var schemas = map[string]*hcl.BodySchema{
 		},
 	},
 	"consul":     {Attributes: attrs("address", "dns", "job_address")},
+	"nomad":      {Attributes: attrs("version")},
 	"corosync":   {Attributes: attrs("cluster_name", "token_ms")},
 	"pacemaker":  {Attributes: attrs("stonith_enabled", "no_quorum_policy", "resource_stickiness")},
 	"fence":      {Attributes: attrs("agent", "host", "params")},

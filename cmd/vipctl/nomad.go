@@ -85,6 +85,7 @@ func nomadRenderRun(_ context.Context, opts nomadRenderOptions) error {
 type nomadSubmitOptions struct {
 	Load   func() (*topology.Topology, error)
 	Stdout io.Writer
+	Stderr io.Writer
 	JSON   bool
 	// Client makes the Nomad API client; the default reads NOMAD_ADDR, NOMAD_TOKEN and the
 	// other NOMAD_* variables (api.DefaultConfig).
@@ -95,6 +96,7 @@ func newCmdNomadSubmit(g *globals) *cobra.Command {
 	opts := nomadSubmitOptions{
 		Load:   g.loadTopology,
 		Stdout: g.Stdout,
+		Stderr: g.Stderr,
 		Client: func() (*api.Client, error) { return api.NewClient(api.DefaultConfig()) },
 	}
 	return &cobra.Command{
@@ -103,7 +105,9 @@ func newCmdNomadSubmit(g *globals) *cobra.Command {
 		Long: "Register the Patroni, HAProxy and backup jobs of every cluster with Nomad, in that order,\n" +
 			"through PUT /v1/jobs. The address and token come from NOMAD_ADDR and NOMAD_TOKEN (and the\n" +
 			"other NOMAD_* variables of the Nomad CLI); the token is never printed. Stops at the first\n" +
-			"job Nomad refuses (exit 1). The passwords must be in Nomad Variables first: see docs/nomad.md.",
+			"job Nomad refuses (exit 1). Before anything is sent, the agent's version is checked against\n" +
+			"the topology's nomad.version: an older Nomad would drop what it does not know (exit 1).\n" +
+			"The passwords must be in Nomad Variables first: see docs/nomad.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.JSON = g.jsonOutput()
@@ -124,6 +128,17 @@ func nomadSubmitRun(ctx context.Context, opts nomadSubmitOptions) error {
 	client, err := opts.Client()
 	if err != nil {
 		return fmt.Errorf("nomad client: %w", err)
+	}
+	have, haveText, err := nomad.AgentVersion(ctx, client.Raw())
+	if err != nil {
+		return err
+	}
+	note, err := nomad.CheckVersion(t.Nomad.Version, have, haveText)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(opts.Stderr, "warning: "+note)
 	}
 	done, err := nomad.Submit(ctx, jobs, client.Jobs())
 	if opts.JSON {
