@@ -55,6 +55,13 @@ var profiles = map[string]profile{
     synchronous_mode = true
   }
 `},
+	// A crashed primary fails over to the synchronous standby at once instead of recovering in
+	// place; only safe with synchronous mode (no acknowledged commit is only on the primary).
+	"syncfailover": {"syncfailover", `  patroni {
+    synchronous_mode      = true
+    primary_start_timeout = 0
+  }
+`},
 }
 
 // kind is one drill of issue 9's list.
@@ -86,7 +93,7 @@ func run() int {
 		writer   = flag.String("writer", "", "the writer binary (required)")
 		drills   = flag.Int("drills", 5, "drills per profile, cycling through kinds a..e")
 		only     = flag.String("kinds", "abcde", "the drill kinds to run")
-		profs    = flag.String("profiles", "stock,vipctl", "comma-separated profiles: stock, vipctl, sync")
+		profs    = flag.String("profiles", "stock,vipctl", "comma-separated profiles: stock, vipctl, sync, syncfailover")
 		steady   = flag.Duration("steady", 0, "before the drills of the vipctl profile, write this long with no fault and report any failover")
 		logFile  = flag.String("log", "", "also write every drill's line here")
 		existing = flag.Bool("existing", false, "drill the stack lab that is up (vipctl lab up --stack) instead of bringing one up per profile")
