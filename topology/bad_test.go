@@ -133,3 +133,53 @@ func TestErrorString(t *testing.T) {
 		t.Errorf("error text (-want +got):\n%s", diff)
 	}
 }
+
+// TestNomadVersion: nomad.version is a Nomad release no older than the jobs need, named at its
+// line and column when it is not.
+func TestNomadVersion(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    NomadVersion
+		err     string // the summary of the error at 2,13, "" for none
+	}{
+		{version: "1.6.1", want: NomadVersion{1, 6}},
+		{version: "1.10", want: NomadVersion{1, 10}},
+		{version: "2.0.0", want: NomadVersion{2, 0}},
+		{version: "1.4", want: NomadVersion{1, 4}},
+		{version: "1.3", err: `Unsupported nomad version "1.3"`},
+		{version: "1.8x", err: `Invalid nomad version "1.8x"`},
+		{version: "1", err: `Invalid nomad version "1"`},
+		{version: "01.8", err: `Invalid nomad version "01.8"`},
+		{version: "1.8.0.1", err: `Invalid nomad version "1.8.0.1"`},
+		{version: "v1.8", err: `Invalid nomad version "v1.8"`},
+		{version: "", err: `Invalid nomad version ""`},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			src := fmt.Appendf(nil, "nomad {\n  version = %q\n}\ncorosync {\n  cluster_name = \"t\"\n}\n", tc.version)
+			top, err := Parse(src, "x.hcl")
+			var nomadLines []string
+			for _, line := range strings.Split(fmt.Sprint(err), "\n") {
+				if strings.Contains(line, "nomad") {
+					nomadLines = append(nomadLines, line)
+				}
+			}
+			if tc.err == "" {
+				if len(nomadLines) != 0 {
+					t.Fatalf("errors about nomad: %q", nomadLines)
+				}
+				// The file has no host: Parse fails, but decoding the version is not what failed.
+				if got, ok := ParseNomadVersion(tc.version); !ok || got != tc.want {
+					t.Errorf("ParseNomadVersion(%q) = %v, %v, want %v", tc.version, got, ok, tc.want)
+				}
+				return
+			}
+			if top != nil {
+				t.Errorf("Parse returned a topology")
+			}
+			if len(nomadLines) != 1 || !strings.HasPrefix(nomadLines[0], "x.hcl:2,13-") ||
+				!strings.Contains(nomadLines[0], ": "+tc.err+";") {
+				t.Errorf("errors about nomad %q, want one at x.hcl:2,13 saying %s", nomadLines, tc.err)
+			}
+		})
+	}
+}
