@@ -257,7 +257,7 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("%w: --authkey: %w", ErrUsage, err)
 		}
 	}
-	if opts.Executable == "" && (usesAgent(t, topology.AgentVipctl) || len(t.Clusters) > 0) {
+	if opts.Executable == "" { // installed as the alert agent, and as the OCF agents where a group uses them
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("%w: find this executable: %w", ErrUsage, err)

@@ -368,7 +368,7 @@ func tree(t *testing.T, root string) map[string]string {
 }
 
 var stepOrder = []string{
-	"tools", "nic", "membership", "authkey", "corosync.conf", "agent", "health-agent", "corosync", "local-cib", "pacemaker", "quorum", "cib",
+	"tools", "nic", "membership", "authkey", "corosync.conf", "agent", "health-agent", "alert", "corosync", "local-cib", "pacemaker", "quorum", "cib",
 	"vip", "backup-script:app", "backup-cron:app",
 }
 
@@ -405,7 +405,7 @@ func TestPlanOfQuorumOnlyHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"tools", "membership", "authkey", "corosync.conf", "agent", "corosync", "local-cib", "pacemaker", "quorum", "cib"}
+	want := []string{"tools", "membership", "authkey", "corosync.conf", "agent", "alert", "corosync", "local-cib", "pacemaker", "quorum", "cib"}
 	if diff := cmp.Diff(want, p.Steps()); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
@@ -423,7 +423,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	}
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "membership": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
-		"agent": StatusChanged, "health-agent": StatusChanged, "corosync": StatusChanged, "local-cib": StatusOK, "pacemaker": StatusChanged, "quorum": StatusOK,
+		"agent": StatusChanged, "health-agent": StatusChanged, "alert": StatusChanged, "corosync": StatusChanged, "local-cib": StatusOK, "pacemaker": StatusChanged, "quorum": StatusOK,
 		"cib": StatusChanged, "vip": StatusOK,
 		"backup-script:app": StatusChanged, "backup-cron:app": StatusChanged,
 	}
@@ -570,7 +570,7 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 	}
 	want := map[string]Status{
 		"tools": StatusOK, "nic": StatusOK, "membership": StatusOK, "authkey": StatusChanged, "corosync.conf": StatusChanged,
-		"agent": StatusChanged, "health-agent": StatusChanged, "corosync": StatusFailed, "local-cib": StatusNotRun, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
+		"agent": StatusChanged, "health-agent": StatusChanged, "alert": StatusChanged, "corosync": StatusFailed, "local-cib": StatusNotRun, "pacemaker": StatusNotRun, "quorum": StatusNotRun,
 		"cib": StatusNotRun, "vip": StatusNotRun,
 		"backup-script:app": StatusNotRun, "backup-cron:app": StatusNotRun,
 	}

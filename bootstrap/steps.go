@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/wait"
+	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -49,6 +51,7 @@ func (p *Plan) buildSteps() []step {
 		steps = append(steps, step{name: "health-agent", what: "the OCF agent ocf:vipctl:health is installed at " + HealthAgentPath,
 			check: p.checkAgent(HealthAgentPath), apply: p.applyAgent(HealthAgentPath)})
 	}
+	steps = append(steps, step{name: "alert", what: "the alert agent is installed at " + journal.AlertPath + " and user hacluster owns " + filepath.Dir(journal.DefaultPath), check: p.checkAlert, apply: p.applyAlert})
 	steps = append(steps,
 		step{name: "corosync", what: "Corosync runs with this configuration", check: p.checkCorosync, apply: p.applyCorosync},
 		step{name: "local-cib", what: "no CIB of another cluster waits in " + LocalCIBDir, check: p.checkLocalCIB, apply: p.applyLocalCIB},
@@ -228,6 +231,31 @@ func (p *Plan) checkAgent(path string) func(context.Context) (string, error) {
 		}
 		return "install " + p.opts.Executable + " as " + path, nil
 	}
+}
+
+// checkAlert: the alert agent is this executable, mode 0755, and the journal's directory is
+// owned by hacluster (Pacemaker runs alert agents as that user).
+func (p *Plan) checkAlert(context.Context) (string, error) {
+	same, err := sameContent(p.opts.Executable, p.path(journal.AlertPath))
+	if err != nil {
+		return "", fmt.Errorf("compare the alert agent with %s: %w", p.opts.Executable, err)
+	}
+	dir := filepath.Dir(journal.DefaultPath)
+	if same {
+		agent, aerr := os.Stat(p.path(journal.AlertPath))
+		jdir, derr := os.Stat(p.path(dir))
+		if aerr == nil && derr == nil && agent.Mode().Perm() == 0o755 && journal.OwnedByHacluster(jdir) {
+			return "", nil
+		}
+	}
+	return "install " + p.opts.Executable + " as " + journal.AlertPath + ", give " + dir + " to hacluster", nil
+}
+
+func (p *Plan) applyAlert(context.Context) (string, error) {
+	if err := journal.Install(p.opts.Executable, p.path(journal.AlertPath), p.path(journal.DefaultPath)); err != nil {
+		return "", err
+	}
+	return "installed " + journal.AlertPath, nil
 }
 
 // applyAgent installs this executable as the agent at path.

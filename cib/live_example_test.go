@@ -38,5 +38,5 @@ func ExamplePlanFor() {
 	// ~ crm_config cib-bootstrap-options: no-quorum-policy: ignore → stop
 	// + crm_config cib-bootstrap-options: stonith-enabled: true
 	// ~ rsc_defaults build-resource-defaults: resource-stickiness: 1 → 100
-	// 8 changes to CIB 0.10.0
+	// 9 changes to CIB 0.10.0
 }

@@ -16,8 +16,8 @@ var operatorMeta = []string{"target-role", "is-managed", "maintenance"}
 // Merge returns the CIB that apply writes: a copy of live in which vipctl's part is replaced by
 // desired's, and nothing else changed.
 //
-//   - resources carrying the meta attribute vipctl-managed=true, and constraints whose id starts
-//     with vip- or vipctl-, are vipctl's: they are added, replaced or removed to match desired
+//   - resources carrying the meta attribute vipctl-managed=true, and constraints and alerts whose
+//     id starts with vip- or vipctl-, are vipctl's: they are added, replaced or removed to match desired
 //     (keeping an operator's target-role, is-managed and maintenance on them);
 //   - the nvpairs of desired's crm_config, rsc_defaults and op_defaults are set to desired's
 //     values in the live sets, next to every other nvpair (Pacemaker's dc-version,
@@ -37,6 +37,7 @@ func Merge(live, desired *etree.Document) (*etree.Document, error) {
 	}
 	mergeOwned(lconf, dconf.SelectElement("resources"), "resources", ownedResource, true)
 	mergeOwned(lconf, dconf.SelectElement("constraints"), "constraints", ownedConstraint, false)
+	mergeOwned(lconf, dconf.SelectElement("alerts"), "alerts", ownedConstraint, false)
 	for _, name := range []string{"crm_config", "rsc_defaults", "op_defaults"} {
 		if dsec := dconf.SelectElement(name); dsec != nil {
 			mergeNVPairs(lconf, dsec)
@@ -62,8 +63,8 @@ func ownedResource(e *etree.Element) bool {
 	return false
 }
 
-// ownedConstraint reports whether a constraint is vipctl's: constraints cannot carry meta
-// attributes, so the id prefix is the mark.
+// ownedConstraint reports whether a constraint (or an alert) is vipctl's: constraints cannot
+// carry meta attributes, so the id prefix is the mark.
 func ownedConstraint(e *etree.Element) bool {
 	return IsOwnedID(e.SelectAttrValue("id", ""))
 }

@@ -114,6 +114,7 @@ func TestPlanOntoFreshCluster(t *testing.T) {
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db", ""},
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vipctl-health-db-clone", ""},
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db-health", ""},
+		{OpAdd, "alerts", "alert", AlertID, ""},
 		{OpAdd, "rsc_defaults", "nvpair", "resource-stickiness", "vipctl-rsc_defaults"},
 	}
 	if diff := cmp.Diff(want, headlines(p.Changes)); diff != "" {
@@ -156,6 +157,7 @@ func TestMergeKeepsHandEdits(t *testing.T) {
 		// The operator's set already names resource-stickiness: its value changes there, so no
 		// second set competes with it.
 		{OpChange, "rsc_defaults", "nvpair", "resource-stickiness", "build-resource-defaults"},
+		{OpAdd, "alerts", "alert", AlertID, ""},
 	}
 	if diff := cmp.Diff(want, headlines(p.Changes)); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)

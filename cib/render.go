@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
+	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -36,6 +38,8 @@ const (
 	// BootstrapOptions is the cluster_property_set that holds vipctl's cluster properties: a
 	// second set would be silently overridden by this one.
 	BootstrapOptions = "cib-bootstrap-options"
+	// AlertID is the id of vipctl's alert, which feeds the failover journal (`vipctl alert`).
+	AlertID = PrefixOwned + "alert"
 )
 
 // rscDefaultsID is the id of vipctl's rsc_defaults meta attribute set.
@@ -128,6 +132,7 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 	// "a-monitor-interval-10s").
 	r.claim(BootstrapOptions)
 	r.claim(rscDefaultsID)
+	r.claim(AlertID)
 	for _, f := range t.Fences {
 		r.claim(FenceID(f.Name))
 	}
@@ -154,6 +159,7 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 		r.health(resources, constraints, g)
 	}
 	r.rscDefaults(conf.CreateElement("rsc_defaults"))
+	r.alerts(conf.CreateElement("alerts"))
 	root.CreateElement("status")
 
 	if r.err != nil {
@@ -266,6 +272,26 @@ func (r *renderer) fence(resources, constraints *etree.Element, f topology.Fence
 	loc.CreateAttr("rsc", id)
 	loc.CreateAttr("node", f.Host)
 	loc.CreateAttr("score", "-INFINITY")
+}
+
+// alerts renders vipctl's alert: every node, fencing and resource event goes to the alert
+// agent (`vipctl alert`), which appends it to the host's failover journal. Attribute changes are
+// not selected: node attributes change often and say nothing about failovers. The alert's
+// timeout is longer than the agent's own budget, so Pacemaker never has to kill it.
+func (r *renderer) alerts(alerts *etree.Element) {
+	a := alerts.CreateElement("alert")
+	a.CreateAttr("id", AlertID)
+	a.CreateAttr("path", journal.AlertPath)
+	sel := a.CreateElement("select")
+	sel.CreateElement("select_nodes")
+	sel.CreateElement("select_fencing")
+	sel.CreateElement("select_resources")
+	meta := a.CreateElement("meta_attributes")
+	meta.CreateAttr("id", r.id(AlertID, "meta_attributes"))
+	r.nvpair(meta, "timeout", strconv.Itoa(int(journal.AlertTimeout/time.Millisecond))+"ms")
+	rcpt := a.CreateElement("recipient")
+	rcpt.CreateAttr("id", r.id(AlertID, "journal"))
+	rcpt.CreateAttr("value", journal.DefaultPath)
 }
 
 // managedMeta adds the meta attribute set carrying vipctl's ownership mark and returns it.

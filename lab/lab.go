@@ -197,6 +197,11 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 			return nil, err
 		}
 	}
+	// The CIB's alert runs it on every host; each host's journal lives in its own /var/lib/vipctl.
+	l.log.Info("installing the alert agent")
+	if err := l.run.run(ctx, opts.Vipctl, "alert", "install"); err != nil {
+		return nil, err
+	}
 	h, err := l.anyHost()
 	if err != nil {
 		return nil, err
@@ -702,4 +707,10 @@ func (l *Lab) Settle(ctx context.Context) error {
 // PacemakerLog returns the path, on this machine, of the named host's Pacemaker log.
 func (l *Lab) PacemakerLog(host string) string {
 	return filepath.Join(l.dir, hostsSubdir, host, "var/log/pacemaker/pacemaker.log")
+}
+
+// Journal returns the path, on this machine, of the named host's failover journal (its
+// /var/lib/vipctl/events.jsonl, written by the alert agent).
+func (l *Lab) Journal(host string) string {
+	return filepath.Join(l.dir, hostsSubdir, host, "var/lib/vipctl/events.jsonl")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/vipctl/vipctl/cib"
+	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -43,7 +44,14 @@ type Options struct {
 	// means DefaultCrmMonTimeout.
 	CrmMon        string
 	CrmMonTimeout time.Duration
+	// Journal is this host's failover journal, read for each VIP's last moves; "" means
+	// journal.DefaultPath. LastMoves is how many moves per VIP are shown; 0 means DefaultLastMoves.
+	Journal   string
+	LastMoves int
 }
+
+// DefaultLastMoves is how many of each VIP's moves the report shows.
+const DefaultLastMoves = 3
 
 // withDefaults returns o with every zero field set to its default.
 func (o Options) withDefaults() Options {
@@ -55,6 +63,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CrmMon == "" {
 		o.CrmMon = "crm_mon"
+	}
+	if o.LastMoves <= 0 {
+		o.LastMoves = DefaultLastMoves
 	}
 	return o
 }
@@ -69,6 +80,8 @@ type probes struct {
 
 	consulAddr string
 	consulErr  error
+
+	history func() ([]journal.Event, error) // this host's journal; nil: not read
 }
 
 // Check looks at every component of the topology from this machine and returns the report,
@@ -107,6 +120,10 @@ func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, er
 		cfg.Address = t.Consul.Address
 	}
 	p.consulAddr = cfg.Address
+	p.history = func() ([]journal.Event, error) {
+		ev, _, err := journal.Journal{Path: opts.Journal}.Read(time.Time{})
+		return ev, err
+	}
 	if c, err := api.NewClient(cfg); err != nil {
 		p.consulErr = err
 	} else {
@@ -153,7 +170,7 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 		r.Pacemaker, resources = pm, rs
 	})
 	for _, g := range t.Groups {
-		grp := Group{Name: g.Name, VIP: g.VIP.Prefix, Hosts: slices.Clone(g.Hosts), Resource: cib.VIPID(g.Name), RunningOn: []string{}, Clusters: []Cluster{}}
+		grp := Group{Name: g.Name, VIP: g.VIP.Prefix, Hosts: slices.Clone(g.Hosts), Resource: cib.VIPID(g.Name), RunningOn: []string{}, Clusters: []Cluster{}, LastMoves: []journal.Move{}}
 		for _, c := range t.ClustersOf(g.Name) {
 			grp.Clusters = append(grp.Clusters, Cluster{Name: c.Name, Address: netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.Port))})
 		}
@@ -195,6 +212,9 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 			l := localVIP(p.addrs, opts.Host, grp.VIP.Addr(), slices.Contains(grp.RunningOn, opts.Host))
 			grp.Local = &l
 		}
+	}
+	if p.history != nil {
+		r.addMoves(p.history, opts.LastMoves)
 	}
 	hosts := make([]string, len(t.Hosts))
 	for i, h := range t.Hosts {

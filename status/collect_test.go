@@ -24,6 +24,7 @@ import (
 
 	"github.com/vipctl/vipctl/internal/fakeconsul"
 	"github.com/vipctl/vipctl/internal/testenv"
+	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -310,7 +311,8 @@ func TestCollectWithRealHAProxy(t *testing.T) {
 			Groups: []Group{{
 				Name: "db-a", VIP: netip.PrefixFrom(testVIP, 8), Hosts: []string{"pg-01", "pg-02", "pg-03"},
 				Resource: "vip-db-a", Role: "Started", RunningOn: []string{"pg-03"},
-				Local: &LocalVIP{Host: "pg-03", Holder: true, Present: true, Usable: true},
+				Local:     &LocalVIP{Host: "pg-03", Holder: true, Present: true, Usable: true},
+				LastMoves: []journal.Move{},
 				Clusters: []Cluster{{
 					Name:    "msrvc01",
 					Address: netip.AddrPortFrom(testVIP, uint16(c.Port)),

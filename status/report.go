@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/vipctl/vipctl/journal"
 )
 
 // Report is the whole status: what each component said and every problem found in it.
@@ -17,6 +19,9 @@ type Report struct {
 	Pacemaker     Pacemaker `json:"pacemaker"`
 	Groups        []Group   `json:"groups"`   // in topology order
 	Problems      []Problem `json:"problems"` // [] when healthy
+	// JournalError says why this host's failover journal could not be read (the moves are
+	// then empty); it is no problem of the system's.
+	JournalError string `json:"journal_error,omitempty"`
 }
 
 // Group is one host group: where its VIP runs and its clusters.
@@ -29,6 +34,8 @@ type Group struct {
 	RunningOn []string     `json:"running_on"`      // hosts where Pacemaker says it is active
 	Local     *LocalVIP    `json:"local,omitempty"` // this host's netlink view; only when status runs on a host of the topology
 	Clusters  []Cluster    `json:"clusters"`        // in topology order
+	// LastMoves are the VIP's last moves, oldest first, from this host's journal.
+	LastMoves []journal.Move `json:"last_moves"`
 }
 
 // Cluster is one PostgreSQL cluster behind its group's VIP.

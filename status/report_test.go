@@ -5,9 +5,12 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/consul/api"
+
+	"github.com/vipctl/vipctl/journal"
 )
 
 // healthyReport is what collect reports for a sound one-group, one-cluster system seen from
@@ -20,7 +23,8 @@ func healthyReport() *Report {
 		Groups: []Group{{
 			Name: "db-a", VIP: netip.MustParsePrefix("10.20.0.100/24"), Hosts: []string{"pg-01", "pg-02", "pg-03"},
 			Resource: "vip-db-a", Role: "Started", RunningOn: []string{"pg-03"},
-			Local: &LocalVIP{Host: "pg-03", Holder: true, Present: true, Usable: true},
+			Local:     &LocalVIP{Host: "pg-03", Holder: true, Present: true, Usable: true},
+			LastMoves: []journal.Move{{Resource: "vip-db-a", Time: time.Date(2026, 11, 26, 1, 35, 23, 0, time.UTC), From: "pg-01", To: "pg-03", Why: "node pg-01 lost"}},
 			Clusters: []Cluster{{
 				Name: "msrvc01", Address: netip.MustParseAddrPort("10.20.0.100:5001"), Reach: Reach{OK: true},
 				Consul: Consul{Service: "pgsql-msrvc01", Replicas: 3, Healthy: 3, Leaders: []string{"pgsql-msrvc01/pgsql-0"},

@@ -56,6 +56,9 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Name, g.VIP, g.Resource, running, localText(g.Local))
 	}
 	fmt.Fprintln(tw)
+	if movesText(tw, r) {
+		fmt.Fprintln(tw)
+	}
 
 	fmt.Fprintf(tw, "CLUSTER\tVIP:PORT\tTCP\tLEADER (CONSUL)\tMEMBERS\tHAPROXY\n")
 	for _, g := range r.Groups {
@@ -105,6 +108,26 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	_, err := fmt.Fprintf(w, "\nstatus: %s\n", verdict)
 	return err
+}
+
+// movesText writes each VIP's last moves from this host's journal, if there are any, and
+// reports whether it wrote anything.
+func movesText(w io.Writer, r *Report) bool {
+	if r.JournalError != "" {
+		fmt.Fprintf(w, "last moves\t? (%s)\n", r.JournalError)
+		return true
+	}
+	wrote := false
+	for _, g := range r.Groups {
+		for _, m := range g.LastMoves {
+			if !wrote {
+				fmt.Fprintf(w, "LAST MOVES\tWHEN\tFROM -> TO\tWHY\n")
+				wrote = true
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s -> %s\t%s\n", g.Name, m.Time.UTC().Format("2006-01-02 15:04:05Z07:00"), m.From, m.To, m.Why)
+		}
+	}
+	return wrote
 }
 
 func localText(l *LocalVIP) string {

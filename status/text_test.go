@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/consul/api"
+
+	"github.com/vipctl/vipctl/journal"
 )
 
 // netipCmp compares net/netip values as values.
@@ -45,13 +47,14 @@ func degradedReport() *Report {
 func unreachableReport() *Report {
 	r := &Report{ConsulAddress: "127.0.0.1:8500",
 		Pacemaker: Pacemaker{Error: "crm_mon: Not connected (code 102)", Nodes: []Node{}, Failed: []FailedAction{}},
-		Groups: []Group{{Name: "db-a", VIP: healthyReport().Groups[0].VIP, Hosts: []string{"pg-01", "pg-02", "pg-03"}, Resource: "vip-db-a", RunningOn: []string{},
+		Groups: []Group{{Name: "db-a", VIP: healthyReport().Groups[0].VIP, Hosts: []string{"pg-01", "pg-02", "pg-03"}, Resource: "vip-db-a", RunningOn: []string{}, LastMoves: []journal.Move{},
 			Clusters: []Cluster{{Name: "msrvc01", Address: healthyReport().Groups[0].Clusters[0].Address,
 				Reach:   Reach{Error: "no answer: context deadline exceeded"},
 				Consul:  Consul{Service: "pgsql-msrvc01", Replicas: 3, Error: "connection refused", Leaders: []string{}, Members: []Member{}},
 				HAProxy: HAProxy{URL: "http://10.20.0.100:6001/;csv", Error: "no answer: context deadline exceeded", Servers: []Server{}},
 			}}}},
 	}
+	r.JournalError = "journal: open /var/lib/vipctl/events.jsonl: permission denied"
 	r.judge(topologyHosts)
 	return r
 }

@@ -131,7 +131,7 @@ func TestBootstrapDryRunJSON(t *testing.T) {
 		got[s.Step] = s.Status
 	}
 	want := map[string]bootstrap.Status{
-		"tools": "ok", "nic": "ok", "membership": "ok", "authkey": "would-change", "corosync.conf": "would-change", "agent": "would-change", "health-agent": "would-change",
+		"tools": "ok", "nic": "ok", "membership": "ok", "authkey": "would-change", "corosync.conf": "would-change", "agent": "would-change", "health-agent": "would-change", "alert": "would-change",
 		"corosync": "would-change", "local-cib": "ok", "pacemaker": "would-change", "quorum": "would-change", "cib": "would-change", "vip": "would-change",
 		"backup-script:msrvc01": "would-change", "backup-cron:msrvc01": "would-change",
 		"backup-script:msrvc02": "would-change", "backup-cron:msrvc02": "would-change",

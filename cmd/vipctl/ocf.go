@@ -94,19 +94,28 @@ func newCmdOcfInstall(g *globals) *cobra.Command {
 	return cmd
 }
 
+// installSource checks that dest is named name (the agents recognise themselves by their name)
+// and returns the executable to install: src, else this one.
+func installSource(src, dest, name string) (string, error) {
+	if filepath.Base(dest) != name {
+		return "", usageErrorf("--dest must end in /%s (the agent recognises itself by that name), not %q", name, dest)
+	}
+	if src != "" {
+		return src, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find this executable: %w", err)
+	}
+	return exe, nil
+}
+
 // ocfInstallRun copies the executable to opts.Dest atomically with mode 0755 and makes sure user
 // nobody can reach it (ocf-tester and Pacemaker run meta-data unprivileged).
 func ocfInstallRun(_ context.Context, opts *ocfInstallOptions) error {
-	src := opts.Source
-	if src == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find this executable: %w", err)
-		}
-		src = exe
-	}
-	if filepath.Base(opts.Dest) != "vip" {
-		return usageErrorf("--dest must end in /vip (the agent recognises itself by that name), not %q", opts.Dest)
+	src, err := installSource(opts.Source, opts.Dest, "vip")
+	if err != nil {
+		return err
 	}
 	health := filepath.Join(filepath.Dir(opts.Dest), healthAgentName)
 	for _, dest := range []string{opts.Dest, health} {

@@ -153,6 +153,8 @@ func newRootCmd(g *globals) *cobra.Command {
 		newCmdStatus(g),
 		newCmdVip(g),
 		newCmdHost(g),
+		newCmdEvents(g),
+		newCmdAlert(g),
 		newCmdVersion(g),
 		newCmdCompletion(g),
 	)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/status"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -17,6 +18,7 @@ import (
 type statusOptions struct {
 	Host    string        // --host: default this machine's hostname, when it is a host of the topology
 	Timeout time.Duration // --timeout: bound of each network probe
+	Journal string        // --journal: this host's failover journal
 
 	json   bool
 	stdout io.Writer
@@ -31,7 +33,7 @@ func newCmdStatus(g *globals) *cobra.Command {
 		Long: "Asks Pacemaker (crm_mon) where each group's VIP runs, checks through netlink that this host " +
 			"holds the address exactly when Pacemaker says so, connects to VIP:port of every cluster, asks " +
 			"Consul for each cluster's Patroni members and leader, and reads each cluster's HAProxy stats " +
-			"behind the VIP. Every problem is listed with its reason. Exit 0 healthy, 3 degraded, " +
+			"behind the VIP, and shows each VIP's last moves from this host's failover journal. Every problem is listed with its reason. Exit 0 healthy, 3 degraded, " +
 			"2 bad topology or usage, 1 when status itself could not run.",
 		Args: cobra.NoArgs, // a usage error through strictArgs
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -40,6 +42,7 @@ func newCmdStatus(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Host, "host", "", "host of the topology to check as (default: this machine's hostname, if it is one)")
+	cmd.Flags().StringVar(&opts.Journal, "journal", journal.DefaultPath, "this host's failover journal, read for each VIP's last moves")
 	positiveDurationVar(cmd.Flags(), &opts.Timeout, "timeout", status.DefaultTimeout, "bound of each network probe (TCP, Consul, HAProxy stats)")
 	return cmd
 }
@@ -62,7 +65,7 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	} else if _, ok := t.Host(host); !ok {
 		return usageErrorf("host %q is not in %s (use --host)", host, t.File)
 	}
-	r, err := status.Check(ctx, t, status.Options{Host: host, Timeout: opts.Timeout})
+	r, err := status.Check(ctx, t, status.Options{Host: host, Timeout: opts.Timeout, Journal: opts.Journal})
 	if err != nil {
 		return err
 	}

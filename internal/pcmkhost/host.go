@@ -53,8 +53,8 @@ func (h *Host) Pid() int { return h.pid }
 func (h *Host) Name() string { return h.cfg.Name }
 
 // Start prepares the host's state directory and starts its supervisor, which mounts the
-// host-private /run, /dev/shm, /etc/corosync, /var/lib/corosync, /var/lib/pacemaker and
-// /var/log/pacemaker, then runs corosync -f and pacemakerd -f. It returns once pacemakerd
+// host-private /run, /dev/shm, /etc/corosync, /var/lib/corosync, /var/lib/pacemaker,
+// /var/lib/vipctl and /var/log/pacemaker, then runs corosync -f and pacemakerd -f. It returns once pacemakerd
 // has been started; WaitOnline waits for the cluster. The host keeps running after this
 // process exits: Stop or Kill it (from here or through Attach).
 func Start(ctx context.Context, cfg Config) (*Host, error) {
@@ -300,6 +300,7 @@ func prepare(c Config) error {
 		{"var/lib/pacemaker/blackbox", 0o750, true},
 		{"var/lib/pacemaker/cores", 0o750, true},
 		{"var/log/pacemaker", 0o2775, true},
+		{"var/lib/vipctl", 0o750, true}, // the failover journal, written by the alert agent as hacluster
 	}
 	for _, d := range dirs {
 		p := filepath.Join(c.StateDir, d.path)

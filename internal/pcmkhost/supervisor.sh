@@ -31,6 +31,8 @@ mount --bind etc/corosync /etc/corosync
 mount --bind var/lib/corosync /var/lib/corosync
 mount --bind var/lib/pacemaker /var/lib/pacemaker
 mount --bind var/log/pacemaker /var/log/pacemaker
+mkdir -p /var/lib/vipctl
+mount --bind var/lib/vipctl /var/lib/vipctl
 i=0
 for dir in "$@"; do
 	mkdir -p "share/$i"

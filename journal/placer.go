@@ -1,0 +1,122 @@
+package journal
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/vipctl/vipctl/internal/crmmon"
+)
+
+// Sighting is one resource seen on one node ("" when it runs nowhere), at At (zero: now).
+type Sighting struct {
+	Resource, Node string
+	At             time.Time
+}
+
+// CrmPlacer is the Placer of a live host. Where each resource accepted by Keep runs comes from
+// crm_mon (after crm_resource --wait when settling). A node that has left the cluster no longer
+// runs anything in crm_mon's view, but its resource history stays in the CIB's status section
+// until it rejoins: a resource whose last operation there was a successful start or monitor ran
+// there when the node left, and is reported as seen there at that start.
+type CrmPlacer struct {
+	Keep func(resource string) bool
+}
+
+// Placement implements Placer.
+func (p CrmPlacer) Placement(ctx context.Context, settle bool) ([]Sighting, error) {
+	if settle {
+		d := time.Until(deadline(ctx)) - time.Second
+		if d < time.Second {
+			return nil, fmt.Errorf("no time left to wait for the cluster to settle")
+		}
+		// A cluster that does not settle in time is placed as it is: the error is not fatal.
+		_ = exec.CommandContext(ctx, "crm_resource", "--wait", "--timeout="+strconv.Itoa(int(d.Seconds()))+"s").Run()
+	}
+	var seen []Sighting
+	if out, err := exec.CommandContext(ctx, "cibadmin", "--query", "--scope", "status").Output(); err == nil {
+		seen = append(seen, lostHolders(out, p.Keep)...)
+	}
+	out, err := exec.CommandContext(ctx, "crm_mon", "--output-as=xml", "--one-shot").Output()
+	if err != nil && len(out) == 0 {
+		return nil, fmt.Errorf("crm_mon: %w", err)
+	}
+	rep, err := crmmon.Parse(out)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rep.Resources {
+		if p.Keep != nil && !p.Keep(r.ID) {
+			continue
+		}
+		switch {
+		case !r.Active || len(r.Nodes) == 0:
+			seen = append(seen, Sighting{Resource: r.ID})
+		case len(r.Nodes) == 1:
+			seen = append(seen, Sighting{Resource: r.ID, Node: r.Nodes[0]})
+		}
+		// Several nodes: a moment of a probe or a recovery, not a placement.
+	}
+	return seen, nil
+}
+
+// statusSection is the part of the CIB's status section lostHolders reads.
+type statusSection struct {
+	Nodes []struct {
+		Uname     string `xml:"uname,attr"`
+		InCCM     string `xml:"in_ccm,attr"`
+		Crmd      string `xml:"crmd,attr"`
+		Resources []struct {
+			ID  string `xml:"id,attr"`
+			Ops []struct {
+				ID         string `xml:"id,attr"`
+				Operation  string `xml:"operation,attr"`
+				RC         string `xml:"rc-code,attr"`
+				OpStatus   string `xml:"op-status,attr"`
+				LastChange string `xml:"last-rc-change,attr"`
+			} `xml:"lrm_rsc_op"`
+		} `xml:"lrm>lrm_resources>lrm_resource"`
+	} `xml:"node_state"`
+}
+
+// lostHolders reads `cibadmin --query --scope status`: for every node that is not a member, each
+// kept resource whose last operation there (the <resource>_last_0 entry) was a successful start
+// or monitor, seen there at that operation's time.
+func lostHolders(status []byte, keep func(string) bool) []Sighting {
+	var s statusSection
+	if err := xml.Unmarshal(status, &s); err != nil {
+		return nil
+	}
+	var seen []Sighting
+	for _, n := range s.Nodes {
+		if n.InCCM != "false" && n.Crmd != "offline" {
+			continue
+		}
+		for _, r := range n.Resources {
+			if keep != nil && !keep(r.ID) {
+				continue
+			}
+			for _, op := range r.Ops {
+				if op.ID != r.ID+"_last_0" || op.RC != "0" || op.OpStatus != "0" || (op.Operation != "start" && op.Operation != "monitor") {
+					continue
+				}
+				sec, err := strconv.ParseInt(op.LastChange, 10, 64)
+				if err != nil || sec <= 0 {
+					continue
+				}
+				seen = append(seen, Sighting{Resource: r.ID, Node: n.Uname, At: time.Unix(sec, 0).UTC()})
+			}
+		}
+	}
+	return seen
+}
+
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(AlertBudget)
+}
