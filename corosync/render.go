@@ -3,6 +3,7 @@ package corosync
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/vipctl/vipctl/topology"
@@ -32,6 +33,7 @@ func Render(t *topology.Topology) ([]byte, error) {
 	kv(&b, 1, "token", fmt.Sprint(t.Corosync.TokenMS))
 	kv(&b, 1, "crypto_cipher", "aes256")
 	kv(&b, 1, "crypto_hash", "sha256")
+	links(&b, t.Hosts)
 	b.WriteString("}\n\n")
 
 	b.WriteString("nodelist {\n")
@@ -39,7 +41,9 @@ func Render(t *topology.Topology) ([]byte, error) {
 		b.WriteString("\tnode {\n")
 		kv(&b, 2, "name", h.Name)
 		kv(&b, 2, "nodeid", fmt.Sprint(h.NodeID))
-		kv(&b, 2, "ring0_addr", h.Address.Unmap().String())
+		for i, a := range ringAddrs(h) {
+			kv(&b, 2, fmt.Sprintf("ring%d_addr", i), a.Unmap().String())
+		}
 		b.WriteString("\t}\n")
 	}
 	b.WriteString("}\n\n")
@@ -60,6 +64,30 @@ func Render(t *topology.Topology) ([]byte, error) {
 	kv(&b, 1, "timestamp", "on")
 	b.WriteString("}\n")
 	return b.Bytes(), nil
+}
+
+// ringAddrs are the host's link addresses: its Links, or Address alone.
+func ringAddrs(h topology.Host) []netip.Addr {
+	if len(h.Links) > 0 {
+		return h.Links
+	}
+	return []netip.Addr{h.Address}
+}
+
+// links writes, for hosts with two links, knet's passive link mode and one interface block per
+// link: link 0 carries the traffic (priority 1), link 1 takes over when link 0 fails (priority 0).
+func links(b *bytes.Buffer, hosts []topology.Host) {
+	n := len(ringAddrs(hosts[0]))
+	if n < 2 {
+		return
+	}
+	kv(b, 1, "link_mode", "passive")
+	for i := range n {
+		b.WriteString("\tinterface {\n")
+		kv(b, 2, "linknumber", fmt.Sprint(i))
+		kv(b, 2, "knet_link_priority", fmt.Sprint(n-1-i))
+		b.WriteString("\t}\n")
+	}
 }
 
 // sourceName is the topology's file name for the header comment, without directories
@@ -123,13 +151,19 @@ func check(t *topology.Topology) error {
 		if h.NodeID <= 0 {
 			return fmt.Errorf("%w: corosync: host %s: nodeid %d: must be positive", topology.ErrInvalid, h.Name, h.NodeID)
 		}
-		a := h.Address.Unmap()
-		if !a.IsValid() || a.Zone() != "" {
-			return fmt.Errorf("%w: corosync: host %s: address %v is not a ring address", topology.ErrInvalid, h.Name, h.Address)
+		if n, n0 := len(ringAddrs(h)), len(ringAddrs(t.Hosts[0])); n != n0 {
+			return fmt.Errorf("%w: corosync: host %s has %d links, %s has %d: every host needs an address on each link",
+				topology.ErrInvalid, h.Name, n, t.Hosts[0].Name, n0)
 		}
-		if a.Is4() != first.Is4() {
-			return fmt.Errorf("%w: corosync: host %s: address %v: knet needs every host's address in one family (%s has %v)",
-				topology.ErrInvalid, h.Name, a, t.Hosts[0].Name, first)
+		for _, a := range ringAddrs(h) {
+			a = a.Unmap()
+			if !a.IsValid() || a.Zone() != "" {
+				return fmt.Errorf("%w: corosync: host %s: address %v is not a ring address", topology.ErrInvalid, h.Name, a)
+			}
+			if a.Is4() != first.Is4() {
+				return fmt.Errorf("%w: corosync: host %s: address %v: knet needs every address in one family (%s has %v)",
+					topology.ErrInvalid, h.Name, a, t.Hosts[0].Name, first)
+			}
 		}
 	}
 	return nil

@@ -32,6 +32,14 @@ func hosts(addrs ...string) []topology.Host {
 	return hs
 }
 
+// withLinks gives each host a second Corosync link at the given address.
+func withLinks(hs []topology.Host, second ...string) []topology.Host {
+	for i := range hs {
+		hs[i].Links = []netip.Addr{hs[i].Address, netip.MustParseAddr(second[i])}
+	}
+	return hs
+}
+
 func topo(file string, hs []topology.Host) *topology.Topology {
 	return &topology.Topology{
 		File:     file,
@@ -47,6 +55,7 @@ var goldenCases = []struct {
 	{"three-hosts", topo("/etc/vipctl/vipctl.hcl", hosts("10.20.0.11", "10.20.0.12", "10.20.0.13"))},
 	{"two-hosts", topo("vipctl.hcl", hosts("10.20.0.11", "10.20.0.12"))},
 	{"ipv6", topo("", hosts("fd00::11", "fd00::12", "fd00::13"))},
+	{"two-links", topo("vipctl.hcl", withLinks(hosts("10.20.0.11", "10.20.0.12", "10.20.0.13"), "10.30.0.11", "10.30.0.12", "10.30.0.13"))},
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -102,10 +111,11 @@ func TestRenderParsesBack(t *testing.T) {
 
 // conf is what a test cares about in a corosync.conf.
 type conf struct {
-	Totem   map[string]string
-	Nodes   []map[string]string
-	Quorum  map[string]string
-	Logging map[string]string
+	Totem      map[string]string
+	Interfaces []map[string]string // totem's interface sections, in order
+	Nodes      []map[string]string
+	Quorum     map[string]string
+	Logging    map[string]string
 }
 
 func summarize(t *topology.Topology) conf {
@@ -125,7 +135,15 @@ func summarize(t *topology.Topology) conf {
 		c.Quorum["two_node"] = "1"
 	}
 	for _, h := range t.Hosts {
-		c.Nodes = append(c.Nodes, map[string]string{"name": h.Name, "nodeid": strconv.Itoa(h.NodeID), "ring0_addr": h.Address.String()})
+		n := map[string]string{"name": h.Name, "nodeid": strconv.Itoa(h.NodeID), "ring0_addr": h.Address.String()}
+		if len(h.Links) == 2 {
+			n["ring1_addr"] = h.Links[1].String()
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	if len(t.Hosts[0].Links) == 2 { // link 0 carries the traffic, link 1 stands by
+		c.Totem["link_mode"] = "passive"
+		c.Interfaces = []map[string]string{{"linknumber": "0", "knet_link_priority": "1"}, {"linknumber": "1", "knet_link_priority": "0"}}
 	}
 	return c
 }
@@ -135,7 +153,7 @@ func summarize(t *topology.Topology) conf {
 func parse(b []byte) (conf, error) {
 	c := conf{Totem: map[string]string{}, Quorum: map[string]string{}, Logging: map[string]string{}}
 	var stack []string
-	var node map[string]string
+	var node, iface map[string]string
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -144,15 +162,21 @@ func parse(b []byte) (conf, error) {
 		case strings.HasSuffix(line, "{"):
 			name := strings.TrimSpace(strings.TrimSuffix(line, "{"))
 			stack = append(stack, name)
-			if name == "node" {
+			switch name {
+			case "node":
 				node = map[string]string{}
+			case "interface":
+				iface = map[string]string{}
 			}
 		case line == "}":
 			if len(stack) == 0 {
 				return c, errors.New("line " + strconv.Itoa(n) + ": unbalanced }")
 			}
-			if stack[len(stack)-1] == "node" {
+			switch stack[len(stack)-1] {
+			case "node":
 				c.Nodes = append(c.Nodes, node)
+			case "interface":
+				c.Interfaces = append(c.Interfaces, iface)
 			}
 			stack = stack[:len(stack)-1]
 		default:
@@ -170,6 +194,8 @@ func parse(b []byte) (conf, error) {
 				c.Logging[k] = v
 			case "nodelist/node":
 				node[k] = v
+			case "totem/interface":
+				iface[k] = v
 			default:
 				return c, errors.New("line " + strconv.Itoa(n) + ": unexpected section " + strings.Join(stack, "/"))
 			}
@@ -238,6 +264,7 @@ func TestCorosyncAccepts(t *testing.T) {
 		"two-hosts":   topo("", hosts("192.0.2.11", "127.0.0.1")),
 		"ipv6":        topo("", hosts("::1", "2001:db8::12", "2001:db8::13")),
 		"not-local":   topo("", hosts("192.0.2.11", "192.0.2.12", "192.0.2.13")),
+		"two-links":   topo("", withLinks(hosts("127.0.0.1", "192.0.2.12", "192.0.2.13"), "127.0.0.2", "198.51.100.12", "198.51.100.13")),
 	}
 	for name, tp := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -240,6 +240,9 @@ func plan(t *topology.Topology, prefix string) (*State, error) {
 		used[g.VIP.Prefix.Addr().Unmap()] = true
 	}
 	for i, h := range t.Hosts {
+		if len(h.Links) > 1 {
+			return nil, fmt.Errorf("%w: lab: host %s names two Corosync links: the lab wires one link per host (not yet two bridges)", topology.ErrInvalid, h.Name)
+		}
 		nic := t.NICFor(h.Name)
 		if nic == "" {
 			nic = "eth0"

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -134,29 +135,79 @@ func (d *decoder) fence(s *src) Fence {
 
 func (d *decoder) host(s *src, position int) Host {
 	h := Host{Name: s.name, NodeID: position}
-	d.require(s, "address")
-	var addr string
-	if value(d, s, "address", &addr) {
-		h.Address = d.address(s, addr)
-	}
+	d.hostAddresses(s, &h)
 	value(d, s, "nodeid", &h.NodeID)
 	value(d, s, "nic", &h.NIC)
 	return h
 }
 
+// maxLinks is how many Corosync links a host may name (knet takes up to 8; two is the design).
+const maxLinks = 2
+
+// hostAddresses decodes the host's link addresses: `address = a` (one link) or
+// `addresses = [a, b]` (one or two links, in link order), not both.
+func (d *decoder) hostAddresses(s *src, h *Host) {
+	_, one := s.attrs["address"]
+	_, many := s.attrs["addresses"]
+	switch {
+	case one && many:
+		d.errorf(s.at("addresses"), "Both address and addresses",
+			"%s: give its Corosync address as address = \"…\" or its links as addresses = [\"…\", \"…\"], not both.", s.title())
+		return
+	case many:
+		var texts []string
+		if !value(d, s, "addresses", &texts) {
+			return
+		}
+		if len(texts) == 0 || len(texts) > maxLinks {
+			d.errorf(s.at("addresses"), fmt.Sprintf("Invalid addresses (%d)", len(texts)),
+				"%s: addresses names 1 or %d Corosync link addresses, in link order.", s.title(), maxLinks)
+			s.set["addresses"] = false
+			return
+		}
+		for i, text := range texts {
+			a := d.addressAt(s, s.elemAt("addresses", i), text)
+			if !a.IsValid() {
+				s.set["addresses"] = false
+				h.Links = nil
+				return
+			}
+			h.Links = append(h.Links, a)
+		}
+		h.Address = h.Links[0]
+		if len(h.Links) == 1 {
+			h.Links = nil // one link: Address says it all
+		}
+	default:
+		d.require(s, "address")
+		var addr string
+		if value(d, s, "address", &addr) {
+			h.Address = d.address(s, addr)
+		}
+	}
+}
+
 // address parses a host address; it must be a plain unicast IP.
 func (d *decoder) address(s *src, text string) netip.Addr {
+	a := d.addressAt(s, s.at("address"), text)
+	if !a.IsValid() {
+		s.set["address"] = false
+	}
+	return a
+}
+
+// addressAt parses a host address written at r; it must be a plain unicast IP.
+func (d *decoder) addressAt(s *src, r hcl.Range, text string) netip.Addr {
 	a, err := netip.ParseAddr(strings.TrimSpace(text))
 	switch {
 	case err != nil:
-		d.errorf(s.at("address"), "Invalid address "+quote(text), "%s: the address must be an IPv4 or IPv6 address: %v.", s.title(), err)
+		d.errorf(r, "Invalid address "+quote(text), "%s: the address must be an IPv4 or IPv6 address: %v.", s.title(), err)
 	case a.Zone() != "" || a.Is4In6() || !a.IsGlobalUnicast() && !a.IsLoopback() && !a.IsLinkLocalUnicast():
-		d.errorf(s.at("address"), "Invalid address "+quote(text),
+		d.errorf(r, "Invalid address "+quote(text),
 			"%s: the address must be a unicast address, without zone, IPv4 written as such.", s.title())
 	default:
 		return a
 	}
-	s.set["address"] = false
 	return netip.Addr{}
 }
 

@@ -88,8 +88,12 @@ type Fence struct {
 type Host struct {
 	Name    string     // Pacemaker node name (uname)
 	Address netip.Addr // Corosync ring0 address
-	NodeID  int        // default: 1-based position in the file
-	NIC     string     // optional per-host interface for its group's VIP; overrides vip.nic
+	// Links are the host's Corosync link addresses in link order (ring0_addr, ring1_addr) when
+	// it names two (addresses = [a, b]); Links[0] is Address. nil for one link: Address alone.
+	// Every host has as many links as every other.
+	Links  []netip.Addr
+	NodeID int    // default: 1-based position in the file
+	NIC    string // optional per-host interface for its group's VIP; overrides vip.nic
 }
 
 // HostGroup is a set of hosts sharing one VirtualIP.

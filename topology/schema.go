@@ -20,7 +20,7 @@ var schemas = map[string]*hcl.BodySchema{
 	"corosync":   {Attributes: attrs("cluster_name", "token_ms")},
 	"pacemaker":  {Attributes: attrs("stonith_enabled", "no_quorum_policy", "resource_stickiness")},
 	"fence":      {Attributes: attrs("agent", "host", "params")},
-	"host":       {Attributes: attrs("address", "nodeid", "nic")},
+	"host":       {Attributes: attrs("address", "addresses", "nodeid", "nic")},
 	"host_group": {Attributes: attrs("hosts"), Blocks: []hcl.BlockHeaderSchema{{Type: "vip"}}},
 	"vip":        {Attributes: attrs("address", "nic", "agent")},
 	"cluster": {

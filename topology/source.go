@@ -30,6 +30,15 @@ func (s *src) at(name string) hcl.Range {
 	return s.def
 }
 
+// addressAt is where a host block writes the address of its link i: an element of addresses,
+// else address.
+func (s *src) addressAt(i int) hcl.Range {
+	if _, ok := s.attrs["addresses"]; ok {
+		return s.elemAt("addresses", i)
+	}
+	return s.at("address")
+}
+
 // elemAt is where element i of a list attribute is written, or the whole value.
 func (s *src) elemAt(name string, i int) hcl.Range {
 	a, ok := s.attrs[name]

@@ -170,6 +170,55 @@ func (c *checker) hosts() {
 			c.hostAddress(s, h.Address, addrs)
 		}
 	}
+	c.hostLinks(addrs)
+}
+
+// linkOf is the link of host block s that has address a (0 when none does).
+func (c *checker) linkOf(s *src, a netip.Addr) int {
+	for i, hs := range c.p.hosts {
+		if hs == s {
+			return max(0, slices.Index(c.p.t.Hosts[i].Links, a))
+		}
+	}
+	return 0
+}
+
+// hostLinks checks the hosts' second Corosync links: every address unique (against the first
+// links too), in the family of the first links (knet's ip_version covers every link), and
+// either every host names a second link or none does (a knet link joins every node).
+func (c *checker) hostLinks(addrs map[netip.Addr]*src) {
+	var with, without []string
+	var firstWithout *src
+	for i, s := range c.p.hosts {
+		h := c.p.t.Hosts[i]
+		if !h.Address.IsValid() {
+			continue // its address is already reported
+		}
+		if len(h.Links) < 2 {
+			without = append(without, h.Name)
+			if firstWithout == nil {
+				firstWithout = s
+			}
+			continue
+		}
+		with = append(with, h.Name)
+		a, r := h.Links[1], s.elemAt("addresses", 1)
+		if a.Is4() != h.Links[0].Is4() {
+			c.errorf(r, "Invalid address "+quote(a.String()),
+				"%s: its second link address %s is not in the family of its first, %s: Corosync's knet runs every link in one IP family.", s.title(), a, h.Links[0])
+			continue
+		}
+		if first, dup := addrs[a]; dup {
+			c.errorf(r, "Duplicate address "+quote(a.String()), "%s has the address of %s at %s.", s.title(), first.title(), at(first.addressAt(c.linkOf(first, a))))
+			continue
+		}
+		addrs[a] = s
+	}
+	if len(with) > 0 && len(without) > 0 {
+		c.errorf(firstWithout.addressAt(0), "Second link missing",
+			"hosts with a second Corosync link (addresses = [a, b]): %s; with one link only: %s. Every host needs an address on each link.",
+			strings.Join(with, ", "), strings.Join(without, ", "))
+	}
 }
 
 func (c *checker) nodeID(s *src, id int, seen map[int]*src) {
@@ -197,8 +246,8 @@ func (c *checker) hostAddress(s *src, a netip.Addr, seen map[netip.Addr]*src) {
 		seen[a] = s
 		return
 	}
-	c.errorf(s.at("address"), "Duplicate address "+quote(a.String()),
-		"%s has the address of %s at %s.", s.title(), first.title(), at(first.at("address")))
+	c.errorf(s.addressAt(0), "Duplicate address "+quote(a.String()),
+		"%s has the address of %s at %s.", s.title(), first.title(), at(first.addressAt(c.linkOf(first, a))))
 }
 
 // nic checks an interface name if one is given.
@@ -290,10 +339,10 @@ func (c *checker) vipAddress(gs, s *src, p netip.Prefix) {
 			gs.title(), a, what, p.Masked())
 	}
 	for i, h := range c.p.t.Hosts {
-		if h.Address == a {
+		if h.Address == a || slices.Contains(h.Links, a) {
 			hs := c.p.hosts[i]
 			c.errorf(r, "VIP "+text+" is a host's address",
-				"%s: %s is the address of %s at %s.", gs.title(), a, hs.title(), at(hs.at("address")))
+				"%s: %s is the address of %s at %s.", gs.title(), a, hs.title(), at(hs.addressAt(c.linkOf(hs, a))))
 			return
 		}
 	}
