@@ -61,13 +61,13 @@ pacemaker {
   stonith_enabled = false
 }
 host "pg-01" {
-  address = "127.0.1.1"
+  address = "192.0.2.11"
 }
 host "pg-02" {
-  address = "127.0.1.2"
+  address = "192.0.2.12"
 }
 host "pg-03" {
-  address = "127.0.1.3"
+  address = "192.0.2.13"
 }
 host_group "db-a" {
   hosts = ["pg-01", "pg-02", "pg-03"]

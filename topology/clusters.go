@@ -117,6 +117,10 @@ func (c *checker) backup(cs *src, b Backup) {
 	if _, err := cronexpr.Parse(b.Schedule); err != nil || len(strings.Fields(b.Schedule)) != 5 {
 		c.errorf(s.at("schedule"), "Invalid schedule "+quote(b.Schedule),
 			"%s: backup.schedule must be a cron expression of five fields, such as \"0 3 * * *\".", cs.title())
+	} else if bad := nomadOnlyCron(b.Schedule); bad != "" {
+		c.errorf(s.at("schedule"), "Invalid schedule "+quote(b.Schedule),
+			"%s: backup.schedule uses %q, which Nomad's parser takes but Debian's cron refuses (backups would never run); write numbers, ranges, lists, steps, * or month and day names only.",
+			cs.title(), bad)
 	}
 	c.repo(cs, s.child("repo"), b.Repo)
 }
@@ -141,7 +145,52 @@ func (c *checker) repo(cs, s *src, r Repo) {
 	default:
 		c.errorf(s.at("type"), "Invalid repo type "+quote(r.Type), "%s: repo.type must be %q or %q.", cs.title(), RepoPosix, RepoS3)
 	}
-	if !path.IsAbs(r.Path) {
+	switch {
+	case !path.IsAbs(r.Path):
 		c.errorf(s.at("path"), "Invalid path "+quote(r.Path), "%s: repo.path must be an absolute path.", cs.title())
+	case r.Type == RepoPosix && (r.Path == "/" || path.Clean(r.Path) != r.Path):
+		c.errorf(s.at("path"), "Invalid path "+quote(r.Path),
+			"%s: repo.path must be a clean absolute path below / (no \".\" or \"..\", no trailing or double slash): it is mounted into the container at the same path.", cs.title())
+	case r.Type == RepoPosix:
+		for _, reserved := range containerPaths {
+			if within(r.Path, reserved) || within(reserved, r.Path) {
+				c.errorf(s.at("path"), "Invalid path "+quote(r.Path),
+					"%s: repo.path overlaps %s, which the Patroni container uses itself (docker refuses the mount, or it hides PostgreSQL's files).", cs.title(), reserved)
+				break
+			}
+		}
 	}
 }
+
+// nomadOnlyCron returns the first part of a schedule that Nomad's parser (cronexpr) accepts and
+// Debian's cron refuses — L (last), W (weekday), ? (no value), # (nth weekday) or any word but
+// a month or day name — or "".
+func nomadOnlyCron(schedule string) string {
+	for i := 0; i < len(schedule); i++ {
+		c := schedule[i]
+		switch {
+		case c == '?' || c == '#':
+			return schedule[i : i+1]
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(schedule) && (schedule[j] >= 'a' && schedule[j] <= 'z' || schedule[j] >= 'A' && schedule[j] <= 'Z') {
+				j++
+			}
+			if !strings.Contains(cronNames, ","+strings.ToUpper(schedule[i:j])+",") {
+				return schedule[i:j]
+			}
+			i = j - 1
+		}
+	}
+	return ""
+}
+
+// cronNames are the month and day names that both parsers accept.
+const cronNames = ",JAN,FEB,MAR,APR,MAY,JUN,JUL,AUG,SEP,OCT,NOV,DEC,SUN,MON,TUE,WED,THU,FRI,SAT,"
+
+// containerPaths are the directories of the Patroni container (nomad.Container* names them):
+// a posix repository, mounted at its own path, must not overlap them.
+var containerPaths = []string{"/var/lib/postgresql/data", "/var/run/postgresql", "/etc/pgbackrest", "/usr/local/bin"}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }

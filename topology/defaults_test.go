@@ -23,7 +23,7 @@ host "a" {
   address = "2001:db8::1"
 }
 host "b" {
-  address = "192.0.2.2"
+  address = "2001:db8::2"
   nic     = "ens4"
 }
 host_group "g" {
@@ -55,7 +55,7 @@ cluster "c" {
 		Pacemaker: Pacemaker{StonithEnabled: false, NoQuorumPolicy: "stop", ResourceStickiness: 100},
 		Hosts: []Host{
 			{Name: "a", Address: netip.MustParseAddr("2001:db8::1"), NodeID: 1},
-			{Name: "b", Address: netip.MustParseAddr("192.0.2.2"), NodeID: 2, NIC: "ens4"},
+			{Name: "b", Address: netip.MustParseAddr("2001:db8::2"), NodeID: 2, NIC: "ens4"},
 		},
 		Groups: []HostGroup{{
 			Name: "g", Hosts: []string{"a", "b"},

@@ -192,6 +192,9 @@ func (d *decoder) require(s *src, names ...string) {
 
 // title names the block for messages, e.g. `host "pg-01"`.
 func (s *src) title() string {
+	if s.kind == "" {
+		return "the file's top level"
+	}
 	if s.name == "" {
 		return s.kind + " block"
 	}

@@ -25,6 +25,8 @@ var (
 	lowerName = nameRule{lazyRegexp(`^[a-z][a-z0-9-]*$`), 50}
 	// Hosts: Pacemaker node names, DNS names.
 	hostName = nameRule{lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`), 253}
+	// corosync.cluster_name: a bare word of corosync.conf (corosync's own limit is 255).
+	clusterName = nameRule{lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`), 255}
 )
 
 func lazyRegexp(expr string) func() *regexp.Regexp {
@@ -108,9 +110,12 @@ func (c *checker) consul() {
 	s, con := c.p.file.child("consul"), c.p.t.Consul
 	c.hostPort(s, "address", con.Address)
 	if c.hostPort(s, "dns", con.DNS) {
-		if _, err := netip.ParseAddrPort(con.DNS); err != nil {
+		if ap, err := netip.ParseAddrPort(con.DNS); err != nil {
 			c.errorf(s.at("dns"), "Invalid dns "+quote(con.DNS),
 				"consul.dns must be IP:port (HAProxy's nameserver takes an address, not a name), e.g. \"127.0.0.1:8600\".")
+		} else if a := ap.Addr(); a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" || a.Is4In6() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			c.errorf(s.at("dns"), "Invalid dns "+quote(con.DNS),
+				"consul.dns must be a unicast address HAProxy can send queries to (not 0.0.0.0, ::, multicast or broadcast, no zone, IPv4 written as such), e.g. \"127.0.0.1:8600\".")
 		}
 	}
 	if con.JobAddress == "" {
@@ -137,8 +142,13 @@ func (c *checker) hostPort(s *src, attr, value string) bool {
 
 func (c *checker) corosync() {
 	s, co := c.p.file.child("corosync"), c.p.t.Corosync
-	if s.set["cluster_name"] && co.ClusterName == "" {
+	switch {
+	case s.set["cluster_name"] && co.ClusterName == "":
 		c.errorf(s.at("cluster_name"), `Invalid cluster_name ""`, "corosync.cluster_name must not be empty.")
+	case s.set["cluster_name"] && (!clusterName.re().MatchString(co.ClusterName) || len(co.ClusterName) > clusterName.maxLen):
+		c.errorf(s.at("cluster_name"), "Invalid cluster_name "+quote(co.ClusterName),
+			"corosync.cluster_name must match %s, at most %d characters: corosync.conf and the CIB's cluster-name take it unquoted.",
+			clusterName.re().String(), clusterName.maxLen)
 	}
 	if co.TokenMS < minTokenMS || co.TokenMS > maxTokenMS {
 		c.errorf(s.at("token_ms"), fmt.Sprintf("Invalid token_ms %d", co.TokenMS),
@@ -159,15 +169,39 @@ func (c *checker) hosts() {
 		c.errorf(c.p.file.def, "No host block", "The file needs at least one host block.")
 	}
 	names := map[string]*src{}
+	folded := map[string]*src{} // Pacemaker compares node names without case
 	addrs := map[netip.Addr]*src{}
 	nodeids := map[int]*src{}
+	var family *src // the first host with an address: every ring address is of its family
 	for i, s := range c.p.hosts {
 		h := c.p.t.Hosts[i]
 		c.name(s, hostName, names)
+		key := strings.TrimSuffix(strings.ToLower(s.name), ".")
+		if first, dup := folded[key]; dup && first.name != s.name {
+			c.errorf(s.label, "Host "+quote(s.name)+" is the same node name as "+quote(first.name),
+				"Pacemaker and corosync take node names without regard to case (and a trailing dot): %s is %s at %s.",
+				s.title(), first.title(), at(first.label))
+		} else if !dup {
+			folded[key] = s
+		}
 		c.nic(s, h.NIC)
 		c.nodeID(s, h.NodeID, nodeids)
-		if h.Address.IsValid() {
-			c.hostAddress(s, h.Address, addrs)
+		if !h.Address.IsValid() {
+			continue
+		}
+		c.hostAddress(s, h.Address, addrs)
+		if h.Address.IsLoopback() && len(c.p.hosts) > 1 {
+			c.errorf(s.at("address"), "Loopback address "+quote(h.Address.String()),
+				"%s: a loopback address cannot carry corosync traffic between hosts (only a one-host file may use it); write the address the other hosts reach it at.", s.title())
+		}
+		if family == nil {
+			family = s
+			continue
+		}
+		if f := c.p.t.Hosts[slices.Index(c.p.hosts, family)].Address; f.Is4() != h.Address.Is4() {
+			c.errorf(s.at("address"), "Mixed address families: "+quote(h.Address.String()),
+				"%s: corosync's knet transport needs every host's address in one family; %s at %s has %s.",
+				s.title(), family.title(), at(family.at("address")), f)
 		}
 	}
 	c.hostLinks(addrs)
@@ -255,9 +289,9 @@ func (c *checker) nic(s *src, nic string) {
 	if !s.set["nic"] {
 		return
 	}
-	if nic == "" || len(nic) > 15 || strings.ContainsAny(nic, "/: \t\n") {
+	if nic == "" || nic == "." || nic == ".." || len(nic) > 15 || strings.ContainsAny(nic, "/: \t\n") {
 		c.errorf(s.at("nic"), "Invalid nic "+quote(nic),
-			"nic must be a Linux interface name: 1 to 15 characters, without '/', ':' or spaces.")
+			"nic must be a Linux interface name: 1 to 15 characters, not \".\" or \"..\", without '/', ':' or spaces.")
 	}
 }
 
@@ -332,6 +366,10 @@ func (c *checker) vipAddress(gs, s *src, p netip.Prefix) {
 	a, r, text := p.Addr(), s.at("address"), quote(p.String())
 	if a.Is4In6() || !a.IsGlobalUnicast() && !a.IsLinkLocalUnicast() {
 		c.errorf(r, "Invalid VIP "+text, "%s: the VIP must be a unicast address, IPv4 written as such.", gs.title())
+		return
+	}
+	if p.Bits() < 1 {
+		c.errorf(r, "Invalid VIP "+text, "%s: the prefix length must be 1 or more (/0 is every address: the agent refuses it).", gs.title())
 		return
 	}
 	if what := reserved(p); what != "" {
@@ -410,13 +448,40 @@ func (c *checker) fences() {
 			}
 		}
 		c.fenceParams(s, f)
-		for _, k := range []string{"password", "passwd"} {
-			if _, ok := f.Params[k]; ok {
-				c.errorf(s.at("params"), "Secret in params: "+k,
-					"%s: secrets never live in the topology; use password_script (or the agent's equivalent) instead of %s.", s.title(), k)
+		keys := make([]string, 0, len(f.Params))
+		for k := range f.Params {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if secretParam(k) {
+				c.errorf(s.keyAt("params", k), "Secret in params: "+k,
+					"%s: secrets never live in the topology (%s looks like one: %s); use password_script (or the agent's equivalent *_script parameter) instead.",
+					s.title(), k, secretPattern)
 			}
 		}
 	}
+}
+
+// secretPattern describes the fence parameter names taken as secrets (docs/topology.md).
+const secretPattern = "a name containing pass, secret, token, community or key (any case), unless it ends in _script, _file, _path or is a _user/_login name"
+
+// secretParam reports whether a fence parameter name carries a secret: passwords (password,
+// passwd, snmp_priv_passwd, …), secret keys, tokens, SNMP communities, private keys. Names of
+// scripts or files that hold the secret (password_script, identity_file) are not secrets.
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, suffix := range []string{"_script", "_file", "_path", "_user", "_login", "_username"} {
+		if strings.HasSuffix(n, suffix) {
+			return false
+		}
+	}
+	for _, part := range []string{"pass", "secret", "token", "community", "key"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // fenceParams refuses the parameters by which vipctl confines a fence device to its one host.

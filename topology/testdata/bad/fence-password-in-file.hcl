@@ -29,4 +29,4 @@ cluster "c" {
 }
 
 # Expected diagnostics (checked by TestBadTopologies):
-# want: 10,12 Secret in params: password
+# want: 10,34 Secret in params: password

@@ -13,7 +13,7 @@ host "h2" {
 host_group "g" {
   hosts = ["h1", "h2"]
   vip {
-    address = "192.0.2.127/25"
+    address = "192.0.2.255/24"
   }
 }
 cluster "c" {
@@ -21,7 +21,13 @@ cluster "c" {
   port         = 5001
   patroni_port = 8008
   image        = "img"
+  backup {
+    schedule = "0 3 * * *"
+    repo {
+      path = "/var/lib/pgbackrest"
+    }
+  }
 }
 
 # Expected diagnostics (checked by TestBadTopologies):
-# want: 16,15 Invalid VIP "192.0.2.127/25"
+# want: 16,15 Invalid VIP "192.0.2.255/24"

@@ -21,6 +21,12 @@ cluster "c" {
   port         = 5001
   patroni_port = 8008
   image        = "img"
+  backup {
+    schedule = "0 3 * * *"
+    repo {
+      path = "/var/lib/pgbackrest"
+    }
+  }
 }
 
 # Expected diagnostics (checked by TestBadTopologies):
