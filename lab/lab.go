@@ -240,9 +240,6 @@ func plan(t *topology.Topology, prefix string) (*State, error) {
 		used[g.VIP.Prefix.Addr().Unmap()] = true
 	}
 	for i, h := range t.Hosts {
-		if len(h.Links) > 1 {
-			return nil, fmt.Errorf("%w: lab: host %s names two Corosync links: the lab wires one link per host (not yet two bridges)", topology.ErrInvalid, h.Name)
-		}
 		nic := t.NICFor(h.Name)
 		if nic == "" {
 			nic = "eth0"
@@ -260,6 +257,13 @@ func plan(t *topology.Topology, prefix string) (*State, error) {
 			Port:    "h" + strconv.Itoa(i+1),
 			Address: hostPrefix(t, h.Address.Unmap()),
 		})
+		if len(h.Links) > 1 {
+			nic1 := "eth1"
+			if nic == nic1 {
+				nic1 = "eth2"
+			}
+			s.Hosts[i].Link1 = &LinkState{NIC: nic1, Port: "h" + strconv.Itoa(i+1) + "l1", Address: hostPrefix(t, h.Links[1].Unmap())}
+		}
 	}
 	seen := map[netip.Prefix]bool{}
 	for _, g := range t.Groups {
@@ -341,8 +345,55 @@ func (l *Lab) buildNetwork(ctx context.Context) error {
 		if err := l.wire(ctx, h.NetNS, h.NIC, h.Port, []netip.Prefix{h.Address}); err != nil {
 			return err
 		}
+		if h.Link1 == nil {
+			continue
+		}
+		if err := l.secondBridge(ctx); err != nil {
+			return err
+		}
+		if err := l.wireTo(ctx, link1Bridge, h.NetNS, h.Link1.NIC, h.Link1.Port, []netip.Prefix{h.Link1.Address}); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// link1Bridge is the switch of the hosts' second Corosync links.
+const link1Bridge = "brl1"
+
+// secondBridge creates the bridge of the second links once.
+func (l *Lab) secondBridge(ctx context.Context) error {
+	if err := l.ip(ctx, l.state.switchNS(), "link", "show", link1Bridge); err == nil {
+		return nil
+	}
+	if err := l.ip(ctx, l.state.switchNS(), "link", "add", link1Bridge, "type", "bridge"); err != nil {
+		return err
+	}
+	return l.ip(ctx, l.state.switchNS(), "link", "set", link1Bridge, "up")
+}
+
+// FailLink sets one Corosync link of the named host down at the switch (link 0: its main link,
+// which also carries the VIP; 1: its second link). The host keeps running.
+func (l *Lab) FailLink(ctx context.Context, name string, link int) error {
+	hs, err := l.state.host(name)
+	if err != nil {
+		return err
+	}
+	switch {
+	case link == 0:
+		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "down"); err != nil {
+			return err
+		}
+		hs.LinkDown = true
+	case link == 1 && hs.Link1 != nil:
+		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "down"); err != nil {
+			return err
+		}
+		hs.Link1.Down = true
+	default:
+		return fmt.Errorf("lab: host %s has no link %d", name, link)
+	}
+	return l.save()
 }
 
 func (l *Lab) hostConfig(h *HostState) (pcmkhost.Config, error) {
@@ -538,7 +589,21 @@ func (l *Lab) Fail(ctx context.Context, name string, linkOnly bool) error {
 		return err
 	}
 	hs.LinkDown = true
+	if hs.Link1 != nil { // isolated: every link goes
+		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "down"); err != nil {
+			return err
+		}
+		hs.Link1.Down = true
+	}
 	if !linkOnly && !hs.PowerOff {
+		if hs.Link1 != nil {
+			if err := l.ip(ctx, hs.NetNS, "addr", "flush", "dev", hs.Link1.NIC); err != nil {
+				return err
+			}
+			if err := l.ip(ctx, hs.NetNS, "link", "set", hs.Link1.NIC, "down"); err != nil {
+				return err
+			}
+		}
 		if h, err := l.host(hs); err == nil {
 			if err := h.Kill(ctx); err != nil {
 				return err
@@ -629,6 +694,14 @@ func (l *Lab) Heal(ctx context.Context) error {
 			if err := l.addAddr(ctx, hs.NetNS, hs.NIC, hs.Address); err != nil {
 				return err
 			}
+			if hs.Link1 != nil {
+				if err := l.ip(ctx, hs.NetNS, "link", "set", hs.Link1.NIC, "up"); err != nil {
+					return err
+				}
+				if err := l.addAddr(ctx, hs.NetNS, hs.Link1.NIC, hs.Link1.Address); err != nil {
+					return err
+				}
+			}
 			if err := l.startHost(ctx, hs); err != nil {
 				return err
 			}
@@ -643,6 +716,12 @@ func (l *Lab) Heal(ctx context.Context) error {
 				return err
 			}
 			hs.LinkDown = false
+		}
+		if hs.Link1 != nil && hs.Link1.Down {
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "up"); err != nil {
+				return err
+			}
+			hs.Link1.Down = false
 		}
 		if err := l.save(); err != nil {
 			return err

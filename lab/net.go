@@ -60,10 +60,15 @@ func (l *Lab) addNetNS(ctx context.Context, name string) error {
 
 // wire joins namespace ns to the main bridge: nic inside ns, port on the switch.
 func (l *Lab) wire(ctx context.Context, ns, nic, port string, addrs []netip.Prefix) error {
+	return l.wireTo(ctx, mainBridge, ns, nic, port, addrs)
+}
+
+// wireTo joins namespace ns to the bridge br of the switch.
+func (l *Lab) wireTo(ctx context.Context, br, ns, nic, port string, addrs []netip.Prefix) error {
 	if err := l.ip(ctx, "", "link", "add", nic, "netns", ns, "type", "veth", "peer", "name", port, "netns", l.state.switchNS()); err != nil {
 		return err
 	}
-	if err := l.ip(ctx, l.state.switchNS(), "link", "set", port, "master", mainBridge, "up"); err != nil {
+	if err := l.ip(ctx, l.state.switchNS(), "link", "set", port, "master", br, "up"); err != nil {
 		return err
 	}
 	for _, a := range addrs {

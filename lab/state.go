@@ -77,6 +77,16 @@ type HostState struct {
 	Pid      int          `json:"pid"` // pcmkhost supervisor; 0 while powered off
 	PowerOff bool         `json:"power_off,omitempty"`
 	LinkDown bool         `json:"link_down,omitempty"`
+	// Link1 is the host's second Corosync link, on its own bridge, when the topology names one.
+	Link1 *LinkState `json:"link1,omitempty"`
+}
+
+// LinkState is a host's second link: its interface, the bridge's end and its address.
+type LinkState struct {
+	NIC     string       `json:"nic"`
+	Port    string       `json:"port"`
+	Address netip.Prefix `json:"address"`
+	Down    bool         `json:"down,omitempty"`
 }
 
 // ClientState is the lab's client namespace.
