@@ -13,11 +13,14 @@ import (
 // binary, Pacemaker runs its monitor every few seconds on every host, and Go runs every linked
 // package's init before main. go-cmp's init compiles regexps (~0.5 ms of every agent run);
 // hclwrite and gohcl are what linked it (the Nomad jobs are written by nomad/hcltext.go, the
-// topology decoded without gohcl). Tests may use them.
+// topology decoded without gohcl). Tests may use them. Prometheus's client_golang registers its
+// default Go and process collectors in package init: `vipctl metrics` must not bring it onto the
+// agent's path (a separate binary, or a measured exception with bench/agent).
 var startupCostly = []string{
 	"github.com/google/go-cmp/cmp",
 	"github.com/hashicorp/hcl/v2/hclwrite",
 	"github.com/hashicorp/hcl/v2/gohcl",
+	"github.com/prometheus/client_golang/prometheus",
 }
 
 // TestNoStartupCostlyDeps: `go list -deps` of the vipctl command (without tests) names none
