@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/vipctl/vipctl/internal/reserved"
 )
 
 // nameRule is what a block label must look like.
@@ -372,7 +374,7 @@ func (c *checker) vipAddress(gs, s *src, p netip.Prefix) {
 		c.errorf(r, "Invalid VIP "+text, "%s: the prefix length must be 1 or more (/0 is every address: the agent refuses it).", gs.title())
 		return
 	}
-	if what := reserved(p); what != "" {
+	if what := reserved.Of(p); what != "" {
 		c.errorf(r, "Invalid VIP "+text, "%s: %s is the %s address of %s, not usable as a VIP.",
 			gs.title(), a, what, p.Masked())
 	}
@@ -384,26 +386,6 @@ func (c *checker) vipAddress(gs, s *src, p netip.Prefix) {
 			return
 		}
 	}
-}
-
-// reserved names what a prefix's address is when it is its network's own address
-// ("network", or "broadcast" for IPv4), else "".
-func reserved(p netip.Prefix) string {
-	a, bits := p.Addr(), p.Bits()
-	if bits >= a.BitLen()-1 {
-		return "" // /31 and /32 (IPv4), /127 and /128 (IPv6): every address is usable
-	}
-	if a == p.Masked().Addr() {
-		return "network"
-	}
-	if a.Is4() {
-		b := a.As4()
-		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-		if v|(1<<(32-bits)-1) == v {
-			return "broadcast"
-		}
-	}
-	return ""
 }
 
 // agent checks vip.agent; IPaddr2 needs a nic on every host of the group.

@@ -224,6 +224,14 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 		return status(OCFErrInstalled, fmt.Errorf("%w: %s", ErrLinkDown, link.Name))
 	}
 	prefix := netip.PrefixFrom(p.Addr, bits)
+	if here != nil && here.Prefix.Bits() != bits {
+		// Present with another prefix length (say a hand-added /32): put it right, or the
+		// prefix route and the broadcast address stay wrong while the agent says started.
+		if err := h.Del(*here); err != nil {
+			return fmt.Errorf("replace %s with %s on %s: %w", here.Prefix, prefix, link.Name, err)
+		}
+		here = nil
+	}
 	added := false
 	// One packet socket serves the whole start when the address is new: it receives the answers
 	// to the ARP probe (IPv4) or to DAD (IPv6, to name the other host's MAC), sends the first
@@ -325,7 +333,13 @@ func (a *Agent) stop(ctx context.Context, h *Host, p Params) error {
 	if left, err := h.Find(p.Addr); err != nil || len(left) > 0 {
 		return errors.Join(errAnn, err, fmt.Errorf("%s is still on %s", p.Addr, h.names(left)))
 	}
-	return errAnn
+	// The address is gone: that is what stop promises. A helper that could not be ended (its
+	// pidfile unreadable, say a directory) sends at most arp_count rounds more and exits by
+	// itself; failing stop for it would make Pacemaker fence this host.
+	if errAnn != nil {
+		fmt.Fprintf(a.Stderr, "warning: %v\n", errAnn)
+	}
+	return nil
 }
 
 func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
@@ -339,7 +353,7 @@ func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
 	if p.Interval == 0 {
 		return nil // a probe: the address is on this host, so Pacemaker must count it as active here
 	}
-	link, _, err := resolve(h, p)
+	link, bits, err := resolve(h, p)
 	if err != nil {
 		// Without nic, a link that went down took its routes along: report the link.
 		for _, f := range found {
@@ -355,6 +369,9 @@ func (a *Agent) monitor(ctx context.Context, h *Host, p Params) error {
 	}
 	if !link.Up {
 		return status(OCFNotRunning, fmt.Errorf("%w: %s", ErrLinkDown, link.Name))
+	}
+	if here.Prefix.Bits() != bits {
+		return status(OCFErrGeneric, fmt.Errorf("%s is on %s as %s, not with prefix length %d", p.Addr, link.Name, here.Prefix, bits))
 	}
 	if here.DADFailed() {
 		return fmt.Errorf("%w: another host on %s holds %s", ErrDADFailed, link.Name, p.Addr)

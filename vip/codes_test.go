@@ -3,6 +3,7 @@ package vip
 import (
 	"context"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -70,6 +71,21 @@ func TestExitCodes(t *testing.T) {
 			want: codes{5, 5, 5, 5, 0}},
 		{name: "interface missing", params: map[string]string{"nic": "nosuch0"}, want: codes{7, 7, 5, 5, 0}},
 		{name: "no route and no nic", params: map[string]string{"nic": "", "ip": "192.0.2.10"}, want: codes{7, 7, 5, 5, 0}},
+		{name: "present with another prefix length", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			viptest.IP(t, p.A, "addr", "add", vip+"/32", "dev", p.IfA)
+		}, want: codes{0, 1, 0, 0, 0}}, // monitor reports the mismatch; start puts it right
+		{name: "pidfile path is a directory", setup: func(t *testing.T, p *viptest.Pair, e *agentEnv) {
+			start(t, e)
+			pf := pidfile(e.runDir, p.A, netip.MustParseAddr(vip))
+			if err := os.RemoveAll(pf); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(pf, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, want: codes{0, 0, 0, 1, 0}}, // start: this host cannot track its helper (1); stop: the address is gone, the rest is a warning
+		{name: "network address", params: map[string]string{"ip": "10.99.0.0"}, want: codes{6, 6, 6, 6, 6}},
+		{name: "broadcast address", params: map[string]string{"ip": "10.99.0.255"}, want: codes{6, 6, 6, 6, 6}},
 		{name: "no ip", params: map[string]string{"ip": ""}, want: codes{6, 6, 6, 6, 6}},
 		{name: "malformed ip", params: map[string]string{"ip": "10.99.0"}, want: codes{6, 6, 6, 6, 6}},
 		{name: "prefix and netmask disagree", params: map[string]string{"ip": vip + "/16"}, want: codes{6, 6, 6, 6, 6}},

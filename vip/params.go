@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vipctl/vipctl/internal/reserved"
 )
 
 // ErrConfig is matched (errors.Is) by every error about the agent's parameters themselves:
@@ -177,6 +179,12 @@ func ParseParams(getenv func(string) string) (Params, error) {
 		}
 	}
 
+	if p.Addr.IsValid() && p.Bits >= 0 {
+		if what := reserved.Of(netip.PrefixFrom(p.Addr, p.Bits)); what != "" {
+			bad("ip", ip, "the %s address of %s, not usable as a VIP", what, netip.PrefixFrom(p.Addr, p.Bits).Masked())
+		}
+	}
+
 	p.NIC = get("nic")
 	if strings.ContainsAny(p.NIC, " /:") || len(p.NIC) > 15 {
 		bad("nic", p.NIC, "not an interface name")
@@ -233,7 +241,9 @@ func ParseParams(getenv func(string) string) (Params, error) {
 			bad(name, v, "not a number of milliseconds")
 			return def
 		}
-		return time.Duration(n) * time.Millisecond
+		// Pacemaker keeps operation times in 32-bit milliseconds (about 24.8 days); a larger
+		// value (1e13) would overflow time.Duration into a deadline in the past.
+		return time.Duration(min(n, maxOperationMS)) * time.Millisecond
 	}
 	p.Interval = ms("CRM_meta_interval", 0)
 	p.Timeout = ms("CRM_meta_timeout", defaultTimeout)
@@ -242,6 +252,9 @@ func ParseParams(getenv func(string) string) (Params, error) {
 	}
 	return p, errors.Join(errs...)
 }
+
+// maxOperationMS bounds CRM_meta_interval and CRM_meta_timeout: Pacemaker's own limit.
+const maxOperationMS = 1<<31 - 1
 
 // parseNetmask accepts a prefix length or, for IPv4, a dotted netmask.
 func parseNetmask(s string, addr netip.Addr) (int, error) {

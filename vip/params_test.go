@@ -96,3 +96,35 @@ func TestParseParamsErrors(t *testing.T) {
 		}
 	}
 }
+
+// Values every host would refuse are OCF_ERR_CONFIGURED: the network or broadcast address of
+// the VIP's own prefix.
+func TestParseParamsReservedAddress(t *testing.T) {
+	for _, kv := range [][]string{
+		{"ip", "10.0.0.0/24"},
+		{"ip", "10.0.0.255/24"},
+		{"ip", "10.0.0.0", "cidr_netmask", "24"},
+		{"ip", "10.0.0.127", "cidr_netmask", "255.255.255.128"},
+		{"ip", "fd00::/64"},
+	} {
+		if _, err := ParseParams(envOf(kv...)); !errors.Is(err, ErrConfig) {
+			t.Errorf("ParseParams(%q) = %v; want ErrConfig", kv, err)
+		}
+	}
+	for _, kv := range [][]string{{"ip", "10.0.0.0/31"}, {"ip", "10.0.0.1/32"}, {"ip", "10.0.0.1/24"}, {"ip", "10.0.0.0"}} {
+		if _, err := ParseParams(envOf(kv...)); err != nil {
+			t.Errorf("ParseParams(%q) = %v; want no error", kv, err)
+		}
+	}
+}
+
+// A CRM_meta_timeout beyond Pacemaker's 32-bit milliseconds is its limit, not an overflow into a
+// deadline in the past.
+func TestParseParamsHugeTimeout(t *testing.T) {
+	for _, v := range []string{"10000000000000", "9223372036854775807"} {
+		p, err := ParseParams(envOf("ip", "10.0.0.1", "CRM_meta_timeout", v, "CRM_meta_interval", v))
+		if err != nil || p.Timeout != maxOperationMS*time.Millisecond || p.Interval != maxOperationMS*time.Millisecond {
+			t.Errorf("CRM_meta_timeout=%s: timeout %v, interval %v, %v; want %v", v, p.Timeout, p.Interval, err, maxOperationMS*time.Millisecond)
+		}
+	}
+}
