@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -197,11 +198,42 @@ func (d drillSet) runProfile(ctx context.Context, p profile, vipctl string) (_ [
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 		defer cancel()
+		if err != nil {
+			keepEvidence(dctx, log, l)
+		}
 		if derr := lab.Down(dctx, "", log); derr != nil {
 			err = errors.Join(err, fmt.Errorf("lab down: %w", derr))
 		}
 	}()
 	return d.run(ctx, l, p.name)
+}
+
+// keepEvidence saves, before a failed run's lab goes down, what tells why: the members as
+// Patroni sees them and every host's logs (the lab's state directory goes with the lab).
+func keepEvidence(ctx context.Context, log *slog.Logger, l *lab.Lab) {
+	dir, err := os.MkdirTemp("/var/tmp", "vipctl-stack-failed-")
+	if err != nil {
+		log.Error("keeping the logs", "err", err)
+		return
+	}
+	for _, c := range l.Topology().Clusters {
+		ms, err := l.Members(ctx, c)
+		b, _ := json.MarshalIndent(struct {
+			Members []lab.Member
+			Err     string `json:",omitempty"`
+		}{ms, fmt.Sprint(err)}, "", "  ")
+		_ = os.WriteFile(filepath.Join(dir, "members-"+c.Name+".json"), b, 0o644)
+	}
+	logs, _ := filepath.Glob(filepath.Join(lab.DefaultDir, "hosts", "*", "*.log"))
+	for _, f := range logs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		host := filepath.Base(filepath.Dir(f))
+		_ = os.WriteFile(filepath.Join(dir, host+"-"+filepath.Base(f)), b, 0o644)
+	}
+	log.Warn("the failed run's members and logs are kept", "dir", dir, "logs", len(logs))
 }
 
 // run drills the lab under a steady write load and checks every acknowledged row afterwards.
