@@ -137,16 +137,69 @@ func (a *Agent) run(ctx context.Context, action string, rest []string) error {
 		}
 	}
 	switch action {
-	case "start":
+	case "start", "stop":
+		unlock, err := a.lock(ctx, h.Netns, p.Addr)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if action == "stop" {
+			return a.stop(ctx, h, p)
+		}
 		return a.start(ctx, h, p)
-	case "stop":
-		return a.stop(ctx, h, p)
 	case "validate-all":
 		_, _, err := resolve(h, p)
 		return err
 	default: // monitor, status
 		return a.monitor(ctx, h, p)
 	}
+}
+
+// lock serialises start and stop of one address in one namespace (two starts at once would
+// each probe, see the other's address and report this host's own MAC as a duplicate): an
+// exclusive flock on a file beside the announcement helper's pidfile, waited for until ctx
+// ends. The lock goes with the process, so a killed action never leaves it held (only, at
+// worst, an empty lock file).
+func (a *Agent) lock(ctx context.Context, ns string, addr netip.Addr) (func(), error) {
+	if err := os.MkdirAll(a.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", addr, err)
+	}
+	name := strings.TrimSuffix(pidfile(a.RunDir, ns, addr), ".pid") + ".lock"
+	for {
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", addr, err)
+		}
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil && sameFile(f, name):
+			// The holder removes the file before it lets go, so that nothing is left behind;
+			// a lock taken on a removed file is no lock: open again.
+			return func() { os.Remove(name); f.Close() }, nil
+		case err == nil:
+			f.Close()
+			continue
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", name, err)
+		}
+		f.Close()
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("lock %s: another start or stop of %s holds it: %w", name, addr, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// sameFile reports whether the open file f is still the file at name.
+func sameFile(f *os.File, name string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(name)
+	return err == nil && os.SameFile(a, b)
 }
 
 // resolve finds the interface for the VIP (nic, else route lookup) and its prefix length.

@@ -204,3 +204,34 @@ func TestActionsEndInsideTimeoutOnDeadLink(t *testing.T) {
 		})
 	}
 }
+
+// Starts of one address at once all succeed and leave one entry: each waits for the others'
+// lock instead of taking their fresh address for a duplicate on the wire.
+func TestConcurrentStarts(t *testing.T) {
+	pair := viptest.NewPair(t)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": "veth0", "arp_count": "1", "dad_probe": "true"})
+	const n = 4
+	type result struct {
+		code   int
+		stderr string
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			code, stderr := e.run("start")
+			results <- result{code, stderr}
+		}()
+	}
+	for range n {
+		if r := <-results; r.code != OCFSuccess {
+			t.Errorf("concurrent start: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	if got := addrsIn(t, pair.A, netip.MustParseAddr("10.99.0.100")); len(got) != 1 {
+		t.Errorf("after %d concurrent starts: entries %q; want one", n, got)
+	}
+	if code, stderr := e.run("stop"); code != OCFSuccess {
+		t.Errorf("stop: exit %d: %s", code, stderr)
+	}
+	wantAddrs(t, pair.A, netip.MustParseAddr("10.99.0.100"))
+}
