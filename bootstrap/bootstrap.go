@@ -165,14 +165,19 @@ func (e *StepError) Unwrap() []error {
 	return []error{ErrStepFailed, e.Err}
 }
 
-// step is one entry of the plan.
+// step is one entry of the plan: decide looks only at what was found on the host (observed
+// once, before any step) and the desired state the plan holds, and returns the step's action.
 type step struct {
 	name, what string
-	// check looks at the host: "" when the step is already done, else what apply would change.
-	// An error fails the step (preflight steps only check).
-	check func(ctx context.Context) (string, error)
-	// apply makes the change check described and says what it did. nil: a check-only step.
-	apply func(ctx context.Context) (string, error)
+	decide     func(o *hostState) action
+}
+
+// action is what one step does.
+type action struct {
+	err  error  // the step fails: nothing is done
+	todo string // "" when the step is done already, else what do changes
+	// do makes the change and says what it did; nil for a check-only step.
+	do func(ctx context.Context) (string, error)
 	// wait marks a step that only waits for the cluster: success is "ok", not "changed".
 	wait bool
 }
@@ -184,20 +189,11 @@ type Plan struct {
 	opts         Options
 	topo         *topology.Topology
 	steps        []step
-	state        runState
+	authkey      []byte // the --authkey file's key
 	corosyncConf []byte
 	cibDoc       *etree.Document
 	backups      []backupFile
 	jobs         []*api.Job
-}
-
-// runState is what earlier steps found out for later ones.
-type runState struct {
-	confChanged    bool       // corosync.conf was (or, dry run, would be) written
-	clusterPending bool       // dry run: the cluster is not up, so its CIB cannot be read yet
-	restarted      bool       // corosync was restarted: pacemaker must be started too
-	pacemakerStops bool       // the corosync step stops (or, dry run, would stop) Pacemaker
-	submit         []*api.Job // the jobs whose Nomad plan shows a change
 }
 
 // Steps lists the step names of the plan in order.
@@ -252,8 +248,13 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 		}
 		opts.cib = cib.NewLive(cib.LiveConfig{BackupDir: rooted(opts.Root, dir), Logger: opts.Logger})
 	}
+	var key []byte
 	if opts.Authkey != "" {
 		if err := checkAuthkeyFile(opts.Authkey); err != nil {
+			return nil, fmt.Errorf("%w: --authkey: %w", ErrUsage, err)
+		}
+		var err error
+		if key, err = os.ReadFile(opts.Authkey); err != nil {
 			return nil, fmt.Errorf("%w: --authkey: %w", ErrUsage, err)
 		}
 	}
@@ -264,7 +265,7 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 		}
 		opts.Executable = exe
 	}
-	p := &Plan{Host: h, opts: opts, topo: t}
+	p := &Plan{Host: h, opts: opts, topo: t, authkey: key}
 	if g, ok := t.GroupOf(h.Name); ok {
 		p.Group = &g
 	}
@@ -287,12 +288,13 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-// Run goes through the plan in order: each step is checked against the host and, unless it is
-// done already or this is a dry run, applied. It stops at the first failing step; the error
-// is a *StepError (matching ErrStepFailed and the step's own error). The report lists every
-// step, those after a failure as not run.
+// Run looks at the host once (files, daemons, the live cluster: read only), then goes through
+// the plan in order: each step decides from what was found and the desired state, and its
+// action is applied unless the step is done already or this is a dry run. It stops at the
+// first failing step; the error is a *StepError (matching ErrStepFailed and the step's own
+// error). The report lists every step, those after a failure as not run.
 func (p *Plan) Run(ctx context.Context) (*Report, error) {
-	p.state = runState{}
+	o := p.observe(ctx)
 	r := &Report{Host: p.Host.Name, Cluster: p.topo.Corosync.ClusterName, DryRun: p.opts.DryRun}
 	var failed error
 	for _, s := range p.steps {
@@ -300,7 +302,7 @@ func (p *Plan) Run(ctx context.Context) (*Report, error) {
 		if failed != nil {
 			res.Status = StatusNotRun
 		} else {
-			res = p.runStep(ctx, s, res)
+			res = p.runStep(ctx, s.decide(o), res)
 			if res.Status == StatusFailed {
 				failed = &StepError{Step: s.name, Err: res.Err}
 				r.Failed = s.name
@@ -315,7 +317,7 @@ func (p *Plan) Run(ctx context.Context) (*Report, error) {
 	return r, failed
 }
 
-func (p *Plan) runStep(ctx context.Context, s step, res Result) Result {
+func (p *Plan) runStep(ctx context.Context, a action, res Result) Result {
 	fail := func(err error) Result {
 		res.Status, res.Err, res.Detail = StatusFailed, err, err.Error()
 		return res
@@ -323,20 +325,19 @@ func (p *Plan) runStep(ctx context.Context, s step, res Result) Result {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	todo, err := s.check(ctx)
-	if err != nil {
-		return fail(err)
+	if a.err != nil {
+		return fail(a.err)
 	}
-	if todo == "" {
+	if a.todo == "" {
 		res.Status = StatusOK
 		return res
 	}
-	if p.opts.DryRun || s.apply == nil {
-		res.Status, res.Detail = StatusWouldChange, todo
+	if p.opts.DryRun || a.do == nil {
+		res.Status, res.Detail = StatusWouldChange, a.todo
 		return res
 	}
-	p.opts.Logger.Info("applying", "step", s.name, "change", todo)
-	done, err := s.apply(ctx)
+	p.opts.Logger.Info("applying", "step", res.Step, "change", a.todo)
+	done, err := a.do(ctx)
 	var nd nothingDone
 	if errors.As(err, &nd) { // someone else made it so meanwhile
 		res.Status, res.Detail = StatusOK, string(nd)
@@ -346,7 +347,7 @@ func (p *Plan) runStep(ctx context.Context, s step, res Result) Result {
 		return fail(err)
 	}
 	res.Status, res.Detail = StatusChanged, done
-	if s.wait {
+	if a.wait {
 		res.Status = StatusOK
 	}
 	return res

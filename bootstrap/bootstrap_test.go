@@ -115,9 +115,14 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 	if out, ok := f.out[line]; ok {
 		return out, nil
 	}
-	no := &CommandError{Command: append([]string{name}, args...), Err: errExit}
+	// What the tools say when their daemon does not run.
+	no := &CommandError{Command: append([]string{name}, args...), Code: 1, Err: errExit}
+	noCorosync := &CommandError{Command: append([]string{name}, args...), Code: 1, Err: errExit,
+		Stderr: "Failed to initialize the cmap API. Error CS_ERR_LIBRARY"}
+	noPacemaker := &CommandError{Command: append([]string{name}, args...), Code: 102, Err: errExit,
+		Stderr: "crm_mon: Connection to cluster failed: Connection refused"}
 	switch line {
-	case "corosync-cfgtool -s", "corosync-cfgtool -R":
+	case "corosync-cfgtool -R":
 		if f.corosync {
 			return nil, nil
 		}
@@ -126,7 +131,7 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 		if f.corosync {
 			return []byte("totem.cluster_name (str) = " + f.clusterName + "\n"), nil
 		}
-		return nil, no
+		return nil, noCorosync
 	case "corosync-cmapctl -b runtime.members":
 		if !f.corosync {
 			return nil, no
@@ -143,7 +148,7 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 		return nil, no
 	case "crm_mon -1 --output-as=xml":
 		if !f.pacemaker {
-			return nil, no
+			return nil, noPacemaker
 		}
 		resources := ""
 		if f.cib != nil && f.cib.applied {
@@ -907,8 +912,12 @@ func TestOldCorosyncConfKept(t *testing.T) {
 		t.Errorf("old corosync.conf at %s: %q, %v", kept, got, err)
 	}
 	// Replaced again within the same second: the first copy stays, the second gets its own name.
+	// (Without vipctl's record of the files it wrote, the host is one vipctl meets first.)
 	old2 := []byte("totem {\n\tcluster_name: other\n}\n")
 	if err := os.WriteFile(f.root+CorosyncConfPath, old2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(f.root + confRecordPath); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.run(f.options()); err != nil {
@@ -919,6 +928,60 @@ func TestOldCorosyncConfKept(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %q", path, got, err, want)
 		}
 	}
+}
+
+// A corosync.conf edited by hand after vipctl wrote one is refused, and left as it is; one
+// vipctl wrote for an older topology is replaced.
+func TestHandEditedCorosyncConf(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.run(f.options()); err != nil {
+		t.Fatal(err)
+	}
+	conf := f.root + CorosyncConfPath
+	edited := append(must(os.ReadFile(conf)), "# tuned by hand\n"...)
+	if err := os.WriteFile(conf, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, f.root)
+	f.host.takeCalls()
+	r, err := f.run(f.options())
+	if !errors.Is(err, ErrConfEdited) || r.Failed != "corosync.conf" {
+		t.Fatalf("hand-edited corosync.conf: failed %q, %v; want corosync.conf, ErrConfEdited", r.Failed, err)
+	}
+	if d := cmp.Diff(before, tree(t, f.root)); d != "" {
+		t.Errorf("the refused run changed the host (-before +after):\n%s", d)
+	}
+	if c := changing(f.host.takeCalls()); len(c) > 0 {
+		t.Errorf("the refused run ran %v", c)
+	}
+
+	// The topology changes: the file vipctl wrote before is replaced (and reloaded).
+	if err := os.WriteFile(conf, must(corosync.Render(f.topo)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(testTopology, `cluster_name = "pg-test"`, "cluster_name = \"pg-test\"\n  token_ms = 1500", 1)
+	topo2, err := topology.Parse([]byte(src), "/etc/vipctl/vipctl.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(topo2, f.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(r); got["corosync.conf"] != StatusChanged || got["corosync"] != StatusChanged {
+		t.Errorf("topology change: %v; want corosync.conf and corosync changed", got)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestQuorumTimeout(t *testing.T) {

@@ -2,12 +2,16 @@ package bootstrap
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,28 +25,18 @@ const (
 	fileModeOnly                  // the content, with another mode
 )
 
-// fileDiff compares the file at path with data and mode, and describes a difference for the
-// operator ("" when the same).
-func fileDiff(path string, data []byte, mode fs.FileMode) (fileState, string, error) {
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+// compare says how the file f found on the host differs from data with mode, and describes
+// a difference for the operator ("" when the same).
+func compare(f hostFile, data []byte, mode fs.FileMode) (fileState, string, error) {
+	switch {
+	case f.err != nil:
+		return 0, "", f.err
+	case !f.exists:
 		return fileMissing, "missing", nil
-	}
-	if err != nil {
-		return 0, "", err
-	}
-	if !st.Mode().IsRegular() {
-		return 0, "", fmt.Errorf("%s is not a regular file", path)
-	}
-	have, err := os.ReadFile(path)
-	if err != nil {
-		return 0, "", err
-	}
-	if !bytes.Equal(have, data) {
+	case !bytes.Equal(f.data, data):
 		return fileContent, "content differs", nil
-	}
-	if st.Mode().Perm() != mode {
-		return fileModeOnly, fmt.Sprintf("mode %04o, want %04o", st.Mode().Perm(), mode), nil
+	case f.mode != mode:
+		return fileModeOnly, fmt.Sprintf("mode %04o, want %04o", f.mode, mode), nil
 	}
 	return fileSame, "", nil
 }
@@ -166,4 +160,45 @@ func sameContent(a, b string) (bool, error) {
 			return false, eb
 		}
 	}
+}
+
+// confRecordPath lists the SHA-256 of every corosync.conf bootstrap wrote on this host, one
+// a line, newest last: a corosync.conf whose digest is not among them was edited by hand.
+const confRecordPath = "/etc/corosync/corosync.conf.vipctl-sha256"
+
+// confRecordKeep bounds the record: the digests of the last confRecordKeep files written.
+const confRecordKeep = 50
+
+// confRecord is the record as read; nil when there is none (no vipctl wrote corosync.conf here).
+type confRecord struct {
+	digests []string
+	err     error
+}
+
+func readConfRecord(path string) confRecord {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return confRecord{}
+	}
+	if err != nil {
+		return confRecord{err: err}
+	}
+	return confRecord{digests: strings.Fields(string(b))}
+}
+
+// wrote reports whether data is a corosync.conf vipctl wrote.
+func (r confRecord) wrote(data []byte) bool { return slices.Contains(r.digests, digest(data)) }
+
+// with returns the record's file content once data is written too.
+func (r confRecord) with(data []byte) []byte {
+	d := append(slices.Clone(r.digests), digest(data))
+	if len(d) > confRecordKeep {
+		d = d[len(d)-confRecordKeep:]
+	}
+	return []byte(strings.Join(d, "\n") + "\n")
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

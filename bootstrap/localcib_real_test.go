@@ -138,15 +138,15 @@ func TestForeignLocalCIBReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	todo, err := p.checkLocalCIB(ctx)
-	if err != nil || todo == "" {
-		t.Fatalf("local-cib check: %q, %v; want a change", todo, err)
+	a := p.decideLocalCIB(p.observe(ctx))
+	if a.err != nil || a.todo == "" || a.do == nil {
+		t.Fatalf("local-cib: %q, %v; want a change", a.todo, a.err)
 	}
-	if _, err := p.applyLocalCIB(ctx); err != nil {
+	if _, err := a.do(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if todo, err := p.checkLocalCIB(ctx); err != nil || todo != "" {
-		t.Fatalf("local-cib check after the move: %q, %v; want ok", todo, err)
+	if a := p.decideLocalCIB(p.observe(ctx)); a.err != nil || a.todo != "" {
+		t.Fatalf("local-cib after the move: %q, %v; want ok", a.todo, a.err)
 	}
 
 	cfg.Name = "solo"

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -24,6 +25,7 @@ type runner interface {
 type CommandError struct {
 	Command []string // the command and its arguments
 	Stderr  string   // what it said on standard error, trimmed
+	Code    int      // its exit code; -1 when it did not exit on its own (not found, killed, timed out)
 	Err     error    // *exec.ExitError, exec.ErrNotFound, or the context's error
 }
 
@@ -51,12 +53,18 @@ func (r execRunner) Run(ctx context.Context, name string, args ...string) ([]byt
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		code := -1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode() // -1 when a signal ended it
+		}
 		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (after %s)", ctx.Err(), r.timeout)
+			code, err = -1, fmt.Errorf("%w (after %s)", ctx.Err(), r.timeout)
 		}
 		return stdout.Bytes(), &CommandError{
 			Command: append([]string{name}, args...),
 			Stderr:  strings.TrimSpace(stderr.String()),
+			Code:    code,
 			Err:     err,
 		}
 	}

@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/beevik/etree"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -30,79 +26,71 @@ import (
 // requiredTools are the binaries a member runs or bootstrap calls.
 var requiredTools = []string{"corosync", "corosync-cfgtool", "corosync-cmapctl", "pacemakerd", "cibadmin", "crm_mon", "crm_attribute", "crm_diff"}
 
+// ErrConfEdited: /etc/corosync/corosync.conf is not a file vipctl wrote, and vipctl wrote one here before.
+var ErrConfEdited = errors.New("corosync.conf was edited by hand")
+
 // buildSteps lists the plan's steps in the order they run.
 func (p *Plan) buildSteps() []step {
 	steps := []step{
-		{name: "tools", what: "Corosync and Pacemaker are installed", check: p.checkTools},
+		{name: "tools", what: "Corosync and Pacemaker are installed", decide: p.decideTools},
 	}
 	if p.Group != nil {
-		steps = append(steps, step{name: "nic", what: "the interface can carry VIP " + p.Group.VIP.Prefix.String() + " of group " + p.Group.Name, check: p.checkNIC})
+		steps = append(steps, step{name: "nic", what: "the interface can carry VIP " + p.Group.VIP.Prefix.String() + " of group " + p.Group.Name, decide: p.decideNIC})
 	}
 	steps = append(steps,
-		step{name: "membership", what: "this host is in no other cluster that has other members", check: p.checkMembership},
-		step{name: "authkey", what: "the cluster's key is at " + AuthkeyPath + " (0400)", check: p.checkAuthkey, apply: p.applyAuthkey},
-		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", check: p.checkConf, apply: p.applyConf},
+		step{name: "membership", what: "this host is in no other cluster that has other members", decide: p.decideMembership},
+		step{name: "authkey", what: "the cluster's key is at " + AuthkeyPath + " (0400)", decide: p.decideAuthkey},
+		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", decide: p.decideConf},
 	)
 	if usesAgent(p.topo, topology.AgentVipctl) {
-		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath,
-			check: p.checkAgent(AgentPath), apply: p.applyAgent(AgentPath)})
+		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath, decide: p.decideAgent(AgentPath)})
 	}
 	if p.Group != nil && len(p.topo.ClustersOf(p.Group.Name)) > 0 {
 		steps = append(steps, step{name: "health-agent", what: "the OCF agent ocf:vipctl:health is installed at " + HealthAgentPath,
-			check: p.checkAgent(HealthAgentPath), apply: p.applyAgent(HealthAgentPath)})
+			decide: p.decideAgent(HealthAgentPath)})
 	}
-	steps = append(steps, step{name: "alert", what: "the alert agent is installed at " + journal.AlertPath + " and user hacluster owns " + filepath.Dir(journal.DefaultPath), check: p.checkAlert, apply: p.applyAlert})
+	steps = append(steps, step{name: "alert", what: "the alert agent is installed at " + journal.AlertPath + " and user hacluster owns " + filepath.Dir(journal.DefaultPath), decide: p.decideAlert})
 	steps = append(steps,
-		step{name: "corosync", what: "Corosync runs with this configuration", check: p.checkCorosync, apply: p.applyCorosync},
-		step{name: "local-cib", what: "no CIB of another cluster waits in " + LocalCIBDir, check: p.checkLocalCIB, apply: p.applyLocalCIB},
-		step{name: "pacemaker", what: "Pacemaker runs", check: p.checkPacemaker, apply: p.applyPacemaker},
-		step{name: "quorum", what: p.Host.Name + " is online in a quorate partition", check: p.checkMember, apply: p.waitMember, wait: true},
-		step{name: "cib", what: "the live CIB holds vipctl's resources, constraints and properties", check: p.checkCIB, apply: p.applyCIB},
+		step{name: "corosync", what: "Corosync runs with this configuration", decide: p.decideCorosync},
+		step{name: "local-cib", what: "no CIB of another cluster waits in " + LocalCIBDir, decide: p.decideLocalCIB},
+		step{name: "pacemaker", what: "Pacemaker runs", decide: p.decidePacemaker},
+		step{name: "quorum", what: p.Host.Name + " is online in a quorate partition", decide: p.decideQuorum},
+		step{name: "cib", what: "the live CIB holds vipctl's resources, constraints and properties", decide: p.decideCIB},
 	)
 	if p.Group != nil {
-		steps = append(steps, step{name: "vip", what: "VIP " + p.Group.VIP.Prefix.String() + " (" + cib.VIPID(p.Group.Name) + ") is started on one host", check: p.checkVIP, apply: p.waitVIP, wait: true})
+		steps = append(steps, step{name: "vip", what: "VIP " + p.Group.VIP.Prefix.String() + " (" + cib.VIPID(p.Group.Name) + ") is started on one host", decide: p.decideVIP})
 	}
 	for _, b := range p.backups {
 		steps = append(steps, p.backupStep(b))
 	}
 	if p.opts.Submit {
-		steps = append(steps, step{name: "nomad", what: "the Nomad jobs are registered", check: p.checkSubmit, apply: p.applySubmit})
+		steps = append(steps, step{name: "nomad", what: "the Nomad jobs are registered", decide: p.decideSubmit})
 	}
 	return steps
 }
 
-func (p *Plan) checkTools(context.Context) (string, error) {
-	var missing []string
-	for _, t := range requiredTools {
-		if _, err := p.opts.run.LookPath(t); err != nil {
-			missing = append(missing, t)
-		}
+// refuse is the action of a step that fails.
+func refuse(err error) action { return action{err: err} }
+
+func (p *Plan) decideTools(o *hostState) action {
+	if len(o.missingTools) > 0 {
+		return refuse(fmt.Errorf("%w: %s not found on PATH (Debian: apt-get install corosync pacemaker pacemaker-cli-utils)",
+			ErrMissingTool, strings.Join(o.missingTools, ", ")))
 	}
-	if len(missing) > 0 {
-		return "", fmt.Errorf("%w: %s not found on PATH (Debian: apt-get install corosync pacemaker pacemaker-cli-utils)",
-			ErrMissingTool, strings.Join(missing, ", "))
+	if o.ipaddr2 != nil {
+		return refuse(fmt.Errorf("%w: %s (ocf:heartbeat:IPaddr2; Debian: apt-get install resource-agents): %w", ErrMissingTool, IPaddr2Path, o.ipaddr2))
 	}
-	if usesAgent(p.topo, topology.AgentIPaddr2) {
-		if _, err := os.Stat(p.path(IPaddr2Path)); err != nil {
-			return "", fmt.Errorf("%w: %s (ocf:heartbeat:IPaddr2; Debian: apt-get install resource-agents): %w", ErrMissingTool, IPaddr2Path, err)
-		}
-	}
-	return "", nil
+	return action{}
 }
 
-func (p *Plan) checkNIC(ctx context.Context) (string, error) {
-	check := p.opts.CheckNIC
-	if check == nil {
-		check = checkNICHere
+func (p *Plan) decideNIC(o *hostState) action {
+	if o.nicErr != nil {
+		return refuse(fmt.Errorf("NIC check: %w", o.nicErr))
 	}
-	c, err := check(ctx, p.Group.VIP.Prefix, p.topo.NICFor(p.Host.Name))
-	if err != nil {
-		return "", fmt.Errorf("NIC check: %w", err)
+	if !o.nic.Ready() {
+		return refuse(fmt.Errorf("%w: %s (vipctl check nic shows the details)", ErrNICNotReady, strings.Join(o.nic.Problems, "; ")))
 	}
-	if !c.Ready() {
-		return "", fmt.Errorf("%w: %s (vipctl check nic shows the details)", ErrNICNotReady, strings.Join(c.Problems, "; "))
-	}
-	return "", nil
+	return action{}
 }
 
 // checkNICHere is `vipctl check nic` on this host's own network namespace.
@@ -135,302 +123,257 @@ func checkAuthkeyFile(path string) error {
 	return nil
 }
 
-// The authkey rules: the key is never generated here (a second host with a key of its own
-// would form a cluster of its own); an installed key is never replaced by another one (the
-// host would leave the cluster it is in at its next start).
-func (p *Plan) checkAuthkey(context.Context) (string, error) {
-	dest := p.path(AuthkeyPath)
-	if p.opts.Authkey == "" {
-		if _, err := os.Stat(dest); errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("%w: %s does not exist and no --authkey was given: copy the cluster's key from a member "+
-				"(for the first host of a new cluster, make one with corosync-keygen -k FILE) and pass --authkey FILE", ErrNoAuthkey, AuthkeyPath)
-		}
-		have, err := os.ReadFile(dest)
-		if err != nil {
-			return "", err
-		}
-		_, diff, err := fileDiff(dest, have, 0o400) // only the mode can differ
-		return diff, err
+// otherCluster refuses a Corosync that runs another cluster with other members: only a lone
+// Corosync (such as the one-node cluster the Debian package starts) may be restarted into this
+// cluster. A member of a real cluster is left alone: the operator decides.
+func (p *Plan) otherCluster(c corosyncState) error {
+	if c.membersErr != nil {
+		return c.membersErr
 	}
-	want, err := os.ReadFile(p.opts.Authkey)
-	if err != nil {
-		return "", err
-	}
-	state, diff, err := fileDiff(dest, want, 0o400)
-	switch {
-	case err != nil:
-		return "", err
-	case state == fileContent:
-		return "", fmt.Errorf("%w: %s holds another key than %s; vipctl does not replace a cluster key "+
-			"(if this host is in no cluster yet, remove the old key and run bootstrap again)", ErrAuthkeyMismatch, AuthkeyPath, p.opts.Authkey)
-	case state == fileMissing:
-		return "install it from " + p.opts.Authkey, nil
-	}
-	return diff, nil
-}
-
-func (p *Plan) applyAuthkey(context.Context) (string, error) {
-	dest := p.path(AuthkeyPath)
-	var key []byte
-	var err error
-	if p.opts.Authkey != "" {
-		key, err = os.ReadFile(p.opts.Authkey)
-	} else {
-		key, err = os.ReadFile(dest)
-	}
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(p.path("/etc/corosync"), 0o755); err != nil {
-		return "", err
-	}
-	if _, err := writeFile(dest, key, 0o400, false, p.opts.now()); err != nil {
-		return "", fmt.Errorf("install the authkey: %w", err)
-	}
-	return "installed " + AuthkeyPath + " (0400)", nil
-}
-
-func (p *Plan) checkConf(context.Context) (string, error) {
-	_, diff, err := fileDiff(p.path(CorosyncConfPath), p.corosyncConf, 0o644)
-	if err != nil {
-		return "", err
-	}
-	if diff != "" {
-		p.state.confChanged = true
-		return "write it (" + diff + ")", nil
-	}
-	return "", nil
-}
-
-func (p *Plan) applyConf(context.Context) (string, error) {
-	backup, err := writeFile(p.path(CorosyncConfPath), p.corosyncConf, 0o644, true, p.opts.now())
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", CorosyncConfPath, err)
-	}
-	if backup != "" {
-		return "written; the old one kept as " + strings.TrimPrefix(backup, p.opts.Root), nil
-	}
-	return "written", nil
-}
-
-// checkAgent checks that the agent at path is this executable, mode 0755.
-func (p *Plan) checkAgent(path string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) {
-		same, err := sameContent(p.opts.Executable, p.path(path))
-		if err != nil {
-			return "", fmt.Errorf("compare the agent with %s: %w", p.opts.Executable, err)
-		}
-		if same {
-			st, err := os.Stat(p.path(path))
-			if err != nil {
-				return "", err
-			}
-			if st.Mode().Perm() == 0o755 {
-				return "", nil
-			}
-		}
-		return "install " + p.opts.Executable + " as " + path, nil
-	}
-}
-
-// checkAlert: the alert agent is this executable, mode 0755, and the journal's directory is
-// owned by hacluster (Pacemaker runs alert agents as that user).
-func (p *Plan) checkAlert(context.Context) (string, error) {
-	same, err := sameContent(p.opts.Executable, p.path(journal.AlertPath))
-	if err != nil {
-		return "", fmt.Errorf("compare the alert agent with %s: %w", p.opts.Executable, err)
-	}
-	dir := filepath.Dir(journal.DefaultPath)
-	if same {
-		agent, aerr := os.Stat(p.path(journal.AlertPath))
-		jdir, derr := os.Stat(p.path(dir))
-		if aerr == nil && derr == nil && agent.Mode().Perm() == 0o755 && journal.OwnedByHacluster(jdir) {
-			return "", nil
-		}
-	}
-	return "install " + p.opts.Executable + " as " + journal.AlertPath + ", give " + dir + " to hacluster", nil
-}
-
-func (p *Plan) applyAlert(context.Context) (string, error) {
-	if err := journal.Install(p.opts.Executable, p.path(journal.AlertPath), p.path(journal.DefaultPath)); err != nil {
-		return "", err
-	}
-	return "installed " + journal.AlertPath, nil
-}
-
-// applyAgent installs this executable as the agent at path.
-func (p *Plan) applyAgent(path string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) {
-		if err := vip.Install(p.opts.Executable, p.path(path)); err != nil {
-			return "", err
-		}
-		return "installed " + path, nil
-	}
-}
-
-// running reports whether a daemon of this host answers its tool. A process list is not asked:
-// pidof also sees daemons of other PID namespaces on the machine (containers, the lab's hosts),
-// which this host cannot talk to. A daemon that is still starting counts as not running; its
-// systemctl start is then a no-op.
-func (p *Plan) running(ctx context.Context, probe ...string) bool {
-	_, err := p.opts.run.Run(ctx, probe[0], probe[1:]...)
-	return err == nil
-}
-
-// liveClusterName is the cluster_name the running Corosync was started with. It never guesses:
-// a wrong answer would restart a member of this cluster.
-func (p *Plan) liveClusterName(ctx context.Context) (string, error) {
-	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-g", "totem.cluster_name")
-	if err != nil {
-		return "", fmt.Errorf("which cluster the running Corosync is in: %w", err)
-	}
-	_, v, ok := strings.Cut(strings.TrimSpace(string(out)), " = ")
-	if !ok || strings.TrimSpace(v) == "" {
-		return "", fmt.Errorf("which cluster the running Corosync is in: corosync-cmapctl said %q", out)
-	}
-	return strings.TrimSpace(v), nil
-}
-
-// liveMembers counts the members the running Corosync has joined with (this host included).
-func (p *Plan) liveMembers(ctx context.Context) (int, error) {
-	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-b", "runtime.members")
-	if err != nil {
-		return 0, fmt.Errorf("the running Corosync's members: %w", err)
-	}
-	n := 0
-	for line := range strings.Lines(string(out)) {
-		key, value, ok := strings.Cut(strings.TrimSpace(line), " = ")
-		if ok && strings.HasSuffix(key, ".status (str)") && value == "joined" {
-			n++
-		}
-	}
-	return n, nil
-}
-
-// otherCluster is called when Corosync runs a cluster other than the topology's: only a lone
-// Corosync (such as the one-node cluster the Debian package starts) may be restarted into
-// this cluster. A member of a real cluster is left alone: the operator decides.
-func (p *Plan) otherCluster(ctx context.Context, name string) error {
-	n, err := p.liveMembers(ctx)
-	if err != nil {
-		return err
-	}
-	if n > 1 {
+	if c.members > 1 {
 		return fmt.Errorf("%w: Corosync here runs cluster %q with %d members, the topology's cluster is %q; "+
 			"bootstrap restarts only a lone Corosync of another cluster. If this host is to leave that cluster, "+
-			"stop it (systemctl stop pacemaker corosync) and run bootstrap again", ErrOtherCluster, name, n, p.topo.Corosync.ClusterName)
+			"stop it (systemctl stop pacemaker corosync) and run bootstrap again", ErrOtherCluster, c.cluster, c.members, p.topo.Corosync.ClusterName)
 	}
 	return nil
 }
 
-// checkMembership refuses, before anything is written, a host whose running Corosync is a
+// decideMembership refuses, before anything is written, a host whose running Corosync is a
 // member of another cluster with other members.
-func (p *Plan) checkMembership(ctx context.Context) (string, error) {
-	if !p.running(ctx, "corosync-cfgtool", "-s") {
-		return "", nil
+func (p *Plan) decideMembership(o *hostState) action {
+	c := o.corosync
+	switch {
+	case c.err != nil:
+		return refuse(c.err)
+	case !c.running || c.cluster == p.topo.Corosync.ClusterName:
+		return action{}
 	}
-	name, err := p.liveClusterName(ctx)
-	if err != nil || name == p.topo.Corosync.ClusterName {
-		return "", err
-	}
-	return "", p.otherCluster(ctx, name)
+	return refuse(p.otherCluster(c))
 }
 
-func (p *Plan) checkCorosync(ctx context.Context) (string, error) {
-	if !p.running(ctx, "corosync-cfgtool", "-s") {
-		p.state.clusterPending = true
-		return "start it: systemctl start corosync", nil
+// The authkey rules: the key is never generated here (a second host with a key of its own
+// would form a cluster of its own); an installed key is never replaced by another one (the
+// host would leave the cluster it is in at its next start).
+func (p *Plan) decideAuthkey(o *hostState) action {
+	want := p.authkey
+	if p.opts.Authkey == "" {
+		if o.authkey.err == nil && !o.authkey.exists {
+			return refuse(fmt.Errorf("%w: %s does not exist and no --authkey was given: copy the cluster's key from a member "+
+				"(for the first host of a new cluster, make one with corosync-keygen -k FILE) and pass --authkey FILE", ErrNoAuthkey, AuthkeyPath))
+		}
+		want = o.authkey.data // only the mode can differ
 	}
-	if !p.state.confChanged {
-		return "", nil
+	state, diff, err := compare(o.authkey, want, 0o400)
+	switch {
+	case err != nil:
+		return refuse(err)
+	case state == fileSame:
+		return action{}
+	case state == fileContent:
+		return refuse(fmt.Errorf("%w: %s holds another key than %s; vipctl does not replace a cluster key "+
+			"(if this host is in no cluster yet, remove the old key and run bootstrap again)", ErrAuthkeyMismatch, AuthkeyPath, p.opts.Authkey))
+	case state == fileMissing:
+		diff = "install it from " + p.opts.Authkey
 	}
-	name, err := p.liveClusterName(ctx)
-	if err != nil {
-		return "", err
+	return action{todo: diff, do: func(context.Context) (string, error) {
+		if _, err := writeFile(p.path(AuthkeyPath), want, 0o400, false, p.opts.now()); err != nil {
+			return "", fmt.Errorf("install the authkey: %w", err)
+		}
+		return "installed " + AuthkeyPath + " (0400)", nil
+	}}
+}
+
+// confDiff says how the host's corosync.conf differs from the topology's ("" when it does not).
+func (p *Plan) confDiff(o *hostState) (string, error) {
+	_, diff, err := compare(o.conf, p.corosyncConf, 0o644)
+	return diff, err
+}
+
+// decideConf writes the topology's corosync.conf. A file vipctl did not write is replaced
+// (and kept) only where vipctl never wrote one: that is the package's default, or a host
+// vipctl meets for the first time. Where vipctl wrote one before, a file of other content was
+// edited by hand: bootstrap refuses rather than lose the edit.
+func (p *Plan) decideConf(o *hostState) action {
+	diff, err := p.confDiff(o)
+	switch {
+	case err != nil:
+		return refuse(err)
+	case diff == "":
+		return action{}
+	case o.written.err != nil:
+		return refuse(fmt.Errorf("read %s: %w", confRecordPath, o.written.err))
+	case o.conf.exists && len(o.written.digests) > 0 && !o.written.wrote(o.conf.data):
+		return refuse(fmt.Errorf("%w: %s is none of the files vipctl wrote here (their SHA-256 are in %s); "+
+			"put the change into the topology, or move the file aside yourself, and run bootstrap again",
+			ErrConfEdited, CorosyncConfPath, confRecordPath))
 	}
-	if name != p.topo.Corosync.ClusterName {
-		if err := p.otherCluster(ctx, name); err != nil {
+	return action{todo: "write it (" + diff + ")", do: func(context.Context) (string, error) {
+		// The digest first: a crash between the two leaves a record naming one file more,
+		// never a file vipctl wrote that the record does not name.
+		if _, err := writeFile(p.path(confRecordPath), o.written.with(p.corosyncConf), 0o644, false, p.opts.now()); err != nil {
+			return "", fmt.Errorf("write %s: %w", confRecordPath, err)
+		}
+		backup, err := writeFile(p.path(CorosyncConfPath), p.corosyncConf, 0o644, true, p.opts.now())
+		if err != nil {
+			return "", fmt.Errorf("write %s: %w", CorosyncConfPath, err)
+		}
+		if backup != "" {
+			return "written; the old one kept as " + strings.TrimPrefix(backup, p.opts.Root), nil
+		}
+		return "written", nil
+	}}
+}
+
+// decideAgent installs this executable as the OCF agent at path.
+func (p *Plan) decideAgent(path string) func(o *hostState) action {
+	return func(o *hostState) action {
+		a := o.agents[path]
+		switch {
+		case a.err != nil:
+			return refuse(a.err)
+		case a.same:
+			return action{}
+		}
+		return action{todo: "install " + p.opts.Executable + " as " + path, do: func(context.Context) (string, error) {
+			if err := vip.Install(p.opts.Executable, p.path(path)); err != nil {
+				return "", err
+			}
+			return "installed " + path, nil
+		}}
+	}
+}
+
+// decideAlert: the alert agent is this executable, mode 0755, and the journal's directory is
+// owned by hacluster (Pacemaker runs alert agents as that user).
+func (p *Plan) decideAlert(o *hostState) action {
+	switch {
+	case o.alert.err != nil:
+		return refuse(o.alert.err)
+	case o.alert.same:
+		return action{}
+	}
+	dir := filepath.Dir(journal.DefaultPath)
+	return action{todo: "install " + p.opts.Executable + " as " + journal.AlertPath + ", give " + dir + " to hacluster", do: func(context.Context) (string, error) {
+		if err := journal.Install(p.opts.Executable, p.path(journal.AlertPath), p.path(journal.DefaultPath)); err != nil {
 			return "", err
 		}
-		p.state.clusterPending = true
-		p.state.pacemakerStops = true
-		return fmt.Sprintf("restart Corosync and Pacemaker: it runs cluster %q, the topology's is %q", name, p.topo.Corosync.ClusterName), nil
-	}
-	return "reload the changed configuration on every member: corosync-cfgtool -R", nil
+		return "installed " + journal.AlertPath, nil
+	}}
 }
 
-func (p *Plan) applyCorosync(ctx context.Context) (string, error) {
-	run := func(args ...string) error {
+// corosyncChange is what the corosync step does.
+type corosyncChange int
+
+const (
+	corosyncKeep    corosyncChange = iota // runs this cluster with this configuration
+	corosyncStart                         // not running: systemctl start corosync
+	corosyncReload                        // runs this cluster, corosync.conf changes: corosync-cfgtool -R
+	corosyncRestart                       // runs a lone Corosync of another cluster: stop pacemaker, restart corosync
+)
+
+// corosyncPlan decides the corosync step from what was found and the topology's corosync.conf.
+func (p *Plan) corosyncPlan(o *hostState) (corosyncChange, error) {
+	c := o.corosync
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.running {
+		return corosyncStart, nil
+	}
+	diff, err := p.confDiff(o)
+	if err != nil {
+		return 0, err
+	}
+	if diff == "" {
+		return corosyncKeep, nil
+	}
+	if c.cluster != p.topo.Corosync.ClusterName {
+		if err := p.otherCluster(c); err != nil {
+			return 0, err
+		}
+		return corosyncRestart, nil
+	}
+	return corosyncReload, nil
+}
+
+func (p *Plan) decideCorosync(o *hostState) action {
+	change, err := p.corosyncPlan(o)
+	if err != nil {
+		return refuse(err)
+	}
+	run := func(ctx context.Context, args ...string) error {
 		_, err := p.opts.run.Run(ctx, args[0], args[1:]...)
 		return err
 	}
-	if !p.running(ctx, "corosync-cfgtool", "-s") {
-		if err := run("systemctl", "start", "corosync"); err != nil {
-			return "", err
-		}
-		return "started corosync", nil
+	switch change {
+	case corosyncStart:
+		return action{todo: "start it: systemctl start corosync", do: func(ctx context.Context) (string, error) {
+			if err := run(ctx, "systemctl", "start", "corosync"); err != nil {
+				return "", err
+			}
+			return "started corosync", nil
+		}}
+	case corosyncReload:
+		return action{todo: "reload the changed configuration on every member: corosync-cfgtool -R", do: func(ctx context.Context) (string, error) {
+			if err := run(ctx, "corosync-cfgtool", "-R"); err != nil {
+				return "", err
+			}
+			return "reloaded the configuration (corosync-cfgtool -R)", nil
+		}}
+	case corosyncRestart:
+		// This host runs a lone Corosync of another cluster (such as the one the Debian
+		// package starts with its default corosync.conf): it holds nothing of this cluster.
+		name := o.corosync.cluster
+		return action{todo: fmt.Sprintf("restart Corosync and Pacemaker: it runs cluster %q, the topology's is %q", name, p.topo.Corosync.ClusterName),
+			do: func(ctx context.Context) (string, error) {
+				if err := run(ctx, "systemctl", "stop", "pacemaker"); err != nil {
+					return "", err
+				}
+				if err := run(ctx, "systemctl", "restart", "corosync"); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("restarted corosync (it ran cluster %q); stopped pacemaker", name), nil
+			}}
 	}
-	name, err := p.liveClusterName(ctx)
-	if err != nil {
-		return "", err
-	}
-	if name != p.topo.Corosync.ClusterName {
-		// This host runs a lone Corosync of another cluster (such as the one the Debian package
-		// starts with its default corosync.conf): it holds nothing of this cluster.
-		if err := p.otherCluster(ctx, name); err != nil {
-			return "", err
-		}
-		if err := run("systemctl", "stop", "pacemaker"); err != nil {
-			return "", err
-		}
-		if err := run("systemctl", "restart", "corosync"); err != nil {
-			return "", err
-		}
-		p.state.restarted = true
-		return fmt.Sprintf("restarted corosync (it ran cluster %q); stopped pacemaker", name), nil
-	}
-	if err := run("corosync-cfgtool", "-R"); err != nil {
-		return "", err
-	}
-	return "reloaded the configuration (corosync-cfgtool -R)", nil
+	return action{}
 }
 
-// localCIBCluster returns the cluster-name recorded in the CIB Pacemaker keeps on disk
-// ("" when there is none, or it names no cluster).
-func (p *Plan) localCIBCluster() (string, error) {
-	b, err := os.ReadFile(p.path(LocalCIBDir + "/cib.xml"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+// pacemakerStops reports whether Pacemaker is (or, dry run, would be) not running once the
+// corosync step is done: it does not run now, or the corosync step stops it.
+func (p *Plan) pacemakerStops(o *hostState) (bool, error) {
+	if o.pacemaker.err != nil {
+		return false, o.pacemaker.err
 	}
+	change, err := p.corosyncPlan(o)
 	if err != nil {
-		return "", err
+		return false, err
 	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(b); err != nil {
-		return "", fmt.Errorf("%s/cib.xml: %w", LocalCIBDir, err)
-	}
-	for _, nv := range doc.FindElements("//crm_config//nvpair[@name='cluster-name']") {
-		return nv.SelectAttrValue("value", ""), nil
-	}
-	return "", nil
+	return !o.pacemaker.running || change == corosyncRestart, nil
 }
 
 // A stopped Pacemaker starts from the CIB on its disk. When that CIB is another cluster's
 // (the Debian package starts a one-node cluster "debian" with a node "node1"), it would bring
 // that cluster's nodes and settings into this one: it is moved aside, as pcs cluster setup
 // does. The CIB of a running Pacemaker, or of this cluster, is never touched.
-func (p *Plan) checkLocalCIB(ctx context.Context) (string, error) {
-	name, err := p.localCIBCluster()
-	if err != nil || name == "" || name == p.topo.Corosync.ClusterName {
-		return "", err
+func (p *Plan) decideLocalCIB(o *hostState) action {
+	name := o.localCIB
+	if o.localErr != nil {
+		return refuse(o.localErr)
 	}
-	if !p.state.pacemakerStops && p.pacemakerRunning(ctx) {
-		return "", nil
+	if name == "" || name == p.topo.Corosync.ClusterName {
+		return action{}
 	}
-	return fmt.Sprintf("move the CIB of cluster %q aside", name), nil
+	stops, err := p.pacemakerStops(o)
+	if err != nil {
+		return refuse(err)
+	}
+	if !stops {
+		return action{}
+	}
+	return action{todo: fmt.Sprintf("move the CIB of cluster %q aside", name), do: p.moveLocalCIB}
 }
 
-func (p *Plan) applyLocalCIB(context.Context) (string, error) {
+func (p *Plan) moveLocalCIB(context.Context) (string, error) {
 	dir := p.path(LocalCIBDir)
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -451,52 +394,31 @@ func (p *Plan) applyLocalCIB(context.Context) (string, error) {
 	return "moved to " + strings.TrimPrefix(old, p.opts.Root), nil
 }
 
-func (p *Plan) pacemakerRunning(ctx context.Context) bool {
-	return p.running(ctx, "crm_mon", "-1", "--output-as=xml")
-}
-
-func (p *Plan) checkPacemaker(ctx context.Context) (string, error) {
-	if p.state.clusterPending && p.opts.DryRun {
-		return "start it (after Corosync): systemctl start pacemaker", nil
-	}
-	if p.state.restarted || !p.pacemakerRunning(ctx) {
-		p.state.clusterPending = true
-		return "start it: systemctl start pacemaker", nil
-	}
-	return "", nil
-}
-
-func (p *Plan) applyPacemaker(ctx context.Context) (string, error) {
-	if _, err := p.opts.run.Run(ctx, "systemctl", "start", "pacemaker"); err != nil {
-		return "", err
-	}
-	return "started pacemaker", nil
-}
-
-// memberStatus says what is missing for this host to be a member: "" when it is online in a
-// quorate partition with a DC that has recorded the cluster's name.
-func (p *Plan) memberStatus(ctx context.Context) string {
-	out, err := p.opts.run.Run(ctx, "crm_mon", "-1", "--output-as=xml")
+func (p *Plan) decidePacemaker(o *hostState) action {
+	stops, err := p.pacemakerStops(o)
 	if err != nil {
-		return "crm_mon: " + err.Error()
+		return refuse(err)
 	}
-	s, err := pcmkhost.ParseStatus(out)
-	if err != nil {
-		return err.Error()
+	if !stops {
+		return action{}
 	}
-	switch {
-	case !slices.Contains(s.Online, p.Host.Name):
-		return fmt.Sprintf("%s is not online (online: %s)", p.Host.Name, orNone(s.Online))
-	case s.DC == "":
-		return "no DC elected yet"
-	case !s.Quorate:
-		return fmt.Sprintf("the partition has no quorum (online: %s; bootstrap the other hosts)", orNone(s.Online))
+	todo := "start it: systemctl start pacemaker"
+	if change, _ := p.corosyncPlan(o); change != corosyncKeep && change != corosyncReload {
+		todo = "start it (after Corosync): systemctl start pacemaker"
 	}
-	// The DC writes cluster-name into the CIB shortly after its election; cib apply checks it.
-	if _, err := p.opts.run.Run(ctx, "crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet"); err != nil {
-		return "the DC has not recorded cluster-name in the CIB yet"
-	}
-	return ""
+	return action{todo: todo, do: func(ctx context.Context) (string, error) {
+		if _, err := p.opts.run.Run(ctx, "systemctl", "start", "pacemaker"); err != nil {
+			return "", err
+		}
+		return "started pacemaker", nil
+	}}
+}
+
+// memberNow reports whether the host was found a member and the steps before the quorum
+// step leave its daemons running as they are.
+func (p *Plan) memberNow(o *hostState) bool {
+	stops, err := p.pacemakerStops(o)
+	return err == nil && !stops && o.pacemaker.member == ""
 }
 
 func orNone(s []string) string {
@@ -506,24 +428,36 @@ func orNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-func (p *Plan) checkMember(ctx context.Context) (string, error) {
-	if p.state.clusterPending && p.opts.DryRun {
-		return fmt.Sprintf("wait up to %s for %s to be online with quorum", p.opts.Wait, p.Host.Name), nil
+func (p *Plan) decideQuorum(o *hostState) action {
+	if p.memberNow(o) {
+		return action{}
 	}
-	if why := p.memberStatus(ctx); why != "" {
-		p.state.clusterPending = true
-		return fmt.Sprintf("wait up to %s: %s", p.opts.Wait, why), nil
+	why := o.pacemaker.member
+	if why == "" {
+		why = "Corosync and Pacemaker start"
 	}
-	return "", nil
+	return action{wait: true, todo: fmt.Sprintf("wait up to %s for %s to be online with quorum (now: %s)", p.opts.Wait, p.Host.Name, why),
+		do: func(ctx context.Context) (string, error) {
+			took, why, err := p.waitFor(ctx, p.live(p.memberWhy))
+			if err != nil {
+				return "", fmt.Errorf("%w after %s: %s", ErrNotMember, p.opts.Wait, why)
+			}
+			return fmt.Sprintf("online with quorum after %s", took), nil
+		}}
 }
 
-func (p *Plan) waitMember(ctx context.Context) (string, error) {
-	took, why, err := p.waitFor(ctx, p.memberStatus)
-	if err != nil {
-		return "", fmt.Errorf("%w after %s: %s", ErrNotMember, p.opts.Wait, why)
+// live asks crm_mon again, for a wait, and says with why what is still missing.
+func (p *Plan) live(why func(context.Context, pcmkhost.Status) string) func(context.Context) string {
+	return func(ctx context.Context) string {
+		running, st, err := p.pacemakerStatus(ctx)
+		switch {
+		case err != nil:
+			return err.Error()
+		case !running:
+			return "Pacemaker does not answer yet"
+		}
+		return why(ctx, st)
 	}
-	p.state.clusterPending = false
-	return fmt.Sprintf("online with quorum after %s", took), nil
 }
 
 // waitFor polls why, which names what is still missing ("" once nothing is), every
@@ -540,18 +474,17 @@ func (p *Plan) waitFor(ctx context.Context, why func(context.Context) string) (t
 	return p.opts.now().Sub(start).Round(100 * time.Millisecond), last, err
 }
 
-func (p *Plan) checkCIB(ctx context.Context) (string, error) {
-	if p.state.clusterPending && p.opts.DryRun {
-		return "apply the rendered CIB once the cluster is up", nil
+func (p *Plan) decideCIB(o *hostState) action {
+	if !p.memberNow(o) {
+		return action{todo: "apply the rendered CIB once the cluster is up", do: p.applyCIB}
 	}
-	res, err := p.opts.cib.Apply(ctx, p.topo, p.cibDoc, cib.ApplyOptions{DryRun: true})
-	if err != nil {
-		return "", err
+	if o.cibErr != nil {
+		return refuse(o.cibErr)
 	}
-	if res.Unchanged() {
-		return "", nil
+	if o.cib.Unchanged() {
+		return action{}
 	}
-	return fmt.Sprintf("%s to the live CIB %s", countChanges(len(res.Changes)), res.Before), nil
+	return action{todo: fmt.Sprintf("%s to the live CIB %s", countChanges(len(o.cib.Changes)), o.cib.Before), do: p.applyCIB}
 }
 
 func (p *Plan) applyCIB(ctx context.Context) (string, error) {
@@ -565,45 +498,21 @@ func (p *Plan) applyCIB(ctx context.Context) (string, error) {
 	return fmt.Sprintf("applied %s: CIB %s → %s; the old one kept as %s", countChanges(len(res.Changes)), res.Before, res.After, res.Backup), nil
 }
 
-// vipStatus says why the VIP of the host's group is not started on exactly one host ("" when it is).
-func (p *Plan) vipStatus(ctx context.Context) string {
-	out, err := p.opts.run.Run(ctx, "crm_mon", "-1", "--output-as=xml")
-	if err != nil {
-		return "crm_mon: " + err.Error()
+func (p *Plan) decideVIP(o *hostState) action {
+	if p.memberNow(o) && o.cibErr == nil && o.cib.Unchanged() && o.pacemaker.vip == "" {
+		return action{}
 	}
-	s, err := pcmkhost.ParseStatus(out)
-	if err != nil {
-		return err.Error()
+	todo := "wait for the cluster to start it"
+	if o.pacemaker.vip != "" && p.memberNow(o) {
+		todo = fmt.Sprintf("wait up to %s: %s", p.opts.Wait, o.pacemaker.vip)
 	}
-	id := cib.VIPID(p.Group.Name)
-	i := slices.IndexFunc(s.Resources, func(r pcmkhost.Resource) bool { return r.ID == id })
-	switch {
-	case i < 0:
-		return id + " is not in the cluster's status yet"
-	case s.Resources[i].Failed:
-		return fmt.Sprintf("%s failed on %s (crm_mon -1 --failcounts shows why)", id, orNone(s.Resources[i].Nodes))
-	case s.Resources[i].Role != "Started" || len(s.Resources[i].Nodes) != 1:
-		return fmt.Sprintf("%s is %s on %s", id, s.Resources[i].Role, orNone(s.Resources[i].Nodes))
-	}
-	return ""
-}
-
-func (p *Plan) checkVIP(ctx context.Context) (string, error) {
-	if p.state.clusterPending && p.opts.DryRun {
-		return "wait for the cluster to start it", nil
-	}
-	if why := p.vipStatus(ctx); why != "" {
-		return fmt.Sprintf("wait up to %s: %s", p.opts.Wait, why), nil
-	}
-	return "", nil
-}
-
-func (p *Plan) waitVIP(ctx context.Context) (string, error) {
-	took, why, err := p.waitFor(ctx, p.vipStatus)
-	if err != nil {
-		return "", fmt.Errorf("%w after %s: %s", ErrVIPNotStarted, p.opts.Wait, why)
-	}
-	return fmt.Sprintf("started after %s", took), nil
+	return action{wait: true, todo: todo, do: func(ctx context.Context) (string, error) {
+		took, why, err := p.waitFor(ctx, p.live(func(_ context.Context, st pcmkhost.Status) string { return p.vipWhy(st) }))
+		if err != nil {
+			return "", fmt.Errorf("%w after %s: %s", ErrVIPNotStarted, p.opts.Wait, why)
+		}
+		return fmt.Sprintf("started after %s", took), nil
+	}}
 }
 
 func countChanges(n int) string {
@@ -654,41 +563,38 @@ func (p *Plan) backupStep(b backupFile) step {
 	}
 	if p.opts.Backup == BackupNomad {
 		s.what = "no " + b.path + " (the Nomad job backup-" + b.cluster + " schedules the backups of cluster " + b.cluster + ")"
-		s.check = func(context.Context) (string, error) {
-			_, err := os.Lstat(p.path(b.path))
-			if errors.Is(err, fs.ErrNotExist) {
-				return "", nil
+		s.decide = func(o *hostState) action {
+			if f := o.backups[b.path]; !f.exists && f.err == nil {
+				return action{}
 			}
-			if err != nil {
-				return "", err
-			}
-			return "remove " + b.path, nil
-		}
-		s.apply = func(context.Context) (string, error) {
-			if err := os.Remove(p.path(b.path)); err != nil {
-				return "", err
-			}
-			return "removed " + b.path, nil
+			return action{todo: "remove " + b.path, do: func(context.Context) (string, error) {
+				if err := os.Remove(p.path(b.path)); err != nil {
+					return "", err
+				}
+				return "removed " + b.path, nil
+			}}
 		}
 		return s
 	}
 	s.what = fmt.Sprintf("%s of cluster %s is installed (%04o)", b.path, b.cluster, b.mode)
-	s.check = func(context.Context) (string, error) {
-		_, diff, err := fileDiff(p.path(b.path), b.data, b.mode)
-		if diff != "" {
-			diff = "write it (" + diff + ")"
+	s.decide = func(o *hostState) action {
+		_, diff, err := compare(o.backups[b.path], b.data, b.mode)
+		switch {
+		case err != nil:
+			return refuse(err)
+		case diff == "":
+			return action{}
 		}
-		return diff, err
-	}
-	s.apply = func(context.Context) (string, error) {
-		backup, err := writeFile(p.path(b.path), b.data, b.mode, true, p.opts.now())
-		if err != nil {
-			return "", err
-		}
-		if backup != "" {
-			return "written; the old one kept as " + strings.TrimPrefix(backup, p.opts.Root), nil
-		}
-		return "written", nil
+		return action{todo: "write it (" + diff + ")", do: func(context.Context) (string, error) {
+			backup, err := writeFile(p.path(b.path), b.data, b.mode, true, p.opts.now())
+			if err != nil {
+				return "", err
+			}
+			if backup != "" {
+				return "written; the old one kept as " + strings.TrimPrefix(backup, p.opts.Root), nil
+			}
+			return "written", nil
+		}}
 	}
 	return s
 }
@@ -710,58 +616,29 @@ func (p *Plan) nomadJobs() (jobClient, error) {
 	return p.opts.jobs, nil
 }
 
-// checkSubmit asks Nomad to plan each job (no side effects): the jobs whose plan shows a
-// difference from what Nomad runs are the ones to register.
-func (p *Plan) checkSubmit(ctx context.Context) (string, error) {
-	client, err := p.nomadJobs()
-	if err != nil {
-		return "", err
+func (p *Plan) decideSubmit(o *hostState) action {
+	switch {
+	case o.submitErr != nil:
+		return refuse(o.submitErr)
+	case len(o.todoJobs) == 0:
+		return action{}
 	}
-	p.state.submit = nil
-	var todo []string
-	for _, j := range p.jobs {
-		c, err := nomad.CanonicalJob(j)
+	return action{todo: "register " + strings.Join(o.todoJobs, ", "), do: func(ctx context.Context) (string, error) {
+		client, err := p.nomadJobs()
 		if err != nil {
 			return "", err
 		}
-		resp, _, err := client.Plan(c, true, (&api.WriteOptions{}).WithContext(ctx))
+		done, err := nomad.Submit(ctx, o.submit, client)
+		names := make([]string, len(done))
+		for i, s := range done {
+			names[i] = s.Job
+		}
 		if err != nil {
-			return "", fmt.Errorf("%w: plan %s: %w", nomad.ErrSubmit, *c.ID, err)
+			if len(names) > 0 {
+				return "", fmt.Errorf("%w (registered before it: %s)", err, strings.Join(names, ", "))
+			}
+			return "", err
 		}
-		diff := "Added"
-		if resp.Diff != nil && resp.Diff.Type != "" {
-			diff = resp.Diff.Type
-		}
-		if diff == "None" {
-			continue
-		}
-		p.state.submit = append(p.state.submit, j)
-		todo = append(todo, fmt.Sprintf("%s (%s)", *c.ID, strings.ToLower(diff)))
-	}
-	if len(todo) == 0 {
-		return "", nil
-	}
-	return "register " + strings.Join(todo, ", "), nil
-}
-
-func (p *Plan) applySubmit(ctx context.Context) (string, error) {
-	client, err := p.nomadJobs()
-	if err != nil {
-		return "", err
-	}
-	done, err := nomad.Submit(ctx, p.state.submit, client)
-	var b bytes.Buffer
-	for i, s := range done {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(s.Job)
-	}
-	if err != nil {
-		if b.Len() > 0 {
-			return "", fmt.Errorf("%w (registered before it: %s)", err, b.String())
-		}
-		return "", err
-	}
-	return "registered " + b.String(), nil
+		return "registered " + strings.Join(names, ", "), nil
+	}}
 }

@@ -36,69 +36,15 @@ func TestBootstrapBareLab(t *testing.T) {
 
 	// The lab keeps its topology and the cluster's key in dir, which every host sees.
 	topo, key := filepath.Join(dir, "vipctl.hcl"), filepath.Join(dir, "authkey")
-	// bootstrapOn runs bootstrap inside one host with the extra arguments and returns its
-	// exit code and report.
-	bootstrapOn := func(host string, extra ...string) (int, *bootstrap.Report, error) {
-		// --backup nomad: the lab's hosts share this machine's /root and /etc/cron.d, where
-		// the cron files would land; the unit tests cover them under a temp root.
+	b := &bootstrapper{l: l, ctx: ctx, vipctl: vipctl,
+		// --backup nomad: the hosts of a bare lab share this machine's /root and /etc/cron.d,
+		// where the cron files would land; the unit tests cover them under a temp root.
 		// The copies of replaced CIBs stay in the lab's directory too.
-		argv := append([]string{vipctl, "bootstrap", "--host", host, "--backup", "nomad",
-			"--cib-backup-dir", filepath.Join(dir, "cib-backups"), "-o", "json"}, extra...)
-		var out, errOut bytes.Buffer
-		code, err := l.Exec(ctx, host, argv, nil, &out, &errOut)
-		if err != nil {
-			return 0, nil, err
-		}
-		var r bootstrap.Report
-		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-			return code, nil, fmt.Errorf("%s: exit %d, output is no report: %w\n%s\n%s", host, code, err, out.String(), errOut.String())
-		}
-		if code != 0 {
-			return code, &r, fmt.Errorf("%s: exit %d, failed %q\n%s\n%s", host, code, r.Failed, out.String(), errOut.String())
-		}
-		return code, &r, nil
-	}
-	// bootstrapAll runs bootstrap with topology file topo in every host, all at once when
-	// parallel (as an operator's fan-out tool would), and returns each host's report.
+		extra: []string{"--backup", "nomad", "--cib-backup-dir", filepath.Join(dir, "cib-backups")}}
+	bootstrapOn := b.on
 	bootstrapAll := func(t *testing.T, topo string, parallel bool) map[string]*bootstrap.Report {
 		t.Helper()
-		hosts := l.Topology().Hosts
-		reports := make([]*bootstrap.Report, len(hosts))
-		errs := make([]error, len(hosts))
-		var wg sync.WaitGroup
-		for i, h := range hosts {
-			one := func() {
-				var r *bootstrap.Report
-				_, r, errs[i] = bootstrapOn(h.Name, "-f", topo, "--authkey", key)
-				if errs[i] == nil && !r.Member {
-					errs[i] = fmt.Errorf("%s: exit 0 but not a member: %+v", h.Name, r)
-				}
-				reports[i] = r
-			}
-			if !parallel {
-				one()
-				continue
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); one() }()
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]*bootstrap.Report{}
-		for i, h := range hosts {
-			m[h.Name] = reports[i]
-		}
-		return m
-	}
-	statusOf := func(r *bootstrap.Report, step string) bootstrap.Status {
-		for _, s := range r.Steps {
-			if s.Step == step {
-				return s.Status
-			}
-		}
-		return ""
+		return b.all(t, parallel, "-f", topo, "--authkey", key)
 	}
 
 	backupHere := []string{"/root/pgsql_backup-demo.sh", "/etc/cron.d/vipctl-backup-demo"}
@@ -121,7 +67,7 @@ func TestBootstrapBareLab(t *testing.T) {
 		switch s.Step {
 		case "cib", "vip":
 			want = []bootstrap.Status{bootstrap.StatusWouldChange}
-		case "agent", "health-agent": // this machine may hold another build of the agents
+		case "agent", "health-agent", "alert": // this machine may hold another build of the agents
 			want = append(want, bootstrap.StatusWouldChange)
 		}
 		if !slices.Contains(want, s.Status) {
@@ -250,4 +196,78 @@ func cibVersion(ctx context.Context, t *testing.T, l *Lab, host string) cib.Vers
 		t.Fatal(err)
 	}
 	return v
+}
+
+// bootstrapper runs vipctl bootstrap inside the hosts of a lab, as an operator would on each
+// machine, with extra arguments before every run's own.
+type bootstrapper struct {
+	l      *Lab
+	ctx    context.Context
+	vipctl string
+	extra  []string
+}
+
+// on runs bootstrap inside one host and returns its exit code and report; a non-zero exit is
+// an error carrying the output.
+func (b *bootstrapper) on(host string, args ...string) (int, *bootstrap.Report, error) {
+	argv := append(append([]string{b.vipctl, "bootstrap", "--host", host, "-o", "json"}, b.extra...), args...)
+	var out, errOut bytes.Buffer
+	code, err := b.l.Exec(b.ctx, host, argv, nil, &out, &errOut)
+	if err != nil {
+		return 0, nil, err
+	}
+	var r bootstrap.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return code, nil, fmt.Errorf("%s: exit %d, output is no report: %w\n%s\n%s", host, code, err, out.String(), errOut.String())
+	}
+	if code != 0 {
+		return code, &r, fmt.Errorf("%s: exit %d, failed %q\n%s\n%s", host, code, r.Failed, out.String(), errOut.String())
+	}
+	return code, &r, nil
+}
+
+// all runs bootstrap with args in every host of the lab's topology, all at once when parallel
+// (as an operator's fan-out tool would), and returns each host's report; every host must end
+// a member.
+func (b *bootstrapper) all(t *testing.T, parallel bool, args ...string) map[string]*bootstrap.Report {
+	t.Helper()
+	hosts := b.l.Topology().Hosts
+	reports := make([]*bootstrap.Report, len(hosts))
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		one := func() {
+			var r *bootstrap.Report
+			_, r, errs[i] = b.on(h.Name, args...)
+			if errs[i] == nil && !r.Member {
+				errs[i] = fmt.Errorf("%s: exit 0 but not a member: %+v", h.Name, r)
+			}
+			reports[i] = r
+		}
+		if !parallel {
+			one()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); one() }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]*bootstrap.Report{}
+	for i, h := range hosts {
+		m[h.Name] = reports[i]
+	}
+	return m
+}
+
+// statusOf is the status of the named step in r ("" when r has no such step).
+func statusOf(r *bootstrap.Report, step string) bootstrap.Status {
+	for _, s := range r.Steps {
+		if s.Step == step {
+			return s.Status
+		}
+	}
+	return ""
 }

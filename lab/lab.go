@@ -32,13 +32,17 @@ type ApplyFunc func(ctx context.Context, t *topology.Topology, command CommandFu
 
 // Options configure Up.
 type Options struct {
-	Dir          string       // state directory; "" means DefaultDir
-	TopologyFile string       // "" means the lab's own DefaultTopology
-	Vipctl       string       // the vipctl binary: runs the hosts' listeners and `ocf install`
-	Bare         bool         // stop once the cluster is quorate: no agent install, no CIB
-	Stack        bool         // also run the PostgreSQL stack: Consul, Patroni + PostgreSQL, HAProxy
-	Apply        ApplyFunc    // applies the CIB unless Bare; nil means ApplyCIB(Dir)
-	Logger       *slog.Logger // progress; nil discards
+	Dir          string // state directory; "" means DefaultDir
+	TopologyFile string // "" means the lab's own DefaultTopology
+	Vipctl       string // the vipctl binary: runs the hosts' listeners and `ocf install`
+	Bare         bool   // stop once the cluster is quorate: no agent install, no CIB
+	// Fresh makes hosts as new machines with the packages installed: nothing running, no
+	// corosync.conf, no key (the lab's is in Dir/authkey for bootstrap's --authkey), no CIB.
+	// Each host's systemctl starts corosync and pacemaker (pcmkhost.Config.Fresh).
+	Fresh  bool
+	Stack  bool         // also run the PostgreSQL stack: Consul, Patroni + PostgreSQL, HAProxy
+	Apply  ApplyFunc    // applies the CIB unless Bare; nil means ApplyCIB(Dir)
+	Logger *slog.Logger // progress; nil discards
 }
 
 // Lab is a running lab, as recorded in its state directory.
@@ -128,6 +132,10 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("lab: lab up needs root (network namespaces, mounts)")
 	}
+	if opts.Fresh && (opts.Bare || opts.Stack) {
+		return nil, errors.New("lab: --fresh excludes --bare and --stack")
+	}
+	st.Fresh = opts.Fresh
 	if opts.Stack {
 		if opts.Bare {
 			return nil, errors.New("lab: --stack and --bare exclude each other")
@@ -183,6 +191,9 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		if err := l.startHost(ctx, &l.state.Hosts[i]); err != nil {
 			return nil, err
 		}
+	}
+	if opts.Fresh {
+		return l, nil
 	}
 	l.log.Info("waiting for the cluster to be quorate")
 	if err := l.waitWhole(ctx); err != nil {
@@ -397,6 +408,16 @@ func (l *Lab) FailLink(ctx context.Context, name string, link int) error {
 }
 
 func (l *Lab) hostConfig(h *HostState) (pcmkhost.Config, error) {
+	cfg := pcmkhost.Config{
+		Name:     h.Name,
+		NetNS:    h.NetNS,
+		StateDir: filepath.Join(l.dir, hostsSubdir, h.Name),
+		Share:    []string{l.dir},
+		Fresh:    l.state.Fresh,
+	}
+	if cfg.Fresh {
+		return cfg, nil
+	}
 	conf, err := corosync.Render(l.topo)
 	if err != nil {
 		return pcmkhost.Config{}, err
@@ -405,14 +426,8 @@ func (l *Lab) hostConfig(h *HostState) (pcmkhost.Config, error) {
 	if err != nil {
 		return pcmkhost.Config{}, fmt.Errorf("lab: %w", err)
 	}
-	return pcmkhost.Config{
-		Name:         h.Name,
-		NetNS:        h.NetNS,
-		StateDir:     filepath.Join(l.dir, hostsSubdir, h.Name),
-		CorosyncConf: conf,
-		Authkey:      key,
-		Share:        []string{l.dir},
-	}, nil
+	cfg.CorosyncConf, cfg.Authkey = conf, key
+	return cfg, nil
 }
 
 // startHost starts the host's Corosync and Pacemaker and its listeners.

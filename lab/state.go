@@ -60,6 +60,7 @@ type State struct {
 	Prefix    string      `json:"prefix"`          // of every network namespace (NamespacePrefix)
 	Topology  string      `json:"topology"`        // the topology file the lab runs
 	Stack     bool        `json:"stack,omitempty"` // Consul, Patroni + PostgreSQL and HAProxy run too
+	Fresh     bool        `json:"fresh,omitempty"` // hosts as new machines: bootstrap makes the cluster
 	Vipctl    string      `json:"vipctl"`          // the vipctl binary (listeners)
 	Hosts     []HostState `json:"hosts"`
 	Client    ClientState `json:"client"`

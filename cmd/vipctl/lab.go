@@ -54,6 +54,7 @@ type labUpOptions struct {
 	g            *globals
 	TopologyFile string // "" runs the lab's own topology
 	Bare         bool
+	Fresh        bool
 	Stack        bool
 	Vipctl       string
 }
@@ -61,14 +62,18 @@ type labUpOptions struct {
 func newCmdLabUp(g *globals, runF func(context.Context, *labUpOptions) error) *cobra.Command {
 	opts := &labUpOptions{g: g}
 	cmd := &cobra.Command{
-		Use:   "up [--bare|--stack] [-f TOPOLOGY]",
+		Use:   "up [--bare|--fresh|--stack] [-f TOPOLOGY]",
 		Short: "Build the lab, start every host and apply the CIB; prints where each VIP runs",
 		Long: `Builds one network namespace per topology host (its address on a link to a shared
 bridge), a client namespace on the same bridge, and runs Corosync and Pacemaker in each host's
 own mount, UTS and pid namespaces. Without -f (and without $VIPCTL_FILE) the lab writes and runs
 its own topology: three hosts lab-1..lab-3 in 192.0.2.0/24 sharing VIP 192.0.2.100.
 It returns once the cluster is quorate, the vipctl agent installed and the CIB applied
-(--bare stops after quorum). --stack also runs the PostgreSQL stack of the rendered bundle on
+(--bare stops after quorum). --fresh makes the hosts as new machines with the packages
+installed and nothing else: no daemon runs, no corosync.conf, no key (the lab's key is in
+/run/vipctl-lab/authkey), no CIB; each host has its own /etc/corosync, /etc/cron.d, /root and
+/var/lib, and a systemctl that starts corosync and pacemaker, so vipctl bootstrap run inside
+the hosts makes the cluster. --stack also runs the PostgreSQL stack of the rendered bundle on
 every host: a Consul server agent, a Patroni + PostgreSQL 15 member of each cluster and one
 HAProxy per cluster, and returns once a client reaches each primary through VIP:port.
 Addresses exist only inside the lab's namespaces.`,
@@ -90,7 +95,8 @@ Addresses exist only inside the lab's namespaces.`,
 	}
 	cmd.Flags().BoolVar(&opts.Bare, "bare", false, "stop once the cluster is quorate: no agent install, no CIB")
 	cmd.Flags().BoolVar(&opts.Stack, "stack", false, "also run Consul, Patroni + PostgreSQL and HAProxy of the rendered bundle")
-	cmd.MarkFlagsMutuallyExclusive("bare", "stack")
+	cmd.Flags().BoolVar(&opts.Fresh, "fresh", false, "hosts as new machines: nothing running, no corosync.conf, no key, no CIB (vipctl bootstrap makes the cluster)")
+	cmd.MarkFlagsMutuallyExclusive("bare", "fresh", "stack")
 	return cmd
 }
 
@@ -101,6 +107,7 @@ func labUpRun(ctx context.Context, opts *labUpOptions) error {
 		TopologyFile: opts.TopologyFile,
 		Vipctl:       opts.Vipctl,
 		Bare:         opts.Bare,
+		Fresh:        opts.Fresh,
 		Stack:        opts.Stack,
 		Logger:       progressLogger(opts.g),
 	})

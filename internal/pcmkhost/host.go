@@ -1,7 +1,6 @@
 package pcmkhost
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"errors"
@@ -10,16 +9,23 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 )
 
 //go:embed supervisor.sh
 var supervisorScript string
+
+// systemctlScript is a fresh host's service manager (see Config.Fresh).
+//
+//go:embed systemctl.sh
+var systemctlScript string
 
 // ErrNotRunning is returned when a host's processes are gone (or were never there).
 var ErrNotRunning = errors.New("pcmkhost: host not running")
@@ -29,8 +35,15 @@ type Config struct {
 	Name         string // node name, and the hostname of the host's UTS namespace
 	NetNS        string // existing named network namespace (ip netns) the host lives in
 	StateDir     string // host-private directories are created beneath it
-	CorosyncConf []byte // the host's /etc/corosync/corosync.conf
-	Authkey      []byte // the host's /etc/corosync/authkey
+	CorosyncConf []byte // the host's /etc/corosync/corosync.conf (not with Fresh)
+	Authkey      []byte // the host's /etc/corosync/authkey (not with Fresh)
+	// Fresh makes a host as a new machine with the packages installed: no corosync.conf, no
+	// key, no CIB, no daemon running, and its own /etc/corosync, /etc/cron.d, /root, /var/lib
+	// and /usr/lib/ocf/resource.d/vipctl (the machine's other OCF agents stay visible). Its
+	// systemctl starts, stops and reports the units corosync and pacemaker, as bootstrap
+	// calls them on a real host. What the host writes there stays in StateDir across a
+	// power-off.
+	Fresh bool
 	// Share lists absolute directories of the machine that stay visible at the same path
 	// inside the host, even under /run (the host has its own /run).
 	Share []string
@@ -55,7 +68,8 @@ func (h *Host) Name() string { return h.cfg.Name }
 // Start prepares the host's state directory and starts its supervisor, which mounts the
 // host-private /run, /dev/shm, /etc/corosync, /var/lib/corosync, /var/lib/pacemaker,
 // /var/lib/vipctl and /var/log/pacemaker, then runs corosync -f and pacemakerd -f. It returns once pacemakerd
-// has been started; WaitOnline waits for the cluster. The host keeps running after this
+// has been started; WaitOnline waits for the cluster. A Fresh host starts nothing: Start
+// returns once its directories are mounted. The host keeps running after this
 // process exits: Stop or Kill it (from here or through Attach).
 func Start(ctx context.Context, cfg Config) (*Host, error) {
 	if err := cfg.check(); err != nil {
@@ -80,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 	script := filepath.Join(cfg.StateDir, "supervisor.sh")
 	args := []string{"--net=/run/netns/" + cfg.NetNS, "--",
 		"unshare", "--pid", "--kill-child", "--mount-proc", "--uts", "--propagation", "private", "--",
-		"sh", script, cfg.Name, cfg.StateDir}
+		"sh", script, cfg.mode(), cfg.Name, cfg.StateDir}
 	cmd := exec.Command("nsenter", append(args, cfg.Share...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -103,7 +117,7 @@ func Start(ctx context.Context, cfg Config) (*Host, error) {
 		default:
 		}
 		if h.pid == 0 {
-			h.pid = firstChild(cmd.Process.Pid)
+			h.pid = procscan.FirstChild(cmd.Process.Pid)
 		}
 		_, err := os.Stat(started)
 		return h.pid != 0 && err == nil, nil
@@ -125,7 +139,7 @@ func Attach(cfg Config, pid int) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pcmkhost: %s: %w", cfg.Name, err)
 	}
-	got, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", pid))
+	got, err := procscan.NS(pid, "net")
 	if err != nil || !os.SameFile(want, got) {
 		return nil, fmt.Errorf("%w: %s: pid %d is not in network namespace %s", ErrNotRunning, cfg.Name, pid, cfg.NetNS)
 	}
@@ -141,13 +155,7 @@ func (h *Host) Alive() bool {
 		default:
 		}
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name: "pid (comm) S ...".
-	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+	return procscan.Alive(h.pid)
 }
 
 // Command returns a command that runs name inside the host: its mount, network, UTS and
@@ -189,9 +197,9 @@ func (h *Host) Kill(ctx context.Context) error {
 
 // waitGone waits until the supervisor and every process of its pid namespace have exited.
 func (h *Host) waitGone(ctx context.Context) error {
-	ns, _ := os.Stat(fmt.Sprintf("/proc/%d/ns/pid", h.pid))
+	ns, _ := procscan.NS(h.pid, "pid")
 	err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
-		return !h.Alive() && (ns == nil || len(pidsIn(ns)) == 0), nil
+		return !h.Alive() && (ns == nil || len(procscan.In("pid", ns)) == 0), nil
 	})
 	if err != nil {
 		return fmt.Errorf("pcmkhost: %s: waiting for its processes to end: %w", h.cfg.Name, err)
@@ -207,52 +215,67 @@ func (h *Host) waitGone(ctx context.Context) error {
 }
 
 // Pids returns the pids (as seen from here) of every running process of the host.
-func (h *Host) Pids() []int {
+func (h *Host) Pids() []int { return procscan.Pids(h.procs()) }
+
+func (h *Host) procs() []procscan.Proc {
 	if !h.Alive() {
 		return nil
 	}
-	ns, err := os.Stat(fmt.Sprintf("/proc/%d/ns/pid", h.pid))
+	ns, err := procscan.NS(h.pid, "pid")
 	if err != nil {
 		return nil
 	}
-	return pidsIn(ns)
+	return procscan.In("pid", ns)
 }
 
-// pidsIn lists the live processes whose pid namespace is ns.
-func pidsIn(ns os.FileInfo) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		fi, err := os.Stat("/proc/" + e.Name() + "/ns/pid")
-		if err != nil || !os.SameFile(fi, ns) {
-			continue
-		}
-		if (&Host{pid: pid}).Alive() {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+// ErrDaemonDead is returned by Check when the host runs but one of its daemons does not.
+var ErrDaemonDead = errors.New("pcmkhost: a cluster daemon of the host is dead")
+
+// Daemons are the processes a running host's cluster is made of.
+var Daemons = []string{"corosync", "pacemakerd"}
+
+// unitOf names the systemd unit of each of Daemons.
+var unitOf = []string{"corosync", "pacemaker"}
+
+// started reports whether a Fresh host's systemctl started unit and has not stopped it: its
+// pid file is in the host's own /run (seen through the supervisor's root).
+func (h *Host) started(unit string) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d/root/run/lab-services/%s.pid", h.pid, unit))
+	return err == nil
 }
 
-// firstChild returns the first child of pid, or 0.
-func firstChild(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0
+// Running returns which of Daemons run in the host (a zombie does not).
+func (h *Host) Running() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range h.procs() {
+		if slices.Contains(Daemons, p.Comm) {
+			m[p.Comm] = true
+		}
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
+	return m
+}
+
+// Check reports whether the host is up as it should be: its supervisor alive and corosync
+// and pacemakerd running; on a Fresh host, those its systemctl started and did not stop. A dead
+// daemon matches ErrDaemonDead and is named.
+func (h *Host) Check() error {
+	if !h.Alive() {
+		return fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
 	}
-	c, _ := strconv.Atoi(f[0])
-	return c
+	running := h.Running()
+	var dead []string
+	for i, d := range Daemons {
+		if h.cfg.Fresh && !h.started(unitOf[i]) {
+			continue
+		}
+		if !running[d] {
+			dead = append(dead, d)
+		}
+	}
+	if len(dead) > 0 {
+		return fmt.Errorf("%w: %s: %s not running", ErrDaemonDead, h.cfg.Name, strings.Join(dead, " and "))
+	}
+	return nil
 }
 
 func (c Config) check() error {
@@ -263,8 +286,10 @@ func (c Config) check() error {
 		return fmt.Errorf("pcmkhost: %s: network namespace %q: not a name", c.Name, c.NetNS)
 	case !filepath.IsAbs(c.StateDir):
 		return fmt.Errorf("pcmkhost: %s: state directory %q: must be absolute", c.Name, c.StateDir)
-	case len(c.CorosyncConf) == 0 || len(c.Authkey) == 0:
+	case !c.Fresh && (len(c.CorosyncConf) == 0 || len(c.Authkey) == 0):
 		return fmt.Errorf("pcmkhost: %s: corosync.conf and authkey are both needed", c.Name)
+	case c.Fresh && (len(c.CorosyncConf) > 0 || len(c.Authkey) > 0):
+		return fmt.Errorf("pcmkhost: %s: a fresh host has no corosync.conf and no authkey", c.Name)
 	}
 	for _, d := range c.Share {
 		if !filepath.IsAbs(d) {
@@ -278,6 +303,14 @@ func (c Config) check() error {
 		return fmt.Errorf("pcmkhost: %s: network namespace %s: %w", c.Name, c.NetNS, err)
 	}
 	return nil
+}
+
+// mode is the supervisor's first argument.
+func (c Config) mode() string {
+	if c.Fresh {
+		return "fresh"
+	}
+	return "running"
 }
 
 // prepare creates the host's private directories with the owners Pacemaker expects and
@@ -302,6 +335,13 @@ func prepare(c Config) error {
 		{"var/log/pacemaker", 0o2775, true},
 		{"var/lib/vipctl", 0o750, true}, // the failover journal, written by the alert agent as hacluster
 	}
+	if c.Fresh {
+		dirs = append(dirs, []struct {
+			path     string
+			mode     os.FileMode
+			hacluser bool
+		}{{"etc/cron.d", 0o755, false}, {"root", 0o700, false}, {"ocf", 0o755, false}}...)
+	}
 	for _, d := range dirs {
 		p := filepath.Join(c.StateDir, d.path)
 		if err := os.MkdirAll(p, 0o755); err != nil {
@@ -318,6 +358,12 @@ func prepare(c Config) error {
 	}
 	if err := os.WriteFile(filepath.Join(c.StateDir, "supervisor.sh"), []byte(supervisorScript), 0o644); err != nil {
 		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	if c.Fresh {
+		if err := os.WriteFile(filepath.Join(c.StateDir, "systemctl"), []byte(systemctlScript), 0o755); err != nil {
+			return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+		}
+		return nil
 	}
 	etc := filepath.Join(c.StateDir, "etc/corosync")
 	if err := os.WriteFile(filepath.Join(etc, "corosync.conf"), c.CorosyncConf, 0o644); err != nil {

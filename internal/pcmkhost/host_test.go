@@ -246,3 +246,109 @@ func TestParseStatus(t *testing.T) {
 		t.Error("ParseStatus accepted truncated XML")
 	}
 }
+
+// TestFreshHost starts a host as a new machine: nothing runs, its /etc/corosync, /etc/cron.d,
+// /root and /var/lib are its own and empty of any cluster. Its systemctl then starts Corosync
+// and Pacemaker from the files written inside it, as systemd would, and stops them again.
+func TestFreshHost(t *testing.T) {
+	cfg := soloConfig(t)
+	conf, key := cfg.CorosyncConf, cfg.Authkey
+	cfg.CorosyncConf, cfg.Authkey, cfg.Fresh = nil, nil, true
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Kill(context.Background()) })
+
+	in := func(stdin []byte, name string, args ...string) (string, int) {
+		t.Helper()
+		cmd := h.Command(ctx, name, args...)
+		cmd.Stdin = bytes.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		return string(out), 0
+	}
+	if n := len(h.Pids()); n != 2 { // the supervisor and its sleep
+		t.Errorf("a fresh host runs %d processes, want 2", n)
+	}
+	for _, dir := range []string{"/etc/corosync", "/etc/cron.d", "/root", "/var/lib/pacemaker/cib", "/usr/lib/ocf/resource.d/vipctl"} {
+		if out, code := in(nil, "sh", "-c", "ls -A "+dir+" 2>/dev/null"); (code != 0 && code != 2) || strings.TrimSpace(out) != "" { // 2: absent
+			t.Errorf("%s in a fresh host holds %q (exit %d), want nothing", dir, out, code)
+		}
+	}
+	if out, code := in(nil, "systemctl", "is-active", "corosync"); code != 3 || strings.TrimSpace(out) != "inactive" {
+		t.Errorf("systemctl is-active corosync: %q exit %d, want inactive, 3", out, code)
+	}
+	// What the host writes stays in its own directories, not on the machine.
+	if _, code := in(nil, "sh", "-c", "echo x >/root/fresh-test && echo y >/etc/cron.d/fresh-test"); code != 0 {
+		t.Fatal("cannot write the host's /root and /etc/cron.d")
+	}
+	for _, p := range []string{"/root/fresh-test", "/etc/cron.d/fresh-test"} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s written inside the host appeared on the machine", p)
+		}
+	}
+	if _, code := in(conf, "sh", "-c", "cat >/etc/corosync/corosync.conf"); code != 0 {
+		t.Fatal("write corosync.conf")
+	}
+	if _, code := in(key, "sh", "-c", "umask 077; cat >/etc/corosync/authkey"); code != 0 {
+		t.Fatal("write authkey")
+	}
+	// Starting pacemaker starts corosync first (the unit requires it).
+	if out, code := in(nil, "systemctl", "start", "pacemaker"); code != 0 {
+		t.Fatalf("systemctl start pacemaker: exit %d: %s", code, out)
+	}
+	if err := h.WaitOnline(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, unit := range []string{"corosync", "pacemaker.service"} {
+		if out, code := in(nil, "systemctl", "is-active", unit); code != 0 || strings.TrimSpace(out) != "active" {
+			t.Errorf("systemctl is-active %s: %q exit %d", unit, out, code)
+		}
+	}
+	if err := h.Check(); err != nil {
+		t.Errorf("Check with both daemons running: %v", err)
+	}
+	// A dead daemon is noticed, named, and restarted by systemctl.
+	if _, code := in(nil, "sh", "-c", "kill -KILL $(cat /run/lab-services/pacemaker.pid)"); code != 0 {
+		t.Fatal("kill pacemakerd")
+	}
+	if err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) { return errors.Is(h.Check(), ErrDaemonDead), nil }); err != nil {
+		t.Errorf("a killed pacemakerd is not noticed: Check = %v", h.Check())
+	} else if err := h.Check(); !strings.Contains(err.Error(), "pacemakerd not running") {
+		t.Errorf("Check = %v; want pacemakerd named", err)
+	}
+	if out, code := in(nil, "systemctl", "start", "pacemaker"); code != 0 {
+		t.Fatalf("systemctl start pacemaker again: exit %d: %s", code, out)
+	}
+	if err := h.Check(); err != nil {
+		t.Errorf("Check after the restart: %v", err)
+	}
+	if out, code := in(nil, "systemctl", "enable", "corosync"); code == 0 {
+		t.Errorf("systemctl enable answered %q, exit 0: the lab does not do it", out)
+	}
+	// Stopping corosync stops pacemaker too.
+	if out, code := in(nil, "systemctl", "stop", "corosync"); code != 0 {
+		t.Fatalf("systemctl stop corosync: exit %d: %s", code, out)
+	}
+	if out, code := in(nil, "systemctl", "is-active", "pacemaker"); code != 3 {
+		t.Errorf("pacemaker after stopping corosync: %q exit %d, want inactive", out, code)
+	}
+	// (The daemons of the pacemakerd killed above may outlive it: only the two are checked.)
+	if r := h.Running(); len(r) != 0 {
+		t.Errorf("after systemctl stop the host runs %v", r)
+	}
+	pids := h.Pids()
+	if err := h.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, pids)
+}

@@ -67,8 +67,8 @@ func (h *Host) WaitOnline(ctx context.Context, nodes int) error {
 	var last Status
 	var lastErr error
 	err := wait.Until(ctx, 500*time.Millisecond, func() (bool, error) {
-		if !h.Alive() {
-			return false, fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
+		if err := h.Check(); err != nil {
+			return false, err
 		}
 		last, lastErr = h.Status(ctx)
 		return lastErr == nil && len(last.Online) >= nodes && last.DC != "" && last.Quorate, nil

@@ -1,11 +1,17 @@
 # The supervisor of one lab host. It runs as pid 1 of the host's pid namespace, inside the
-# host's private mount and UTS namespaces and its network namespace. $1 is the host name,
-# $2 the host's state directory (prepared by pcmkhost.Start), the rest are directories of the
-# machine that stay visible at their path (even under /run, which is the host's own).
+# host's private mount and UTS namespaces and its network namespace. $1 is the mode, $2 the
+# host name, $3 the host's state directory (prepared by pcmkhost.Start), the rest are
+# directories of the machine that stay visible at their path (even under /run, which is the
+# host's own).
+# Mode "running": the host's /etc/corosync holds the lab's configuration and key; the
+# supervisor runs corosync -f and pacemakerd -f. Mode "fresh": a host with the packages
+# installed and nothing else: its own empty /etc/corosync, /etc/cron.d, /root, /var/lib and OCF
+# directory of vipctl's agent, no daemon; the host's systemctl (systemctl.sh) starts them.
 set -eu
-name=$1
-state=$2
-shift 2
+mode=$1
+name=$2
+state=$3
+shift 3
 
 # The stop handler comes first: as pid 1 of its pid namespace the supervisor ignores a TERM it
 # has no handler for, and a TERM during the start must still stop whatever already runs.
@@ -22,14 +28,48 @@ stop() {
 	fi
 	exit 0
 }
-trap stop TERM INT
+fresh_stop() {
+	systemctl stop pacemaker corosync || true
+	exit 0
+}
+if [ "$mode" = fresh ]; then
+	trap fresh_stop TERM INT
+else
+	trap stop TERM INT
+fi
 
 hostname "$name"
 # From here on the state directory is the working directory: it may itself live under /run.
 cd "$state"
 mount --bind etc/corosync /etc/corosync
-mount --bind var/lib/corosync /var/lib/corosync
-mount --bind var/lib/pacemaker /var/lib/pacemaker
+if [ "$mode" = fresh ]; then
+	mkdir -p /etc/cron.d
+	mount --bind etc/cron.d /etc/cron.d
+	mount --bind root /root
+	mount --bind var/lib /var/lib
+	# The OCF agents of the machine stay; vipctl's directory is the host's own.
+	ocf=/usr/lib/ocf/resource.d
+	if [ -d "$ocf" ]; then
+		for d in "$ocf"/*; do
+			[ -d "$d" ] || continue
+			b=${d##*/}
+			[ "$b" = vipctl ] && continue
+			mkdir -p "ocf/$b"
+			mount --bind "$d" "ocf/$b"
+		done
+		mount --rbind ocf "$ocf"
+	fi
+	# The host's service manager.
+	if sc=$(command -v systemctl); then
+		mount --bind systemctl "$sc"
+	else
+		mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin
+		cp systemctl /usr/local/sbin/systemctl
+	fi
+else
+	mount --bind var/lib/corosync /var/lib/corosync
+	mount --bind var/lib/pacemaker /var/lib/pacemaker
+fi
 mount --bind var/log/pacemaker /var/log/pacemaker
 mkdir -p /var/lib/vipctl
 mount --bind var/lib/vipctl /var/lib/vipctl
@@ -49,6 +89,17 @@ for dir in "$@"; do
 	i=$((i + 1))
 done
 ip link set lo up
+
+if [ "$mode" = fresh ]; then
+	mkdir -p /run/lab-services
+	echo "$state/host.log" >/run/lab-services/log
+	: >started
+	# As pid 1, reap the daemons systemctl started (they are orphans here) until TERM.
+	while :; do
+		sleep 1 &
+		wait $! || true
+	done
+fi
 
 corosync -f &
 corosync=$!
