@@ -1,18 +1,15 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 )
 
@@ -82,7 +79,7 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 	inits := func() []int {
 		var ps []int
 		for _, pid := range pidsInNetNS(nss) {
-			if nsInit(pid) {
+			if procscan.NSInit(pid) {
 				ps = append(ps, pid)
 			}
 		}
@@ -99,7 +96,7 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 		// Wait until each host's init is reaped by its unshare (or orphaned), so that
 		// killing unshare next cannot leave the init a zombie nobody reaps.
 		for pid := range killed {
-			if ppid, ok := parentOf(pid); ok && ppid != 1 {
+			if p, ok := procscan.Read(pid); ok && p.PPid != 1 {
 				return false, nil
 			}
 		}
@@ -122,70 +119,8 @@ func killIn(ctx context.Context, names []string, log *slog.Logger) error {
 	return nil
 }
 
-// parentOf returns the parent of pid, if pid exists (running or zombie).
-func parentOf(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:])) // state, ppid, ...
-	if len(f) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(f[1])
-	return ppid, err == nil
-}
-
-// nsInit reports whether pid is pid 1 of a pid namespace below this one.
-func nsInit(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 2 && f[0] == "NSpid:" {
-			return f[len(f)-1] == "1"
-		}
-	}
-	return false
-}
-
 // pidsInNetNS lists live processes whose network namespace is one of nss.
-func pidsInNetNS(nss []os.FileInfo) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		fi, err := os.Stat(filepath.Join("/proc", e.Name(), "ns/net"))
-		if err != nil {
-			continue
-		}
-		for _, ns := range nss {
-			if os.SameFile(fi, ns) && procAlive(pid) {
-				pids = append(pids, pid)
-				break
-			}
-		}
-	}
-	return pids
-}
+func pidsInNetNS(nss []os.FileInfo) []int { return procscan.Pids(procscan.In("net", nss...)) }
 
 // procAlive reports whether pid is a process that has not exited (zombies have).
-func procAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
-}
+func procAlive(pid int) bool { return procscan.Alive(pid) }
