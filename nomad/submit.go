@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -95,4 +96,22 @@ func CheckVersion(want, have topology.NomadVersion, haveText string) (note strin
 			"set nomad.version to %s for the disconnect block", haveText, want, have), nil
 	}
 	return "", nil
+}
+
+// WriteSubmitted writes one line per registered job for a person: its evaluation, and what
+// Nomad warned about.
+func WriteSubmitted(w io.Writer, done []Submitted) error {
+	for _, s := range done {
+		line := "registered " + s.Job
+		if s.EvalID != "" {
+			line += " (evaluation " + s.EvalID + ")"
+		}
+		if s.Warnings != "" {
+			line += "; nomad warns: " + s.Warnings
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
 }

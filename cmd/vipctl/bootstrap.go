@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -34,7 +32,7 @@ type bootstrapOptions struct {
 	tweak  func(*bootstrap.Options) // tests: a temp root, a fake NIC check
 }
 
-func newCmdBootstrap(g *globals) *cobra.Command {
+func newCmdBootstrap(g *globals, runF func(context.Context, *bootstrapOptions) error) *cobra.Command {
 	opts := &bootstrapOptions{}
 	cmd := &cobra.Command{
 		Use:   "bootstrap [--host H] [--authkey F] [--dry-run] [--submit]",
@@ -57,6 +55,9 @@ func newCmdBootstrap(g *globals) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.load, opts.logger, opts.stdout, opts.json = g.loadTopology, g.Logger, g.Stdout, g.jsonOutput()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return bootstrapRun(cmd.Context(), opts)
 		},
 	}
@@ -76,8 +77,12 @@ func bootstrapRun(ctx context.Context, opts *bootstrapOptions) error {
 	if err != nil {
 		return err
 	}
+	host, err := resolveHost(t, opts.Host, hostRequired)
+	if err != nil {
+		return err
+	}
 	bo := bootstrap.Options{
-		Host:    opts.Host,
+		Host:    host,
 		Authkey: opts.Authkey,
 		DryRun:  opts.DryRun,
 		Submit:  opts.Submit,
@@ -88,7 +93,7 @@ func bootstrapRun(ctx context.Context, opts *bootstrapOptions) error {
 		Logger:       opts.logger,
 	}
 	if !opts.json {
-		bo.Progress = func(r bootstrap.Result) { writeBootstrapLine(opts.stdout, r) }
+		bo.Progress = func(r bootstrap.Result) { _ = bootstrap.WriteStep(opts.stdout, r) }
 	}
 	if opts.tweak != nil {
 		opts.tweak(&bo)
@@ -101,49 +106,14 @@ func bootstrapRun(ctx context.Context, opts *bootstrapOptions) error {
 		return err
 	}
 	report, err := plan.Run(ctx)
+	var werr error
 	if opts.json {
-		enc := json.NewEncoder(opts.stdout)
-		enc.SetIndent("", "  ")
-		if encErr := enc.Encode(report); encErr != nil && err == nil {
-			err = encErr
-		}
-		return err
+		werr = writeJSON(opts.stdout, report)
+	} else {
+		werr = bootstrap.WriteSummary(opts.stdout, report, err != nil)
 	}
-	var summary string
-	switch {
-	case err != nil:
-		summary = fmt.Sprintf("%s: failed at step %s; the steps after it were not run", report.Host, report.Failed)
-	case report.DryRun:
-		n := 0
-		for _, s := range report.Steps {
-			if s.Status == bootstrap.StatusWouldChange {
-				n++
-			}
-		}
-		summary = fmt.Sprintf("%s: dry run: %d of %d steps would change something; nothing was changed", report.Host, n, len(report.Steps))
-	default:
-		summary = fmt.Sprintf("%s is a working member of cluster %s", report.Host, report.Cluster)
-	}
-	if _, werr := fmt.Fprintln(opts.stdout, summary); werr != nil && err == nil {
+	if err == nil {
 		err = werr
 	}
 	return err
-}
-
-// bootstrapStatusText is how each status reads in the text output.
-var bootstrapStatusText = map[bootstrap.Status]string{
-	bootstrap.StatusOK:          "ok",
-	bootstrap.StatusChanged:     "changed",
-	bootstrap.StatusWouldChange: "would change",
-	bootstrap.StatusFailed:      "FAILED",
-	bootstrap.StatusNotRun:      "not run",
-}
-
-// writeBootstrapLine prints one step: status, step, and what changed (else what the step ensures).
-func writeBootstrapLine(w io.Writer, r bootstrap.Result) {
-	detail := r.Detail
-	if detail == "" {
-		detail = r.What
-	}
-	fmt.Fprintf(w, "%-12s  %-22s  %s\n", bootstrapStatusText[r.Status], r.Step, detail)
 }

@@ -55,13 +55,13 @@ host_group "db-a" {
 }
 
 // checkNIC runs `check nic -o json --host h1` in namespace A of pair and decodes the report.
-func checkNIC(t *testing.T, pair *viptest.Pair, topo *topology.Topology) (nicReport, error) {
+func checkNIC(t *testing.T, pair *viptest.Pair, topo *topology.Topology) (vip.NICReport, error) {
 	t.Helper()
 	var out bytes.Buffer
 	opts := &checkNICOptions{Host: "h1", json: true, stdout: &out, netns: pair.A,
 		load: func() (*topology.Topology, error) { return topo, nil }}
 	err := checkNICRun(context.Background(), opts)
-	var r nicReport
+	var r vip.NICReport
 	if jerr := json.Unmarshal(out.Bytes(), &r); jerr != nil {
 		t.Fatalf("report: %v\n%s", jerr, out.String())
 	}
@@ -133,7 +133,7 @@ func TestCheckNIC(t *testing.T) {
 			}
 			got, err := checkNIC(t, pair, checkTopology(t, "10.99.0.100/24", tc.nic))
 			want := tc.want(pair)
-			wantReport := nicReport{Host: "h1", Group: "db-a", Ready: want.Ready(), NICCheck: want}
+			wantReport := vip.NICReport{Host: "h1", Group: "db-a", Ready: want.Ready(), NICCheck: want}
 			if d := cmp.Diff(wantReport, got, prefixCmp); d != "" {
 				t.Errorf("report (-want +got):\n%s", d)
 			}
@@ -161,9 +161,9 @@ func TestCheckNICIPv6(t *testing.T) {
 
 func TestCheckNICTextAndExitCodes(t *testing.T) {
 	var out bytes.Buffer
-	r := nicReport{Host: "h1", Group: "db-a", NICCheck: vip.NICCheck{VIP: netip.MustParsePrefix("10.0.0.5/24"),
+	r := vip.NICReport{Host: "h1", Group: "db-a", NICCheck: vip.NICCheck{VIP: netip.MustParsePrefix("10.0.0.5/24"),
 		NIC: "eth0", NICSource: "configured", MTU: 1500, Problems: []string{"link is down: eth0"}}}
-	if err := writeNICTable(&out, r); err != nil {
+	if err := vip.WriteNICText(&out, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"interface           eth0 (configured)", "link                down", "ready               NO", "problem             link is down: eth0"} {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -51,12 +50,6 @@ func runAgent(name string, args []string, stdout, stderr io.Writer) int {
 	return a.Run(context.Background(), args)
 }
 
-type ocfInstallOptions struct {
-	Dest   string // where the agent goes
-	Source string // the executable to install; default this one
-	Stderr io.Writer
-}
-
 func newCmdOcf(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ocf ACTION",
@@ -76,53 +69,6 @@ func newCmdOcf(g *globals) *cobra.Command {
 			return usageErrorf("run the agent as `vipctl ocf %s` with nothing before ocf", args[0])
 		},
 	}
-	cmd.AddCommand(newCmdOcfInstall(g))
+	cmd.AddCommand(newCmdOcfInstall(g, nil))
 	return cmd
-}
-
-func newCmdOcfInstall(g *globals) *cobra.Command {
-	opts := &ocfInstallOptions{Stderr: g.Stderr}
-	cmd := &cobra.Command{
-		Use:   "install",
-		Short: "Install this binary as the OCF agents " + agentPath + " and " + healthAgentName + " beside it",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return ocfInstallRun(cmd.Context(), opts)
-		},
-	}
-	cmd.Flags().StringVar(&opts.Dest, "dest", agentPath, "path of the installed agent")
-	return cmd
-}
-
-// installSource checks that dest is named name (the agents recognise themselves by their name)
-// and returns the executable to install: src, else this one.
-func installSource(src, dest, name string) (string, error) {
-	if filepath.Base(dest) != name {
-		return "", usageErrorf("--dest must end in /%s (the agent recognises itself by that name), not %q", name, dest)
-	}
-	if src != "" {
-		return src, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find this executable: %w", err)
-	}
-	return exe, nil
-}
-
-// ocfInstallRun copies the executable to opts.Dest atomically with mode 0755 and makes sure user
-// nobody can reach it (ocf-tester and Pacemaker run meta-data unprivileged).
-func ocfInstallRun(_ context.Context, opts *ocfInstallOptions) error {
-	src, err := installSource(opts.Source, opts.Dest, "vip")
-	if err != nil {
-		return err
-	}
-	health := filepath.Join(filepath.Dir(opts.Dest), healthAgentName)
-	for _, dest := range []string{opts.Dest, health} {
-		if err := vip.Install(src, dest); err != nil {
-			return err
-		}
-		fmt.Fprintf(opts.Stderr, "installed %s\n", dest)
-	}
-	return nil
 }

@@ -22,8 +22,8 @@ type renderOptions struct {
 	Stdout io.Writer
 }
 
-func newCmdRender(g *globals) *cobra.Command {
-	opts := renderOptions{Load: g.loadTopology, Stdout: g.Stdout}
+func newCmdRender(g *globals, runF func(context.Context, *renderOptions) error) *cobra.Command {
+	opts := &renderOptions{Load: g.loadTopology, Stdout: g.Stdout}
 	cmd := &cobra.Command{
 		Use:   "render -d DIR",
 		Short: "Write the whole bundle (CIB, corosync.conf, Nomad jobs, HAProxy, backup, compose) into DIR",
@@ -36,6 +36,9 @@ func newCmdRender(g *globals) *cobra.Command {
 			if opts.Dir == "" {
 				return usageErrorf("render: -d DIR is required")
 			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return renderRun(cmd.Context(), opts)
 		},
 	}
@@ -43,7 +46,7 @@ func newCmdRender(g *globals) *cobra.Command {
 	return cmd
 }
 
-func renderRun(ctx context.Context, opts renderOptions) error {
+func renderRun(ctx context.Context, opts *renderOptions) error {
 	t, err := opts.Load()
 	if err != nil {
 		return err

@@ -72,6 +72,11 @@ func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Errorf(format, args...)}
 }
 
+// exitStatus is an exit code passed through from a command run inside a lab host.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // errDegraded is returned by commands that found the system degraded (exit 3).
 var errDegraded = errors.New("degraded")
 
@@ -143,20 +148,20 @@ func newRootCmd(g *globals) *cobra.Command {
 	})
 
 	root.AddCommand(
-		newCmdRender(g),
+		newCmdRender(g, nil),
 		newCmdCib(g),
 		newCmdCheck(g),
 		newCmdOcf(g),
 		newCmdNomad(g),
 		newCmdLab(g),
-		newCmdBootstrap(g),
-		newCmdStatus(g),
+		newCmdBootstrap(g, nil),
+		newCmdStatus(g, nil),
 		newCmdVip(g),
 		newCmdHost(g),
 		newCmdEvents(g),
 		newCmdAlert(g),
-		newCmdVersion(g),
-		newCmdCompletion(g),
+		newCmdVersion(g, nil),
+		newCmdCompletion(g, nil),
 	)
 	strictArgs(root) // every wrong positional argument is a usage error (exit 2)
 	return root

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -25,7 +24,7 @@ type statusOptions struct {
 	load   func() (*topology.Topology, error)
 }
 
-func newCmdStatus(g *globals) *cobra.Command {
+func newCmdStatus(g *globals, runF func(context.Context, *statusOptions) error) *cobra.Command {
 	opts := &statusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -38,6 +37,9 @@ func newCmdStatus(g *globals) *cobra.Command {
 		Args: cobra.NoArgs, // a usage error through strictArgs
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.json, opts.stdout, opts.load = g.jsonOutput(), g.Stdout, g.loadTopology
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return statusRun(cmd.Context(), opts)
 		},
 	}
@@ -55,15 +57,9 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	if opts.Timeout <= 0 {
 		return usageErrorf("--timeout must be positive, not %v", opts.Timeout)
 	}
-	host := opts.Host
-	if host == "" {
-		if name, err := os.Hostname(); err == nil {
-			if _, ok := t.Host(name); ok {
-				host = name
-			}
-		}
-	} else if _, ok := t.Host(host); !ok {
-		return usageErrorf("host %q is not in %s (use --host)", host, t.File)
+	host, err := resolveHost(t, opts.Host, hostIfMember)
+	if err != nil {
+		return err
 	}
 	r, err := status.Check(ctx, t, status.Options{Host: host, Timeout: opts.Timeout, Journal: opts.Journal})
 	if err != nil {

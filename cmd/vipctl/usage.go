@@ -23,6 +23,16 @@ func strictArgs(c *cobra.Command) {
 	}
 }
 
+// usageArgs makes a wrong number of arguments a usage error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
 // subcommandOnly refuses any argument of a group command that is not one of its subcommands
 // (cobra has already taken those), suggesting the nearest names.
 func subcommandOnly(cmd *cobra.Command, args []string) error {

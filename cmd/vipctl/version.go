@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -10,16 +12,28 @@ import (
 // version is set at build time with -ldflags "-X main.version=…"; otherwise the module version is used.
 var version = ""
 
-func newCmdVersion(g *globals) *cobra.Command {
+type versionOptions struct {
+	Stdout io.Writer
+}
+
+func newCmdVersion(g *globals, runF func(context.Context, *versionOptions) error) *cobra.Command {
+	opts := &versionOptions{Stdout: g.Stdout}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print vipctl's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(g.Stdout, "vipctl %s\n", buildVersion())
-			return nil
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return versionRun(cmd.Context(), opts)
 		},
 	}
+}
+
+func versionRun(_ context.Context, opts *versionOptions) error {
+	_, err := fmt.Fprintf(opts.Stdout, "vipctl %s\n", buildVersion())
+	return err
 }
 
 func buildVersion() string {
@@ -37,27 +51,4 @@ func buildVersion() string {
 		}
 	}
 	return v
-}
-
-func newCmdCompletion(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:       "completion bash|zsh|fish|powershell",
-		Short:     "Print a shell completion script",
-		Args:      cobra.ExactArgs(1),
-		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			root := cmd.Root()
-			switch args[0] {
-			case "bash":
-				return root.GenBashCompletionV2(g.Stdout, true)
-			case "zsh":
-				return root.GenZshCompletion(g.Stdout)
-			case "fish":
-				return root.GenFishCompletion(g.Stdout, true)
-			case "powershell":
-				return root.GenPowerShellCompletionWithDesc(g.Stdout)
-			}
-			return usageErrorf("unknown shell %q", args[0])
-		},
-	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -116,11 +115,4 @@ func vipMoveRun(ctx context.Context, opts *vipMoveOptions) error {
 	}
 	_, err = io.WriteString(opts.stdout, b.String())
 	return err
-}
-
-// writeJSON writes v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
