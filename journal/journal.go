@@ -105,14 +105,11 @@ func (j Journal) Append(ctx context.Context, e Event) error {
 			return err
 		}
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	_, werr := f.Write(line)
-	if werr == nil {
-		werr = f.Sync()
-	}
+	werr := appendLine(f, line)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
@@ -120,6 +117,36 @@ func (j Journal) Append(ctx context.Context, e Event) error {
 		return fmt.Errorf("journal: %s: %w", path, werr)
 	}
 	return nil
+}
+
+// appendLine writes line at the end of f, on a line of its own: a line torn by an earlier crash
+// gets its newline first, so it cannot swallow this one. A write or sync that fails is cut
+// off again, so it leaves no torn line either.
+func appendLine(f *os.File, line []byte) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if size > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			return err
+		}
+		if last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
+		}
+	}
+	_, err = f.Write(line)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		if terr := f.Truncate(size); terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}
+	return err
 }
 
 // flock takes an exclusive lock on f, retrying until ctx ends.

@@ -57,6 +57,29 @@ func TestAppendRead(t *testing.T) {
 	}
 }
 
+// TestAppendAfterTornLine: an event appended after a crash in mid-write is read back; the torn
+// line alone is lost.
+func TestAppendAfterTornLine(t *testing.T) {
+	j := Journal{Path: filepath.Join(t.TempDir(), "events.jsonl")}
+	if err := os.WriteFile(j.Path, []byte(`{"time":"2026-12-07T03:35:00Z","kind":"res`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	e := Event{Time: at("2026-12-07T03:36:00Z"), Kind: KindNode, Node: "lab-1", Desc: "member", RecordedBy: "lab-2", Sequence: 3}
+	if err := j.Append(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	got, skipped, err := j.Read(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Event{e}, got); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	if skipped != 1 {
+		t.Errorf("skipped %d lines, want the torn one", skipped)
+	}
+}
+
 // TestMissingJournal: a host whose alert never ran has no events, and no error.
 func TestMissingJournal(t *testing.T) {
 	got, skipped, err := Journal{Path: filepath.Join(t.TempDir(), "none.jsonl")}.Read(time.Time{})
