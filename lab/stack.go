@@ -559,7 +559,55 @@ func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("lab: cluster %s: %d of %d members pass Consul's checks: %w", c.Name, passing, c.Replicas, err)
 		}
 	}
-	return l.WaitSQL(wctx)
+	if err := l.WaitSQL(wctx); err != nil {
+		return err
+	}
+	for _, c := range l.topo.Clusters {
+		if err := l.WaitReplicated(wctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitReplicated waits until every replica of the cluster streams from the primary and has
+// replayed all the primary had written when it was called: from then on, a commit made before
+// the call survives the loss of the primary, even under asynchronous replication.
+//
+// Patroni's view is not enough for that: it measures a replica's lag against the leader's
+// position in the DCS, written once a loop (10 s), so a replica that has not yet reconnected
+// after a switchover or a restart counts as close enough while it receives nothing. Patroni
+// would promote it on a failover, and the commits since are lost. pg_stat_replication on the
+// primary tells who really streams and how far each one has replayed.
+func (l *Lab) WaitReplicated(ctx context.Context, c topology.Cluster) error {
+	lsn, err := l.SQL(ctx, c, "SELECT pg_current_wal_lsn()")
+	if err != nil {
+		return err
+	}
+	lsn = strings.TrimSpace(lsn)
+	hi, lo, ok := strings.Cut(lsn, "/")
+	if _, err := strconv.ParseUint(hi, 16, 32); !ok || err != nil {
+		return fmt.Errorf("lab: cluster %s: the primary's WAL position is %q", c.Name, lsn)
+	}
+	if _, err := strconv.ParseUint(lo, 16, 32); err != nil {
+		return fmt.Errorf("lab: cluster %s: the primary's WAL position is %q", c.Name, lsn)
+	}
+	// lsn is X/Y of hexadecimal digits, checked above: quoting it is enough.
+	stmt := "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND replay_lsn >= '" + lsn + "'::pg_lsn"
+	want := strconv.Itoa(c.Replicas - 1)
+	var last string
+	err = wait.Until(ctx, 250*time.Millisecond, func() (bool, error) {
+		out, err := l.SQL(ctx, c, stmt)
+		last = strings.TrimSpace(out)
+		if err != nil {
+			last = err.Error()
+		}
+		return err == nil && last == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("lab: cluster %s: %s of %s replicas stream and have replayed %s: %w", c.Name, last, want, lsn, err)
+	}
+	return nil
 }
 
 // Switchover makes the cluster's member on host the primary (Patroni's REST API, POST

@@ -136,6 +136,11 @@ func TestStackInLab(t *testing.T) {
 	}
 	sql(t, "CREATE TABLE e2e (n int PRIMARY KEY)")
 	sql(t, "INSERT INTO e2e VALUES (1)")
+	// Replication is asynchronous: a commit is on a replica once the replica has replayed it.
+	// Wait for that, so the row's survival below is a fact of the failover, not of a race.
+	if err := l.WaitReplicated(ctx, c); err != nil {
+		t.Fatal(err)
+	}
 	failed := time.Now()
 	if err := l.Fail(ctx, holder, false); err != nil {
 		t.Fatal(err)
