@@ -385,7 +385,7 @@ func submitJobs(t *topology.Topology, mode BackupMode) ([]*api.Job, error) {
 	}
 	backupJobs := map[string]bool{}
 	for _, c := range t.Clusters {
-		backupJobs[nomad.BackupJobName(c)] = true
+		backupJobs[c.BackupJobName()] = true
 	}
 	var jobs []*api.Job
 	for _, j := range all {

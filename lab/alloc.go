@@ -18,7 +18,6 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -49,17 +48,17 @@ type image struct {
 // the HAProxy job runs the official haproxy image's command.
 func (a *alloc) imageOf() (image, error) {
 	switch *a.job.ID {
-	case nomad.PatroniJobName(a.cluster):
+	case a.cluster.PatroniJobName():
 		return image{
 			user:       "postgres",
 			entrypoint: []string{"/usr/local/bin/entrypoint.sh"},
 			env: []string{"PATH=" + pgBinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-				"HOME=/var/lib/postgresql", "LANG=C.UTF-8", "PGDATA=" + nomad.ContainerPGData},
+				"HOME=/var/lib/postgresql", "LANG=C.UTF-8", "PGDATA=" + a.cluster.Container().PGData},
 			// The Dockerfile's directories (install -d -o postgres), and the socket directory.
-			dirs:  []string{"/etc/patroni", "/etc/pgbackrest", nomad.ContainerPGSocketDir, "/var/log/pgbackrest", "/var/spool/pgbackrest"},
+			dirs:  []string{"/etc/patroni", "/etc/pgbackrest", a.cluster.Container().PGSocketDir, "/var/log/pgbackrest", "/var/spool/pgbackrest"},
 			binds: []string{"bind:" + filepath.Join(a.lab.dir, bundleSubdir, "compose", "entrypoint.sh") + ":/usr/local/bin/entrypoint.sh"},
 		}, nil
-	case nomad.HAProxyJobName(a.cluster):
+	case a.cluster.HAProxyJobName():
 		return image{
 			user:       "-",
 			entrypoint: []string{"haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"},
@@ -235,7 +234,7 @@ func (a *alloc) renderTemplates(task *api.Task) ([]string, error) {
 // posix pgbackrest repository of a cluster is storage shared by the group's hosts, every other
 // volume is the host's own.
 func (a *alloc) volume(source string) string {
-	if source == nomad.RepoVolumeName(a.cluster) {
+	if source == a.cluster.RepoVolumeName() {
 		return filepath.Join(a.lab.dir, sharedSubdir, source)
 	}
 	return filepath.Join(a.lab.hostDir(a.host.Name), "volumes", source)

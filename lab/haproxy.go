@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vipctl/vipctl/internal/wait"
-	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -67,7 +66,7 @@ func (l *Lab) StartHAProxy(ctx context.Context, c topology.Cluster, host string)
 	if !ok {
 		return fmt.Errorf("lab: %s is no host of cluster %s", host, c.Name)
 	}
-	j, err := l.readJob(nomad.HAProxyJobName(c))
+	j, err := l.readJob(c.HAProxyJobName())
 	if err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func (l *Lab) writeVariables() error {
 	var pgpass strings.Builder
 	for _, c := range l.topo.Clusters {
 		su, rep := randomSecret(), randomSecret()
-		vars[nomad.VariablePath(c)] = map[string]string{"superuser_password": su, "replication_password": rep}
+		vars[c.VariablePath()] = map[string]string{"superuser_password": su, "replication_password": rep}
 		if g, ok := l.topo.Group(c.HostGroup); ok {
 			fmt.Fprintf(&pgpass, "%s:%d:*:postgres:%s\n", g.VIP.Prefix.Addr(), c.Port, su)
 		}
@@ -330,7 +330,7 @@ func (l *Lab) startTasks(ctx context.Context, hs *HostState) error {
 		if !ok {
 			continue
 		}
-		for _, job := range []string{nomad.PatroniJobName(c), nomad.HAProxyJobName(c)} {
+		for _, job := range []string{c.PatroniJobName(), c.HAProxyJobName()} {
 			j, err := l.readJob(job)
 			if err != nil {
 				return err
@@ -406,7 +406,7 @@ func (l *Lab) SQL(ctx context.Context, c topology.Cluster, stmt string) (string,
 func (l *Lab) taskLogs(c topology.Cluster) string {
 	var b strings.Builder
 	for _, hs := range l.state.Hosts {
-		for _, job := range []string{nomad.PatroniJobName(c), nomad.HAProxyJobName(c)} {
+		for _, job := range []string{c.PatroniJobName(), c.HAProxyJobName()} {
 			data, err := os.ReadFile(filepath.Join(l.hostDir(hs.Name), job+".log"))
 			if err != nil || len(data) == 0 {
 				continue
@@ -541,7 +541,7 @@ func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("lab: cluster %s is not whole (members %+v): %w", c.Name, last, err)
 		}
 		// Consul's view too (what vipctl status reads): every member's check passes.
-		url := "http://" + l.topo.Consul.Address + "/v1/health/service/" + nomad.PatroniJobName(c) + "?passing=1"
+		url := "http://" + l.topo.Consul.Address + "/v1/health/service/" + c.PatroniJobName() + "?passing=1"
 		var passing int
 		err = wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
 			code, body, err := hostGet(wctx, h, url)
@@ -658,11 +658,11 @@ func (l *Lab) Switchover(ctx context.Context, c topology.Cluster, host string) e
 // postmaster returns the pid of the cluster member's postmaster on host, as the host's pid
 // namespace numbers it: the first line of postmaster.pid in the member's data directory.
 func (l *Lab) postmaster(c topology.Cluster, host string) (string, error) {
-	rel, err := filepath.Rel(nomad.ContainerPGDataMount, nomad.ContainerPGData)
+	rel, err := filepath.Rel(c.Container().PGDataMount, c.Container().PGData)
 	if err != nil {
 		return "", fmt.Errorf("lab: %w", err)
 	}
-	data, err := os.ReadFile(filepath.Join(l.hostDir(host), "volumes", nomad.VolumeName(c), rel, "postmaster.pid"))
+	data, err := os.ReadFile(filepath.Join(l.hostDir(host), "volumes", c.VolumeName(), rel, "postmaster.pid"))
 	if err != nil {
 		return "", fmt.Errorf("lab: %s: no running PostgreSQL of %s: %w", host, c.Name, err)
 	}

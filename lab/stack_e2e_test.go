@@ -12,7 +12,6 @@ import (
 
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/wait"
-	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/status"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -244,7 +243,7 @@ func backupEverywhere(t *testing.T, ctx context.Context, l *Lab, c topology.Clus
 		if h.Name == skip {
 			continue
 		}
-		out, code, err := l.TaskExec(ctx, c, h.Name, nomad.ContainerBackupIfPrimary)
+		out, code, err := l.TaskExec(ctx, c, h.Name, c.Container().BackupIfPrimary)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +279,7 @@ func stanzaCreates(t *testing.T, l *Lab) int {
 	t.Helper()
 	n := 0
 	for _, h := range l.Topology().Hosts {
-		data, err := os.ReadFile(filepath.Join(l.hostDir(h.Name), nomad.PatroniJobName(l.Topology().Clusters[0])+".log"))
+		data, err := os.ReadFile(filepath.Join(l.hostDir(h.Name), l.Topology().Clusters[0].PatroniJobName()+".log"))
 		if err != nil {
 			t.Fatal(err)
 		}

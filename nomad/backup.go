@@ -17,29 +17,6 @@ import (
 	"github.com/vipctl/vipctl/topology"
 )
 
-// Paths inside the Patroni container (the image built from the compose Dockerfile follows
-// them; the Patroni job places the rendered files there and must keep them):
-const (
-	// ContainerPgbackrestConf is where pgbackrest.conf goes (pgbackrest's default path).
-	ContainerPgbackrestConf = "/etc/pgbackrest/pgbackrest.conf"
-	// ContainerStanzaInit is stanza_init.sh; the container starts it in the background.
-	ContainerStanzaInit = "/usr/local/bin/stanza_init.sh"
-	// ContainerBackupIfPrimary is backup_if_primary.sh, which pgsql_backup.sh runs through docker exec.
-	ContainerBackupIfPrimary = "/usr/local/bin/backup_if_primary.sh"
-	// ContainerPGData is PostgreSQL's data directory (PATRONI_POSTGRESQL_DATA_DIR): a
-	// subdirectory of the data volume, so initdb finds an empty directory it owns.
-	ContainerPGData = ContainerPGDataMount + "/pgdata"
-	// ContainerPGDataMount is where the member's data volume is mounted.
-	ContainerPGDataMount = "/var/lib/postgresql/data"
-	// ContainerPGSocketDir is PostgreSQL's unix socket directory in the container.
-	ContainerPGSocketDir = "/var/run/postgresql"
-	// ContainerPGPort is the port PostgreSQL listens on inside the container.
-	ContainerPGPort = 5432
-	// ContainerLabel is the docker label naming the cluster of a Patroni container; pgsql_backup.sh
-	// finds the cluster's containers by it (and falls back to Nomad's job_name label).
-	ContainerLabel = "vipctl.cluster"
-)
-
 // ErrInvalidBackup is matched (errors.Is) by every error about a cluster's backup settings
 // that the backup files cannot carry.
 var ErrInvalidBackup = errors.New("invalid backup settings")
@@ -114,20 +91,21 @@ func BackupFiles(t *topology.Topology, c topology.Cluster) ([]bundle.File, error
 	if err := checkBackup(c); err != nil {
 		return nil, err
 	}
+	ct := c.Container()
 	d := backupData{
 		Cluster:       c.Name,
 		Stanza:        c.Name,
 		Group:         c.HostGroup,
 		Repo:          c.Backup.Repo,
-		PGData:        ContainerPGData,
-		PGPort:        ContainerPGPort,
-		PGSocketDir:   ContainerPGSocketDir,
+		PGData:        ct.PGData,
+		PGPort:        ct.PGPort,
+		PGSocketDir:   ct.PGSocketDir,
 		PatroniURL:    "http://127.0.0.1:" + strconv.Itoa(c.PatroniPort),
-		PatroniJob:    PatroniJobName(c),
-		BackupJob:     BackupJobName(c),
-		Label:         ContainerLabel,
-		InnerScript:   ContainerBackupIfPrimary,
-		ContainerConf: ContainerPgbackrestConf,
+		PatroniJob:    c.PatroniJobName(),
+		BackupJob:     c.BackupJobName(),
+		Label:         ct.Label,
+		InnerScript:   ct.BackupIfPrimary,
+		ContainerConf: ct.PgbackrestConf,
 		Schedule:      strings.Join(strings.Fields(c.Backup.Schedule), " "),
 		HostScript:    HostBackupScript(c.Name),
 		CronPath:      HostCronFile(c.Name),

@@ -83,7 +83,7 @@ func FuzzBackupFiles(f *testing.F) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("pgbackrest.conf values (-topology +read back):\n%s", d)
 		}
-		if ini[c.Name]["pg1-path"] != ContainerPGData {
+		if ini[c.Name]["pg1-path"] != c.Container().PGData {
 			t.Fatalf("stanza section lost: %v", ini)
 		}
 		for _, file := range files {

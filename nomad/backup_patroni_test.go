@@ -57,7 +57,7 @@ func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, ima
 	pgAddr := "127.0.0.1:" + strconv.Itoa(pgPort)
 	env := []string{
 		"PATRONI_NAME=" + name,
-		"PATRONI_SCOPE=" + PatroniJobName(c),
+		"PATRONI_SCOPE=" + c.PatroniJobName(),
 		"PATRONI_RAFT_SELF_ADDR=" + m.raft,
 		"PATRONI_RAFT_DATA_DIR=" + filepath.Join(dir, "raft"),
 		"PATRONI_RESTAPI_LISTEN=" + m.rest,
@@ -128,12 +128,13 @@ func startPatroni(t *testing.T, pg *realPG, c topology.Cluster, conf string, ima
 // root of a CI container may be).
 func imageOverlay(t *testing.T, dir string, image []bundle.File) string {
 	t.Helper()
+	container := topology.Cluster{}.Container()
 	dest := map[string]string{ // compose file -> path in the container, as the Nomad job binds it
 		"entrypoint.sh":        "/usr/local/bin/entrypoint.sh",
-		"stanza_init.sh":       ContainerStanzaInit,
-		"backup_if_primary.sh": ContainerBackupIfPrimary,
-		"patroni.yml":          ContainerPatroniConf,
-		"pgbackrest.conf":      ContainerPgbackrestConf,
+		"stanza_init.sh":       container.StanzaInit,
+		"backup_if_primary.sh": container.BackupIfPrimary,
+		"patroni.yml":          container.PatroniConf,
+		"pgbackrest.conf":      container.PgbackrestConf,
 	}
 	scratch := filepath.Join(dir, "overlay")
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
@@ -193,12 +194,12 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	pg, c := prepareRealPG(t, func(c *topology.Cluster) { c.PatroniPort = restPort })
 	// patroni.yml puts the socket where Debian's postgresql-common keeps it (its tmpfiles.d
 	// entry makes it at boot; a fresh container may lack it): make it the same way.
-	if _, err := os.Stat(ContainerPGSocketDir); errors.Is(err, fs.ErrNotExist) {
-		t.Logf("creating %s as postgresql-common does", ContainerPGSocketDir)
-		if err := os.Mkdir(ContainerPGSocketDir, 0o2775); err != nil {
+	if _, err := os.Stat(c.Container().PGSocketDir); errors.Is(err, fs.ErrNotExist) {
+		t.Logf("creating %s as postgresql-common does", c.Container().PGSocketDir)
+		if err := os.Mkdir(c.Container().PGSocketDir, 0o2775); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chown(ContainerPGSocketDir, int(pg.cred.Uid), int(pg.cred.Gid)); err != nil {
+		if err := os.Chown(c.Container().PGSocketDir, int(pg.cred.Uid), int(pg.cred.Gid)); err != nil {
 			t.Fatal(err)
 		}
 	}

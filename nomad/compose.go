@@ -17,10 +17,6 @@ const (
 	composeHAProxyImage = "haproxy:2.6"
 )
 
-// ContainerPatroniConf is Patroni's configuration file in the postgres-patroni image: the
-// image's entrypoint runs "patroni ContainerPatroniConf"; the Patroni job binds its own there.
-const ContainerPatroniConf = "/etc/patroni/patroni.yml"
-
 // composeMembers is the size of the micro-cluster: three Consul servers, three Patroni members.
 const composeMembers = 3
 
@@ -67,14 +63,15 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 	if !clusterName().MatchString(c.Name) || c.Image == "" || strings.ContainsAny(c.Image, " \t\r\n") {
 		return nil, fmt.Errorf("%w: compose: cluster %q with image %q", ErrRender, c.Name, c.Image)
 	}
+	ct := c.Container()
 	d := composeData{
-		Cluster: c.Name, Scope: PatroniJobName(c), Image: c.Image, Label: ContainerLabel,
-		Port: c.Port, StatsPort: c.StatsPort, PatroniPort: c.PatroniPort, PGPort: ContainerPGPort,
-		PGData: ContainerPGData, PGDataMount: ContainerPGDataMount, PGSocketDir: ContainerPGSocketDir,
+		Cluster: c.Name, Scope: c.PatroniJobName(), Image: c.Image, Label: ct.Label,
+		Port: c.Port, StatsPort: c.StatsPort, PatroniPort: c.PatroniPort, PGPort: ct.PGPort,
+		PGData: ct.PGData, PGDataMount: ct.PGDataMount, PGSocketDir: ct.PGSocketDir,
 		Backup:      c.Backup.Enabled,
-		PatroniConf: ContainerPatroniConf, PatroniConfDir: path.Dir(ContainerPatroniConf),
-		PgbackrestConf: ContainerPgbackrestConf, PgbackrestConfDir: path.Dir(ContainerPgbackrestConf),
-		StanzaInit: ContainerStanzaInit, BackupIfPrimary: ContainerBackupIfPrimary,
+		PatroniConf: ct.PatroniConf, PatroniConfDir: path.Dir(ct.PatroniConf),
+		PgbackrestConf: ct.PgbackrestConf, PgbackrestConfDir: path.Dir(ct.PgbackrestConf),
+		StanzaInit: ct.StanzaInit, BackupIfPrimary: ct.BackupIfPrimary,
 		ConsulImage: composeConsulImage, HAProxyImage: composeHAProxyImage,
 		Patroni: c.Patroni, Check: checkTiming(c.HAProxy), HoldValid: c.HAProxy.ResolveIntervalMS,
 	}
@@ -127,8 +124,8 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 // bootstrap and PostgreSQL settings shared by every member, with WAL archiving through
 // pgbackrest when the cluster's backup is on. Per-member values come from PATRONI_* variables.
 func PatroniConfig(c topology.Cluster) ([]byte, error) {
-	d := composeData{Cluster: c.Name, Backup: c.Backup.Enabled, PatroniConf: ContainerPatroniConf,
-		PGSocketDir: ContainerPGSocketDir, Patroni: c.Patroni}
+	d := composeData{Cluster: c.Name, Backup: c.Backup.Enabled, PatroniConf: c.Container().PatroniConf,
+		PGSocketDir: c.Container().PGSocketDir, Patroni: c.Patroni}
 	if c.Backup.Enabled {
 		d.ArchiveCommand = ArchiveCommand(c)
 	}

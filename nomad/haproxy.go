@@ -23,7 +23,7 @@ import (
 // fall × inter after HAProxy starts or a member restarts on a new port. The health check
 // against Patroni's /primary stays as the second guard during a failover.
 func HAProxySRVName(c topology.Cluster) string {
-	return "_" + PatroniJobName(c) + "._master.service.consul"
+	return "_" + c.PatroniJobName() + "._master.service.consul"
 }
 
 // haproxyTemplate is the configuration of one cluster's HAProxy, parsed on first use.
@@ -113,7 +113,7 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 	var b bytes.Buffer
 	err = haproxyTemplate().Execute(&b, map[string]any{
 		"Cluster":     c.Name,
-		"Job":         HAProxyJobName(c),
+		"Job":         c.HAProxyJobName(),
 		"Group":       c.HostGroup,
 		"Port":        c.Port,
 		"StatsPort":   c.StatsPort,

@@ -16,15 +16,7 @@ import (
 // ErrRender is matched (errors.Is) by every error about a topology that cannot be rendered into jobs.
 var ErrRender = errors.New("cannot render")
 
-// Job name prefixes: the job of cluster C is "<prefix>C".
-const (
-	PatroniJobPrefix = "pgsql-"
-	HAProxyJobPrefix = "haproxy-"
-	BackupJobPrefix  = "backup-"
-)
-
-// Names in the Patroni job and on the host. The paths inside the container (ContainerPGData,
-// ContainerPGDataMount, ContainerPGPort, ...) are defined once, in backup.go.
+// Names in the jobs. The paths inside the Patroni container are the topology's (Cluster.Container).
 const (
 	// patroniVarKeys are the keys of the Nomad Variable nomad/jobs/pgsql-<cluster>.
 	superuserPasswordKey   = "superuser_password"
@@ -48,29 +40,6 @@ const (
 	patroniHealthyDeadline   = 10 * time.Minute // a new replica may need a long base backup
 	patroniProgressDeadline  = 15 * time.Minute
 )
-
-// PatroniJobName returns the Nomad job name of a cluster's Patroni job; it is also the Patroni scope
-// and the Consul service name the members register.
-func PatroniJobName(c topology.Cluster) string { return PatroniJobPrefix + c.Name }
-
-// HAProxyJobName returns the Nomad job name of a cluster's HAProxy job.
-func HAProxyJobName(c topology.Cluster) string { return HAProxyJobPrefix + c.Name }
-
-// BackupJobName returns the Nomad job name of a cluster's periodic backup job.
-func BackupJobName(c topology.Cluster) string { return BackupJobPrefix + c.Name }
-
-// VolumeName returns the name of the Nomad host volume holding a cluster's PostgreSQL data.
-// Every host of the cluster's group declares it in its client configuration.
-func VolumeName(c topology.Cluster) string { return "pgdata-" + c.Name }
-
-// RepoVolumeName returns the name of the Nomad host volume holding a cluster's posix pgbackrest
-// repository: on every host of the group it must be the same shared storage, so that a new
-// primary archives into the repository the old one used.
-func RepoVolumeName(c topology.Cluster) string { return "pgbackrest-" + c.Name }
-
-// VariablePath returns the Nomad Variables path holding a cluster's Patroni passwords;
-// every task of the job pgsql-<cluster> may read it without a policy.
-func VariablePath(c topology.Cluster) string { return "nomad/jobs/" + PatroniJobName(c) }
 
 // Jobs returns every Nomad job of the topology: per cluster, in file order, the Patroni job,
 // the HAProxy job and (when backup is enabled) the backup job.
@@ -146,18 +115,18 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 	if err != nil {
 		return nil, err
 	}
-	name := PatroniJobName(c)
-	vol := VolumeName(c)
+	name := c.PatroniJobName()
+	vol := c.VolumeName()
 	patroni := strconv.Itoa(c.PatroniPort)
 
 	env := map[string]string{
 		"PATRONI_NAME":                       "pgsql-${NOMAD_ALLOC_INDEX}",
 		"PATRONI_SCOPE":                      "${NOMAD_JOB_NAME}",
 		"PATRONI_POSTGRESQL_CONNECT_ADDRESS": "${NOMAD_ADDR_pgsql}",
-		// NOMAD_PORT_pgsql is the container's side of the mapping (ContainerPGPort) under docker,
+		// NOMAD_PORT_pgsql is the container's side of the mapping (Container().PGPort) under docker,
 		// and the host port where nothing is mapped (the lab's launcher).
 		"PATRONI_POSTGRESQL_LISTEN":       "0.0.0.0:${NOMAD_PORT_pgsql}",
-		"PATRONI_POSTGRESQL_DATA_DIR":     ContainerPGData,
+		"PATRONI_POSTGRESQL_DATA_DIR":     c.Container().PGData,
 		"PATRONI_RESTAPI_CONNECT_ADDRESS": "${NOMAD_IP_patroni}:" + patroni,
 		"PATRONI_RESTAPI_LISTEN":          "0.0.0.0:" + patroni,
 		"PATRONI_CONSUL_HOST":             t.Consul.JobAddress,
@@ -167,14 +136,14 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 	}
 
 	// The image's entrypoint starts stanza_init.sh (when pgbackrest.conf is there) and then
-	// Patroni with ContainerPatroniConf; the job binds the cluster's own files over the image's.
+	// Patroni with Container().PatroniConf; the job binds the cluster's own files over the image's.
 	config := map[string]any{
 		"image": c.Image,
 		"ports": []string{"patroni", "pgsql"},
 		// pgsql_backup.sh finds the cluster's container on a host by this label. The docker
 		// driver takes labels as a list of maps (its schema: list(map(string))).
-		"labels":  []map[string]string{{ContainerLabel: c.Name}},
-		"volumes": append([]string{"local/patroni.yml:" + ContainerPatroniConf}, x.mounts...),
+		"labels":  []map[string]string{{c.Container().Label: c.Name}},
+		"volumes": append([]string{"local/patroni.yml:" + c.Container().PatroniConf}, x.mounts...),
 	}
 
 	task := &api.Task{
@@ -199,7 +168,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		}}, x.templates...),
 		VolumeMounts: []*api.VolumeMount{{
 			Volume:      new(vol),
-			Destination: new(ContainerPGDataMount),
+			Destination: new(c.Container().PGDataMount),
 			ReadOnly:    new(false),
 		}},
 		Resources: &api.Resources{
@@ -226,7 +195,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 		Constraints: hostConstraints(hosts),
 		Networks: []*api.NetworkResource{{
 			ReservedPorts: []api.Port{{Label: "patroni", Value: c.PatroniPort}},
-			DynamicPorts:  []api.Port{{Label: "pgsql", To: ContainerPGPort}},
+			DynamicPorts:  []api.Port{{Label: "pgsql", To: c.Container().PGPort}},
 		}},
 		Volumes:       volumes,
 		EphemeralDisk: &api.EphemeralDisk{SizeMB: new(c.Resources.DiskMB)},
@@ -317,7 +286,7 @@ PATRONI_REPLICATION_PASSWORD={{ .%s }}
 {{ with .%s }}PATRONI_CONSUL_TOKEN={{ . }}
 {{ end -}}
 {{- end }}
-`, VariablePath(c), superuserPasswordKey, replicationPasswordKey, consulTokenKey)
+`, c.VariablePath(), superuserPasswordKey, replicationPasswordKey, consulTokenKey)
 }
 
 // HAProxyJob returns the HAProxy job haproxy-<cluster>: one HAProxy per host of the group, in the
@@ -332,7 +301,7 @@ func HAProxyJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := HAProxyJobName(c)
+	name := c.HAProxyJobName()
 	task := &api.Task{
 		Name:   "haproxy",
 		Driver: "docker",
@@ -410,7 +379,7 @@ func backupJob(t *topology.Topology, c topology.Cluster, script string) (*api.Jo
 	if c.Backup.Schedule == "" {
 		return nil, fmt.Errorf("%w: cluster %q: backup has no schedule", ErrRender, c.Name)
 	}
-	name := BackupJobName(c)
+	name := c.BackupJobName()
 	task := &api.Task{
 		Name:   "backup",
 		Driver: "raw_exec", // on the host: pgsql_backup.sh finds the local Patroni container and docker-execs into it

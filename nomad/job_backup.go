@@ -23,14 +23,14 @@ func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 			return nil, err
 		}
 		if c.Backup.Repo.Type == topology.RepoPosix {
-			x.repoVolume, x.repoPath = RepoVolumeName(c), c.Backup.Repo.Path
+			x.repoVolume, x.repoPath = c.RepoVolumeName(), c.Backup.Repo.Path
 		}
 		// The files the container needs, rendered into the task directory and bound over
 		// the image's copies, so the job and the bundle always carry the same scripts.
 		for _, into := range []struct{ name, dest, perms string }{
-			{"pgbackrest.conf", ContainerPgbackrestConf, "0644"},
-			{"stanza_init.sh", ContainerStanzaInit, "0755"},
-			{"backup_if_primary.sh", ContainerBackupIfPrimary, "0755"},
+			{"pgbackrest.conf", c.Container().PgbackrestConf, "0644"},
+			{"stanza_init.sh", c.Container().StanzaInit, "0755"},
+			{"backup_if_primary.sh", c.Container().BackupIfPrimary, "0755"},
 		} {
 			data, err := fileData(files, path.Join("backup", c.Name, into.name))
 			if err != nil {

@@ -5,23 +5,7 @@ import (
 	"os"
 
 	"github.com/hashicorp/nomad/api"
-
-	"github.com/vipctl/vipctl/topology"
 )
-
-// The names a cluster's jobs, volumes, Variable and Consul service get.
-func ExamplePatroniJobName() {
-	c := topology.Cluster{Name: "msrvc01"}
-	fmt.Println(PatroniJobName(c), HAProxyJobName(c), BackupJobName(c))
-	fmt.Println(VolumeName(c), RepoVolumeName(c))
-	fmt.Println(VariablePath(c))
-	fmt.Println(HAProxySRVName(c))
-	// Output:
-	// pgsql-msrvc01 haproxy-msrvc01 backup-msrvc01
-	// pgdata-msrvc01 pgbackrest-msrvc01
-	// nomad/jobs/pgsql-msrvc01
-	// _pgsql-msrvc01._master.service.consul
-}
 
 // JobHCL writes any job built from the api types it knows, keeping Nomad's runtime
 // interpolations and escaping everything else.

@@ -66,7 +66,7 @@ func TestPatroniJobAcceptedByPatroni(t *testing.T) {
 	if *tmpl.DestPath != "secrets/patroni.env" || !*tmpl.Envvars {
 		t.Fatalf("first template is not the password env file: %s", *tmpl.DestPath)
 	}
-	pwEnv := renderPasswordEnv(t, *tmpl.EmbeddedTmpl, VariablePath(c),
+	pwEnv := renderPasswordEnv(t, *tmpl.EmbeddedTmpl, c.VariablePath(),
 		map[string]string{superuserPasswordKey: "su-test-only", replicationPasswordKey: "repl-test-only"})
 	want := []string{"PATRONI_SUPERUSER_PASSWORD=su-test-only", "PATRONI_REPLICATION_PASSWORD=repl-test-only"}
 	if d := cmp.Diff(want, pwEnv); d != "" {

@@ -134,6 +134,10 @@ func TestRealNomadJobsForNomad16(t *testing.T) {
 	topo := exampleTopology(t)
 	topo.Nomad.Version = topology.NomadVersion{Major: 1, Minor: 6}
 	dir, ids := writeTopologyJobs(t, topo)
+	patroniJobs := map[string]bool{}
+	for _, c := range topo.Clusters {
+		patroniJobs[c.PatroniJobName()] = true
+	}
 	for _, id := range ids {
 		hclFile := filepath.Join(dir, id+".nomad")
 		if out, err := nomadRun(a, "job", "validate", hclFile); err != nil {
@@ -159,7 +163,7 @@ func TestRealNomadJobsForNomad16(t *testing.T) {
 			b, _ := json.MarshalIndent(plan.Diff, "", "  ")
 			t.Errorf("%s: the .nomad file differs from the registered .json job:\n%s", id, b)
 		}
-		if !strings.HasPrefix(id, PatroniJobPrefix) {
+		if !patroniJobs[id] {
 			continue
 		}
 		stored, _, err := a.Client.Jobs().Info(id, nil)

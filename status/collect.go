@@ -16,7 +16,6 @@ import (
 
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/journal"
-	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
 )
@@ -185,7 +184,7 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 				cl.Reach = reach(ctx, p.dial, cl.Address)
 			})
 			wg.Go(func() {
-				service := nomad.PatroniJobName(c)
+				service := c.PatroniJobName()
 				if p.consul == nil {
 					cl.Consul = Consul{Service: service, Replicas: c.Replicas, Error: p.consulErr.Error(), Leaders: []string{}, Members: []Member{}}
 					return

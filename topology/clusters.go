@@ -152,7 +152,7 @@ func (c *checker) repo(cs, s *src, r Repo) {
 		c.errorf(s.at("path"), "Invalid path "+quote(r.Path),
 			"%s: repo.path must be a clean absolute path below / (no \".\" or \"..\", no trailing or double slash): it is mounted into the container at the same path.", cs.title())
 	case r.Type == RepoPosix:
-		for _, reserved := range containerPaths {
+		for _, reserved := range (Cluster{}).Container().dirs() {
 			if within(r.Path, reserved) || within(reserved, r.Path) {
 				c.errorf(s.at("path"), "Invalid path "+quote(r.Path),
 					"%s: repo.path overlaps %s, which the Patroni container uses itself (docker refuses the mount, or it hides PostgreSQL's files).", cs.title(), reserved)
@@ -187,10 +187,6 @@ func nomadOnlyCron(schedule string) string {
 
 // cronNames are the month and day names that both parsers accept.
 const cronNames = ",JAN,FEB,MAR,APR,MAY,JUN,JUL,AUG,SEP,OCT,NOV,DEC,SUN,MON,TUE,WED,THU,FRI,SAT,"
-
-// containerPaths are the directories of the Patroni container (nomad.Container* names them):
-// a posix repository, mounted at its own path, must not overlap them.
-var containerPaths = []string{"/var/lib/postgresql/data", "/var/run/postgresql", "/etc/pgbackrest", "/usr/local/bin"}
 
 // within reports whether p is dir or below it.
 func within(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }

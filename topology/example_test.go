@@ -31,3 +31,15 @@ host_group "db-a" {
 	// vipctl.hcl:9,21-28: Unknown host "pg-09"; host_group "db-a" lists "pg-09", but no host block defines it.
 	// vipctl.hcl:11,15-29: Invalid VIP "192.0.2.0/24"; host_group "db-a": 192.0.2.0 is the network address of 192.0.2.0/24, not usable as a VIP.
 }
+
+// The names a cluster's jobs, volumes, Variable and Consul service get.
+func ExampleCluster_PatroniJobName() {
+	c := topology.Cluster{Name: "msrvc01"}
+	fmt.Println(c.PatroniJobName(), c.HAProxyJobName(), c.BackupJobName())
+	fmt.Println(c.VolumeName(), c.RepoVolumeName())
+	fmt.Println(c.VariablePath())
+	// Output:
+	// pgsql-msrvc01 haproxy-msrvc01 backup-msrvc01
+	// pgdata-msrvc01 pgbackrest-msrvc01
+	// nomad/jobs/pgsql-msrvc01
+}
