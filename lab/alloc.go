@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -30,6 +31,7 @@ type alloc struct {
 	cluster     topology.Cluster
 	job         *api.Job
 	index       int
+	slot        int // the cluster's place in the topology: one allocation of a cluster per host
 	dynamicPort int // the host port the lab hands the group's one dynamic port
 }
 
@@ -91,14 +93,78 @@ func (a *alloc) ports() map[string]port {
 	return ps
 }
 
+// bridged reports whether the task gets a network namespace of its own, as a docker
+// container does unless its network_mode is "host" (docker's default is its bridge network).
+func (a *alloc) bridged() bool {
+	mode, _ := a.job.TaskGroups[0].Tasks[0].Config["network_mode"].(string)
+	return mode != "host"
+}
+
+// taskNet is the network of a bridged task: a namespace of its own, joined to the host's by a
+// veth pair, as docker's bridge network joins a container (one pair a task instead of a bridge).
+type taskNet struct {
+	ns       string       // the task's network namespace
+	hostLink string       // the host's end of the pair (the task's end is eth0)
+	hostAddr netip.Prefix // the task's gateway
+	taskAddr netip.Prefix
+}
+
+// net returns the task's network: the allocation's slot numbers its namespace, link and
+// addresses, which are private to the host (every host has the same ones, as every docker
+// host has 172.17.0.0/16).
+func (a *alloc) net() taskNet {
+	return taskNet{
+		ns:       a.host.NetNS + "-task" + strconv.Itoa(a.slot),
+		hostLink: "task" + strconv.Itoa(a.slot),
+		hostAddr: netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 30, byte(a.slot), 1}), 30),
+		taskAddr: netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 30, byte(a.slot), 2}), 30),
+	}
+}
+
+// setUpNet makes the bridged task's network anew (a namespace that a power-off left behind goes
+// first): the namespace, the veth pair, the addresses, the task's default route through the
+// host, and forwarding on the host.
+func (a *alloc) setUpNet(ctx context.Context) error {
+	l, n := a.lab, a.net()
+	if _, err := os.Stat(filepath.Join("/run/netns", n.ns)); err == nil {
+		if err := l.ip(ctx, "", "netns", "delete", n.ns); err != nil {
+			return err
+		}
+	}
+	if a.slot > 255 {
+		return fmt.Errorf("lab: %s: cluster %s: the lab numbers task networks up to 255", a.host.Name, a.cluster.Name)
+	}
+	if err := l.addNetNS(ctx, n.ns); err != nil {
+		return err
+	}
+	steps := [][]string{
+		{"", "link", "add", n.hostLink, "netns", a.host.NetNS, "type", "veth", "peer", "name", "eth0", "netns", n.ns},
+		{a.host.NetNS, "addr", "add", n.hostAddr.String(), "dev", n.hostLink},
+		{a.host.NetNS, "link", "set", n.hostLink, "up"},
+		{n.ns, "addr", "add", n.taskAddr.String(), "dev", "eth0"},
+		{n.ns, "link", "set", "eth0", "up"},
+		{n.ns, "route", "add", "default", "via", n.hostAddr.Addr().String()},
+	}
+	for _, st := range steps {
+		if err := l.ip(ctx, st[0], st[1:]...); err != nil {
+			return err
+		}
+	}
+	return l.run.run(ctx, "ip", "netns", "exec", a.host.NetNS, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+}
+
 // mapPorts lays the group's port mappings on the host's network namespace, as docker's port
 // publishing does: a connection to a host port, from another host or from this one, reaches
-// the task's port (nftables redirect, in a table of this allocation's own).
+// the task's port (nftables, in a table of this allocation's own). A bridged task gets every
+// port of the group forwarded to its address, and its connections out leave with the host's
+// address (docker's MASQUERADE), also those to its own published ports (hairpin); a task on
+// the host's network gets the mapped ports redirected.
 func (a *alloc) mapPorts(ctx context.Context) error {
 	ports := a.ports()
+	n := a.net()
 	var mapped []port
 	for _, label := range slices.Sorted(maps.Keys(ports)) {
-		if p := ports[label]; p.host != p.task {
+		if p := ports[label]; a.bridged() || p.host != p.task {
 			mapped = append(mapped, p)
 		}
 	}
@@ -111,10 +177,19 @@ func (a *alloc) mapPorts(ctx context.Context) error {
 	fmt.Fprintf(&rules, "add chain ip %s prerouting { type nat hook prerouting priority dstnat; }\n", table)
 	fmt.Fprintf(&rules, "add chain ip %s output { type nat hook output priority -100; }\n", table)
 	for _, p := range mapped {
+		to := fmt.Sprintf("redirect to :%d", p.task)
+		if a.bridged() {
+			to = fmt.Sprintf("dnat to %s:%d", n.taskAddr.Addr(), p.task)
+		}
 		for _, chain := range []string{"prerouting", "output"} {
 			// Only connections to this host: the output hook also sees those to other hosts.
-			fmt.Fprintf(&rules, "add rule ip %s %s fib daddr type local tcp dport %d redirect to :%d\n", table, chain, p.host, p.task)
+			fmt.Fprintf(&rules, "add rule ip %s %s fib daddr type local tcp dport %d %s\n", table, chain, p.host, to)
 		}
+	}
+	if a.bridged() {
+		fmt.Fprintf(&rules, "add chain ip %s postrouting { type nat hook postrouting priority srcnat; }\n", table)
+		fmt.Fprintf(&rules, "add rule ip %s postrouting ip saddr %s oifname != %q masquerade\n", table, n.taskAddr.Addr(), n.hostLink)
+		fmt.Fprintf(&rules, "add rule ip %s postrouting ip saddr %[2]s ip daddr %[2]s masquerade\n", table, n.taskAddr.Addr())
 	}
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", a.host.NetNS, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(rules.String())
@@ -320,9 +395,24 @@ func (a *alloc) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var files []*os.File
+	if a.bridged() {
+		if err := a.setUpNet(ctx); err != nil {
+			return err
+		}
+		// The task enters its namespace from inside the host, through a descriptor of it
+		// (fd 3 of the child): the host's mount namespace need not see /run/netns.
+		f, err := os.Open(filepath.Join("/run/netns", a.net().ns))
+		if err != nil {
+			return fmt.Errorf("lab: %w", err)
+		}
+		defer f.Close()
+		files = []*os.File{f}
+		argv = append([]string{"nsenter", "--net=/proc/self/fd/3", "--"}, argv...)
+	}
 	if err := a.mapPorts(ctx); err != nil {
 		return err
 	}
-	a.lab.log.Info("starting task", "host", a.host.Name, "job", *a.job.ID, "index", a.index)
-	return a.lab.startDetached(h, a.host, *a.job.ID+".log", argv...)
+	a.lab.log.Info("starting task", "host", a.host.Name, "job", *a.job.ID, "index", a.index, "own_network", a.bridged())
+	return a.lab.startDetached(h, a.host, *a.job.ID+".log", files, argv...)
 }

@@ -9,6 +9,7 @@
 # missing gets it on an overlay of the nearest existing directory, visible only in this mount
 # namespace.
 set -eu
+exec 3<&- # the descriptor of the task's network namespace, entered by nsenter before this script
 alloc=$1
 shift
 n=0

@@ -71,7 +71,7 @@ func (l *Lab) StartHAProxy(ctx context.Context, c topology.Cluster, host string)
 		return err
 	}
 	ci := slices.IndexFunc(l.topo.Clusters, func(x topology.Cluster) bool { return x.Name == c.Name })
-	a := &alloc{lab: l, host: hs, cluster: c, job: j, index: idx, dynamicPort: dynamicPortBase + ci}
+	a := &alloc{lab: l, host: hs, cluster: c, job: j, index: idx, slot: ci, dynamicPort: dynamicPortBase + ci}
 	if err := a.start(ctx); err != nil {
 		return err
 	}

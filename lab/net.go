@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,9 +52,11 @@ func (l *Lab) addNetNS(ctx context.Context, name string) error {
 	if err := l.ip(ctx, "", "netns", "add", name); err != nil {
 		return err
 	}
-	l.state.Created = append(l.state.Created, name)
-	if err := l.save(); err != nil {
-		return err
+	if !slices.Contains(l.state.Created, name) { // a task's namespace is made anew at each start
+		l.state.Created = append(l.state.Created, name)
+		if err := l.save(); err != nil {
+			return err
+		}
 	}
 	return l.ip(ctx, name, "link", "set", "lo", "up")
 }

@@ -189,7 +189,8 @@ func (l *Lab) hostDir(name string) string { return filepath.Join(l.dir, hostsSub
 
 // startDetached starts argv inside the host for as long as the host lives (it is in the
 // host's pid namespace), logging to logName in the host's directory.
-func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, argv ...string) error {
+// files become the child's descriptors from 3 on.
+func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, files []*os.File, argv ...string) error {
 	logf, err := os.OpenFile(filepath.Join(l.hostDir(hs.Name), logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
@@ -197,6 +198,7 @@ func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, arg
 	defer logf.Close()
 	cmd := h.Command(context.Background(), argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("lab: %s: %s: %w", hs.Name, argv[0], err)
@@ -273,7 +275,7 @@ func (l *Lab) startConsul(_ context.Context, hs *HostState) error {
 		return fmt.Errorf("lab: %w", err)
 	}
 	l.log.Info("starting Consul", "host", hs.Name)
-	return l.startDetached(h, hs, "consul.log", consul, "agent", "-config-file", p)
+	return l.startDetached(h, hs, "consul.log", nil, consul, "agent", "-config-file", p)
 }
 
 // hostGet runs curl inside the host against url and returns the HTTP status and body.
@@ -338,7 +340,7 @@ func (l *Lab) startTasks(ctx context.Context, hs *HostState) error {
 			if idx >= *j.TaskGroups[0].Count {
 				continue
 			}
-			a := &alloc{lab: l, host: hs, cluster: c, job: j, index: idx, dynamicPort: dynamicPortBase + ci}
+			a := &alloc{lab: l, host: hs, cluster: c, job: j, index: idx, slot: ci, dynamicPort: dynamicPortBase + ci}
 			if err := a.start(ctx); err != nil {
 				return err
 			}
@@ -486,7 +488,9 @@ const maxFailoverLag = 1 << 20
 
 // WaitStack waits until Consul's autopilot says every server is healthy (a voter, in contact
 // with the leader), every cluster has a running leader and all its members replicate within
-// maxFailoverLag (Patroni's view), and a client reaches the primary through VIP:port.
+// maxFailoverLag (Patroni's view), in synchronous mode one of them the synchronous standby, a
+// client reaches the primary through VIP:port, and every replica streams and has replayed what
+// the primary had written (WaitReplicated).
 func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -521,8 +525,11 @@ func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 				return false, nil
 			}
 			last = ms
-			leaders, healthy := 0, 0
+			leaders, healthy, syncs := 0, 0, 0
 			for _, m := range ms {
+				if m.Role == "sync_standby" {
+					syncs++
+				}
 				switch {
 				case m.Role == "leader" && m.State == "running":
 					leaders++
@@ -535,7 +542,10 @@ func (l *Lab) WaitStack(ctx context.Context, timeout time.Duration) error {
 					}
 				}
 			}
-			return leaders == 1 && healthy == c.Replicas, nil
+			// In synchronous mode Patroni fails over only to the synchronous standby: until the
+			// leader has named one (a loop after a replica streams), losing the primary stops
+			// the cluster until the primary returns.
+			return leaders == 1 && healthy == c.Replicas && (!c.Patroni.SynchronousMode || c.Replicas < 2 || syncs == 1), nil
 		})
 		if err != nil {
 			return fmt.Errorf("lab: cluster %s is not whole (members %+v): %w", c.Name, last, err)
@@ -692,7 +702,7 @@ func (l *Lab) KillPostgres(ctx context.Context, c topology.Cluster, host string)
 
 // TaskExec runs argv inside the cluster member's task on host, as the image's user with the
 // image's environment, like `docker exec` into the Patroni container: it sees the task's files
-// (patroni.yml, pgbackrest.conf, the rendered scripts) and the host's network. It returns the
+// (patroni.yml, pgbackrest.conf, the rendered scripts) and the task's network. It returns the
 // combined output and the exit code.
 func (l *Lab) TaskExec(ctx context.Context, c topology.Cluster, host string, argv ...string) (string, int, error) {
 	pid, err := l.postmaster(c, host)
@@ -703,7 +713,7 @@ func (l *Lab) TaskExec(ctx context.Context, c topology.Cluster, host string, arg
 	if err != nil {
 		return "", 0, err
 	}
-	args := []string{"-t", pid, "-m", "--", "setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
+	args := []string{"-t", pid, "-m", "-n", "--", "setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--",
 		"env", "-i", "PATH=" + pgBinDir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/var/lib/postgresql", "LANG=C.UTF-8"}
 	out, err := h.Command(ctx, "nsenter", append(args, argv...)...).CombinedOutput()

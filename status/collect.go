@@ -192,7 +192,8 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 				ctx, cancel := context.WithTimeout(ctx, timeout)
 				defer cancel()
 				cl.Consul = readConsul(ctx, p.consul, service, c.Replicas)
-				cl.Consul.addLag(ctx, p.http, c.PatroniPort)
+				cl.Consul.Synchronous = c.Patroni.SynchronousMode
+				cl.Consul.addPatroni(ctx, p.http, c.PatroniPort)
 			})
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(ctx, timeout)

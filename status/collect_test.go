@@ -267,7 +267,7 @@ func TestCollectWithRealHAProxy(t *testing.T) {
 	topo.Clusters[0].PatroniPort = int(fakePatroniCluster(t, `{"members": [
 		{"name": "pgsql-0", "role": "leader", "state": "running"},
 		{"name": "pgsql-1", "role": "replica", "state": "streaming", "lag": 0},
-		{"name": "pgsql-2", "role": "replica", "state": "streaming", "lag": 4096}]}`).Port())
+		{"name": "pgsql-2", "role": "sync_standby", "state": "streaming", "lag": 4096}]}`).Port())
 	c := topo.Clusters[0]
 	ms := []*member{startMember(t), startMember(t), startMember(t)}
 	ms[0].leader.Store(true)
@@ -303,6 +303,7 @@ func TestCollectWithRealHAProxy(t *testing.T) {
 		members[0].Role, members[0].Tags = RoleLeader, []string{"master", "primary"}
 		lag0, lag4k := int64(0), int64(4096)
 		members[1].LagBytes, members[2].LagBytes = &lag0, &lag4k
+		members[2].SyncStandby = true // Patroni's role sync_standby
 		want := &Report{
 			Host:          "pg-03",
 			ConsulAddress: consul.Addr(),

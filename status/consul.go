@@ -31,6 +31,9 @@ type Consul struct {
 	Members  []Member `json:"members"`         // every registered member, sorted by id
 	// LagError says why the leader's Patroni could not be asked for the replicas' lag.
 	LagError string `json:"lag_error,omitempty"`
+	// Synchronous is the topology's synchronous_mode: a commit waits for the synchronous
+	// standby, and Patroni fails over only to it.
+	Synchronous bool `json:"synchronous"`
 }
 
 // Member is one registered Patroni member.
@@ -44,6 +47,8 @@ type Member struct {
 	// LagBytes is how far a replica's WAL replay is behind the leader, as the leader's Patroni
 	// reports it; nil for the leader and when unknown.
 	LagBytes *int64 `json:"lag_bytes,omitempty"`
+	// SyncStandby: the leader's Patroni names this replica its synchronous standby.
+	SyncStandby bool `json:"sync_standby,omitempty"`
 }
 
 // consulHealth is the part of the Consul API status uses.

@@ -14,9 +14,17 @@ import (
 // (maximum_lag_on_failover in the rendered patroni.yml): such a replica is a problem.
 const MaxFailoverLag = 1 << 20
 
-// readLag asks the Patroni REST API at addr (/cluster) how many bytes each replica is behind
-// the leader, by member name. A member whose lag Patroni does not know is left out.
-func readLag(ctx context.Context, client *http.Client, addr netip.AddrPort) (map[string]int64, error) {
+// patroniMember is what the leader's Patroni says of one member: how many bytes it is behind
+// (lagKnown false when Patroni does not know) and whether it is the synchronous standby.
+type patroniMember struct {
+	lag      int64
+	lagKnown bool
+	sync     bool
+}
+
+// readPatroniCluster asks the Patroni REST API at addr (/cluster) for its view of the members,
+// by member name.
+func readPatroniCluster(ctx context.Context, client *http.Client, addr netip.AddrPort) (map[string]patroniMember, error) {
 	url := "http://" + addr.String() + "/cluster"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -33,30 +41,32 @@ func readLag(ctx context.Context, client *http.Client, addr netip.AddrPort) (map
 	var body struct {
 		Members []struct {
 			Name string `json:"name"`
-			Role string `json:"role"`
-			Lag  any    `json:"lag"` // a number, or "unknown"
+			Role string `json:"role"` // leader, replica, sync_standby, standby_leader
+			Lag  any    `json:"lag"`  // a number, or "unknown"
 		} `json:"members"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	lags := map[string]int64{}
+	ms := map[string]patroniMember{}
 	for _, m := range body.Members {
+		pm := patroniMember{sync: m.Role == "sync_standby"}
 		if n, ok := m.Lag.(float64); ok && m.Role != "leader" && n >= 0 {
-			lags[m.Name] = int64(n)
+			pm.lag, pm.lagKnown = int64(n), true
 		}
+		ms[m.Name] = pm
 	}
-	return lags, nil
+	return ms, nil
 }
 
-// addLag fills the members' LagBytes from the leader's Patroni (its REST API on patroniPort
-// at the leader's address); a failure is kept in LagError, not judged.
-func (c *Consul) addLag(ctx context.Context, client *http.Client, patroniPort int) {
+// addPatroni fills the members' LagBytes and SyncStandby from the leader's Patroni (its REST
+// API on patroniPort at the leader's address); a failure is kept in LagError, not judged.
+func (c *Consul) addPatroni(ctx context.Context, client *http.Client, patroniPort int) {
 	leader, ok := leaderAddress(*c)
 	if !ok || patroniPort < 1 || patroniPort > 65535 {
 		return
 	}
-	lags, err := readLag(ctx, client, netip.AddrPortFrom(leader.Addr(), uint16(patroniPort)))
+	ms, err := readPatroniCluster(ctx, client, netip.AddrPortFrom(leader.Addr(), uint16(patroniPort)))
 	if err != nil {
 		c.LagError = err.Error()
 		return
@@ -64,8 +74,13 @@ func (c *Consul) addLag(ctx context.Context, client *http.Client, patroniPort in
 	for i := range c.Members {
 		m := &c.Members[i]
 		_, name, _ := strings.Cut(m.ID, "/") // Patroni's service ID: <scope>/<member name>
-		if lag, ok := lags[name]; ok && m.Role != RoleLeader {
-			m.LagBytes = &lag
+		pm, ok := ms[name]
+		if !ok || m.Role == RoleLeader {
+			continue
 		}
+		if pm.lagKnown {
+			m.LagBytes = &pm.lag
+		}
+		m.SyncStandby = pm.sync
 	}
 }

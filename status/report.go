@@ -87,6 +87,7 @@ const (
 	CodeMembersMissing       = "members-missing"
 	CodeMembersExtra         = "members-extra"
 	CodeReplicaLagging       = "replica-lagging" // further behind than Patroni promotes
+	CodeNoSyncStandby        = "no-sync-standby" // synchronous mode: no failover possible now
 	CodeHAProxyUnreachable   = "haproxy-unreachable"
 	CodeHAProxyNoServerUp    = "haproxy-no-server-up"
 	CodeHAProxyMultipleUp    = "haproxy-multiple-up"
@@ -214,6 +215,11 @@ func judgeCluster(c Cluster, add func(comp, subject, code, format string, args .
 			if m.LagBytes != nil && *m.LagBytes > MaxFailoverLag {
 				add(CompConsul, c.Name, CodeReplicaLagging, "replica %s is %d bytes behind the leader: Patroni would not promote it (more than %d)", m.ID, *m.LagBytes, MaxFailoverLag)
 			}
+		}
+		// The leader's Patroni was asked (one leader) and answered (no LagError).
+		if cs.Synchronous && cs.LagError == "" && cs.Replicas > 1 && len(cs.Leaders) == 1 &&
+			!slices.ContainsFunc(cs.Members, func(m Member) bool { return m.SyncStandby }) {
+			add(CompConsul, c.Name, CodeNoSyncStandby, "synchronous mode and the leader's Patroni names no synchronous standby: if the primary failed now, Patroni would wait for it instead of failing over")
 		}
 		if len(cs.Members) > cs.Replicas {
 			add(CompConsul, c.Name, CodeMembersExtra, "%d members of %s are registered, the topology has %d replicas", len(cs.Members), cs.Service, cs.Replicas)

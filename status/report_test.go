@@ -123,6 +123,17 @@ func TestJudge(t *testing.T) {
 			c := &r.Groups[0].Clusters[0].Consul
 			c.Members[1].LagBytes, c.Members[2].LagBytes = &far, &near
 		}, []Problem{{CompConsul, "msrvc01", CodeReplicaLagging, "replica pgsql-msrvc01/pgsql-1 is 1048577 bytes behind the leader: Patroni would not promote it (more than 1048576)"}}},
+		{"synchronous mode without a synchronous standby", func(r *Report) {
+			r.Groups[0].Clusters[0].Consul.Synchronous = true
+		}, []Problem{{CompConsul, "msrvc01", CodeNoSyncStandby, "synchronous mode and the leader's Patroni names no synchronous standby: if the primary failed now, Patroni would wait for it instead of failing over"}}},
+		{"synchronous mode with a synchronous standby", func(r *Report) {
+			c := &r.Groups[0].Clusters[0].Consul
+			c.Synchronous, c.Members[2].SyncStandby = true, true
+		}, []Problem{}},
+		{"synchronous mode, the leader's Patroni not answering", func(r *Report) {
+			c := &r.Groups[0].Clusters[0].Consul
+			c.Synchronous, c.LagError = true, "connection refused"
+		}, []Problem{}},
 		{"HAProxy serves another address than the leader's", func(r *Report) {
 			r.Groups[0].Clusters[0].HAProxy.Servers[0].Address = "10.20.0.12:24007"
 		}, []Problem{{CompHAProxy, "msrvc01", CodeHAProxyNotLeader, "HAProxy sends clients to pg1 (10.20.0.12:24007), the leader in Consul is at 10.20.0.11:23001"}}},
