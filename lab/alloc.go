@@ -134,6 +134,11 @@ func (a *alloc) setUpNet(ctx context.Context) error {
 	if a.slot > 255 {
 		return fmt.Errorf("lab: %s: cluster %s: the lab numbers task networks up to 255", a.host.Name, a.cluster.Name)
 	}
+	// The kernel frees a deleted namespace (and so the veth pair) later, asynchronously: the
+	// host's end of the old pair may outlive it. Deleting that end deletes the pair.
+	if err := l.ip(ctx, a.host.NetNS, "link", "del", n.hostLink); err != nil && !strings.Contains(err.Error(), "Cannot find device") {
+		return err
+	}
 	if err := l.addNetNS(ctx, n.ns); err != nil {
 		return err
 	}
