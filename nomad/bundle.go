@@ -2,6 +2,7 @@ package nomad
 
 import (
 	"github.com/vipctl/vipctl/bundle"
+	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -29,7 +30,7 @@ func Bundle(t *topology.Topology) ([]bundle.File, error) {
 			bundle.File{Path: "nomad/" + *j.ID + ".nomad", Mode: 0o644, Data: h},
 			bundle.File{Path: "nomad/" + *j.ID + ".json", Mode: 0o644, Data: js})
 	}
-	hx, err := HAProxyFiles(t)
+	hx, err := haproxy.Files(t)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vipctl/vipctl/bundle"
+	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -73,7 +74,7 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 		PgbackrestConf: ct.PgbackrestConf, PgbackrestConfDir: path.Dir(ct.PgbackrestConf),
 		StanzaInit: ct.StanzaInit, BackupIfPrimary: ct.BackupIfPrimary,
 		ConsulImage: composeConsulImage, HAProxyImage: composeHAProxyImage,
-		Patroni: c.Patroni, Check: checkTiming(c.HAProxy), HoldValid: c.HAProxy.ResolveIntervalMS,
+		Patroni: c.Patroni, Check: haproxy.ServerCheck(c.HAProxy), HoldValid: c.HAProxy.ResolveIntervalMS,
 	}
 	for i := 1; i <= composeMembers; i++ {
 		consul := fmt.Sprintf("consul-%d", i)

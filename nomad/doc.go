@@ -1,2 +1,2 @@
-// Package nomad renders the Nomad jobs, HAProxy configs, pgbackrest files and compose micro-cluster of a topology.
+// Package nomad renders the Nomad jobs of a topology (typed nomad/api jobs, written as HCL and JSON) and submits them.
 package nomad

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -297,9 +298,9 @@ func HAProxyJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := HAProxyConfig(t, c)
+	cfg, err := haproxy.Config(t, c)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrRender, err)
 	}
 	name := c.HAProxyJobName()
 	task := &api.Task{

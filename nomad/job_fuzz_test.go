@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/haproxy"
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/topogen"
 	"github.com/vipctl/vipctl/topology"
@@ -37,7 +39,7 @@ func FuzzJobs(f *testing.F) {
 	} {
 		f.Add(topogen.HCL(o))
 	}
-	haproxy := testenv.RequireTool(f, "haproxy")
+	haproxyBin := testenv.RequireTool(f, "haproxy")
 	f.Fuzz(func(t *testing.T, src []byte) {
 		tp, err := topology.Parse(src, "fuzz.hcl")
 		if err != nil {
@@ -94,12 +96,12 @@ func FuzzJobs(f *testing.F) {
 				t.Fatalf("%s: JSON round trip:\n%s", *j.ID, d)
 			}
 		}
-		files, err := HAProxyFiles(tp)
+		files, err := haproxy.Files(tp)
 		if err != nil {
 			t.Fatalf("loaded but HAProxy configs do not render: %v", err)
 		}
 		for _, hf := range files {
-			if out, err := haproxyCheck(t, haproxy, hf.Data); err != nil {
+			if out, err := bundletest.HAProxyCheck(t, haproxyBin, hf.Data); err != nil {
 				t.Fatalf("haproxy -dW -c refuses %s: %v\n%s\n%s", hf.Path, err, out, hf.Data)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -25,6 +24,8 @@ import (
 	"github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/vipctl/vipctl/haproxy"
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -55,66 +56,16 @@ func jobFiles(t *testing.T, tp *topology.Topology) []bundle.File {
 // checkGolden compares files with those under dir (exactly that set), or rewrites dir with -update.
 func checkGolden(t *testing.T, dir string, files []bundle.File) {
 	t.Helper()
-	if goldenUpdate() {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			p := filepath.Join(dir, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var want []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		want = append(want, filepath.ToSlash(rel))
-		return err
-	})
-	if err != nil {
-		t.Fatalf("golden dir %s: %v (run go test ./nomad -update)", dir, err)
-	}
-	var got []string
-	for _, f := range files {
-		got = append(got, f.Path)
-	}
-	slices.Sort(got)
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("files differ from %s (-golden +rendered):\n%s", dir, d)
-	}
-	for _, f := range files {
-		g, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
-		if err != nil {
-			continue // reported above
-		}
-		if d := cmp.Diff(string(g), string(f.Data)); d != "" {
-			t.Errorf("%s differs from golden (-golden +rendered):\n%s", f.Path, d)
-		}
-	}
+	bundletest.CheckGolden(t, dir, files, goldenUpdate())
 }
 
-func TestJobsAndHAProxyGolden(t *testing.T) {
+func TestJobsGolden(t *testing.T) {
 	tp := exampleTopology(t)
-	hx, err := HAProxyFiles(tp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := append(jobFiles(t, tp), hx...)
+	files := jobFiles(t, tp)
 	checkGolden(t, filepath.Join("testdata", "golden"), files)
 
 	// Rendering again gives the same bytes.
-	hx2, err := HAProxyFiles(tp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again := append(jobFiles(t, tp), hx2...)
+	again := jobFiles(t, tp)
 	if d := cmp.Diff(files, again); d != "" {
 		t.Errorf("second render differs:\n%s", d)
 	}
@@ -293,7 +244,7 @@ func TestHAProxyJob(t *testing.T) {
 	if task.Config["network_mode"] != "host" {
 		t.Errorf("docker network_mode = %v, want host", task.Config["network_mode"])
 	}
-	cfg, err := HAProxyConfig(tp, c)
+	cfg, err := haproxy.Config(tp, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,10 +22,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/internal/fakeconsul"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/journal"
-	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
 )
@@ -145,10 +145,10 @@ var serverTemplateLine = regexp.MustCompile(`(?m)^\s*server-template .*$`)
 // or when the returned function is called.
 func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPort, extra ...string) (stop func()) {
 	t.Helper()
-	haproxy := testenv.RequireTool(t, "haproxy")
+	haproxyBin := testenv.RequireTool(t, "haproxy")
 	c := topo.Clusters[0]
 	c.HAProxy = topology.HAProxy{CheckIntervalMS: 100, Fall: 2, Rise: 1, ResolveIntervalMS: 100} // quick, for a test
-	cfg, err := nomad.HAProxyConfig(topo, c)
+	cfg, err := haproxy.Config(topo, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func startHAProxy(t *testing.T, topo *topology.Topology, servers []netip.AddrPor
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, haproxy, "-db", "-f", p)
+	cmd := exec.CommandContext(ctx, haproxyBin, "-db", "-f", p)
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,4 @@
-package nomad
+package haproxy
 
 import (
 	"bufio"
@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 )
 
@@ -168,13 +169,13 @@ func hxFreePort(t *testing.T, addr string) int {
 func TestHAProxyFollowsTheLeader(t *testing.T) {
 	haproxy := testenv.RequireTool(t, "haproxy")
 	t.Parallel()
-	tp := exampleTopology(t)
+	tp := bundletest.Example(t)
 	c := tp.Clusters[0]
 
 	var leader atomic.Int32
 	leader.Store(1)
 	c.PatroniPort = hxFreePort(t, "127.0.0.2")
-	dns := &fakeConsulDNS{service: HAProxySRVName(c) + ".", leader: &leader}
+	dns := &fakeConsulDNS{service: SRVName(c) + ".", leader: &leader}
 	for i := range int32(3) {
 		m := &fakeMember{index: i, leader: &leader}
 		dns.members = append(dns.members, m.start(t, netip.AddrFrom4([4]byte{127, 0, 0, byte(2 + i)}), c.PatroniPort))
@@ -183,7 +184,7 @@ func TestHAProxyFollowsTheLeader(t *testing.T) {
 	c.Port = hxFreePort(t, "127.0.0.1")
 	c.StatsPort = hxFreePort(t, "127.0.0.1")
 
-	cfg, err := HAProxyConfig(tp, c)
+	cfg, err := Config(tp, c)
 	if err != nil {
 		t.Fatal(err)
 	}

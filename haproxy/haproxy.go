@@ -1,7 +1,8 @@
-package nomad
+package haproxy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -11,7 +12,10 @@ import (
 	"github.com/vipctl/vipctl/topology"
 )
 
-// HAProxySRVName returns the Consul DNS SRV name under which the leader of a cluster is found.
+// ErrRender is matched (errors.Is) by every error about a cluster that haproxy.cfg cannot carry.
+var ErrRender = errors.New("cannot render haproxy.cfg")
+
+// SRVName returns the Consul DNS SRV name under which the leader of a cluster is found.
 //
 // Patroni (consul.register_service) registers every running member as a service named after
 // its scope, here the job name pgsql-<cluster>, at its PostgreSQL connect address (node IP and
@@ -22,7 +26,7 @@ import (
 // HAProxy 3.1), and with every member in the answer a replica would take connections for up to
 // fall × inter after HAProxy starts or a member restarts on a new port. The health check
 // against Patroni's /primary stays as the second guard during a failover.
-func HAProxySRVName(c topology.Cluster) string {
+func SRVName(c topology.Cluster) string {
 	return "_" + c.PatroniJobName() + "._master.service.consul"
 }
 
@@ -81,20 +85,21 @@ listen {{.Cluster}}-stats
 `))
 })
 
-// checkTiming is a server's health check timing: every check_interval_ms while a server is UP
+// ServerCheck is a server's health check timing: every check_interval_ms while a server is UP
 // (the primary), and at a quarter of that (at least 100 ms) while it is going down or coming up
 // (fastinter) and while it is DOWN (downinter: the replicas, which fail /primary), so that a
-// replica that Patroni promotes takes connections within a quarter interval × rise.
-func checkTiming(h topology.HAProxy) string {
+// replica that Patroni promotes takes connections within a quarter interval × rise. It is the
+// default-server line of every haproxy.cfg vipctl renders (the compose micro-cluster's too).
+func ServerCheck(h topology.HAProxy) string {
 	fast := max(h.CheckIntervalMS/4, 100)
 	return fmt.Sprintf("inter %dms fastinter %dms downinter %dms fall %d rise %d",
 		h.CheckIntervalMS, fast, fast, h.Fall, h.Rise)
 }
 
-// HAProxyConfig returns the haproxy.cfg of a cluster: a TCP listener on the cluster's port whose
+// Config returns the haproxy.cfg of a cluster: a TCP listener on the cluster's port whose
 // backends are the cluster's Patroni members found through Consul DNS, of which only the primary
 // passes the health check, and a stats listener on the cluster's stats port.
-func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
+func Config(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 	dns, err := netip.ParseAddrPort(t.Consul.DNS)
 	if err != nil {
 		return nil, fmt.Errorf("%w: consul.dns %q: HAProxy needs an IP:port nameserver: %w", ErrRender, t.Consul.DNS, err)
@@ -119,9 +124,9 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 		"StatsPort":   c.StatsPort,
 		"PatroniPort": c.PatroniPort,
 		"Replicas":    c.Replicas,
-		"SRV":         HAProxySRVName(c),
+		"SRV":         SRVName(c),
 		"DNS":         dns.String(),
-		"Check":       checkTiming(c.HAProxy),
+		"Check":       ServerCheck(c.HAProxy),
 		"HoldValid":   c.HAProxy.ResolveIntervalMS,
 	})
 	if err != nil {
@@ -130,11 +135,11 @@ func HAProxyConfig(t *topology.Topology, c topology.Cluster) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// HAProxyFiles returns haproxy/<cluster>.cfg for every cluster of the topology.
-func HAProxyFiles(t *topology.Topology) ([]bundle.File, error) {
+// Files returns haproxy/<cluster>.cfg for every cluster of the topology.
+func Files(t *topology.Topology) ([]bundle.File, error) {
 	var files []bundle.File
 	for _, c := range t.Clusters {
-		cfg, err := HAProxyConfig(t, c)
+		cfg, err := Config(t, c)
 		if err != nil {
 			return nil, err
 		}
