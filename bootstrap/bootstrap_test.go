@@ -454,12 +454,9 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backup, err := nomad.BackupFiles(f.topo, f.topo.Clusters[0])
+	backup, err := nomad.RenderBackup(f.topo, f.topo.Clusters[0])
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(backup) != 5 || !strings.HasSuffix(backup[3].Path, "/pgsql_backup.sh") || !strings.HasSuffix(backup[4].Path, "/cron_backup") {
-		t.Fatalf("nomad.BackupFiles returned other files than expected: %v", backup)
 	}
 	wantFiles := map[string]struct {
 		mode fs.FileMode
@@ -469,8 +466,8 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 		AuthkeyPath:                   {0o400, key},
 		AgentPath:                     {0o755, exe},
 		HealthAgentPath:               {0o755, exe},
-		nomad.HostBackupScript("app"): {0o755, backup[3].Data},
-		nomad.HostCronFile("app"):     {0o644, backup[4].Data},
+		nomad.HostBackupScript("app"): {0o755, backup.HostScript.Data},
+		nomad.HostCronFile("app"):     {0o644, backup.Cron.Data},
 	}
 	for p, w := range wantFiles {
 		st, err := os.Stat(f.root + p)
@@ -483,7 +480,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 			t.Errorf("%s: mode %v, %d bytes; want %v, %d bytes", p, st.Mode().Perm(), len(got), w.mode, len(w.data))
 		}
 	}
-	if !strings.Contains(string(backup[4].Data), nomad.HostBackupScript("app")) {
+	if !strings.Contains(string(backup.Cron.Data), nomad.HostBackupScript("app")) {
 		t.Errorf("the cron entry does not call %s", nomad.HostBackupScript("app"))
 	}
 

@@ -540,18 +540,16 @@ func backupFiles(t *topology.Topology, host string) ([]backupFile, error) {
 	}
 	var out []backupFile
 	for _, c := range t.ClustersOf(g.Name) {
-		files, err := nomad.BackupFiles(t, c)
+		if !c.Backup.Enabled {
+			continue
+		}
+		set, err := nomad.RenderBackup(t, c)
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			switch {
-			case strings.HasSuffix(f.Path, "/pgsql_backup.sh"):
-				out = append(out, backupFile{cluster: c.Name, path: nomad.HostBackupScript(c.Name), mode: f.Mode, data: f.Data})
-			case strings.HasSuffix(f.Path, "/cron_backup"):
-				out = append(out, backupFile{cluster: c.Name, path: nomad.HostCronFile(c.Name), mode: f.Mode, data: f.Data, cron: true})
-			}
-		}
+		out = append(out,
+			backupFile{cluster: c.Name, path: nomad.HostBackupScript(c.Name), mode: set.HostScript.Mode, data: set.HostScript.Data},
+			backupFile{cluster: c.Name, path: nomad.HostCronFile(c.Name), mode: set.Cron.Mode, data: set.Cron.Data, cron: true})
 	}
 	return out, nil
 }

@@ -33,16 +33,20 @@ var scriptTemplates = sync.OnceValue(func() *template.Template {
 		ParseFS(scriptFS, "scripts/*.tmpl"))
 })
 
-// The backup files of a cluster, in the order BackupFiles returns them.
-var backupOutputs = []struct {
-	name string // file name under backup/<cluster>/ and template name without .tmpl
-	mode fs.FileMode
-}{
-	{"pgbackrest.conf", 0o644},
-	{"stanza_init.sh", 0o755},
-	{"backup_if_primary.sh", 0o755},
-	{"pgsql_backup.sh", 0o755},
-	{"cron_backup", 0o644},
+// BackupSet is the backup files of one cluster, each named by its role. The paths are the
+// bundle's (backup/<cluster>/<name>); where each file goes on a host or in the container is the
+// role's: Cluster.Container for the first three, HostBackupScript and HostCronFile for the others.
+type BackupSet struct {
+	Conf            bundle.File // pgbackrest.conf, in the container at Container().PgbackrestConf
+	StanzaInit      bundle.File // stanza_init.sh, in the container at Container().StanzaInit
+	BackupIfPrimary bundle.File // backup_if_primary.sh, in the container at Container().BackupIfPrimary
+	HostScript      bundle.File // pgsql_backup.sh, on each host of the group at HostBackupScript
+	Cron            bundle.File // cron_backup, on each host of the group at HostCronFile
+}
+
+// Files returns the set in the bundle's order.
+func (s BackupSet) Files() []bundle.File {
+	return []bundle.File{s.Conf, s.StanzaInit, s.BackupIfPrimary, s.HostScript, s.Cron}
 }
 
 // HostBackupScript is where pgsql_backup.sh of a cluster is installed on each host of its group.
@@ -81,15 +85,27 @@ type backupData struct {
 	LogFile       string
 }
 
-// BackupFiles renders the pgbackrest files of one cluster under backup/<cluster>/:
-// pgbackrest.conf, stanza_init.sh, backup_if_primary.sh, pgsql_backup.sh and cron_backup.
-// It returns nil when the cluster's backup is disabled.
+// BackupFiles renders the pgbackrest files of one cluster under backup/<cluster>/ in the
+// bundle's order (RenderBackup's set). It returns nil when the cluster's backup is disabled.
 func BackupFiles(t *topology.Topology, c topology.Cluster) ([]bundle.File, error) {
 	if !c.Backup.Enabled {
 		return nil, nil
 	}
-	if err := checkBackup(c); err != nil {
+	set, err := RenderBackup(t, c)
+	if err != nil {
 		return nil, err
+	}
+	return set.Files(), nil
+}
+
+// RenderBackup renders the pgbackrest files of one cluster with backup on: pgbackrest.conf,
+// stanza_init.sh, backup_if_primary.sh, pgsql_backup.sh and cron_backup.
+func RenderBackup(t *topology.Topology, c topology.Cluster) (BackupSet, error) {
+	if !c.Backup.Enabled {
+		return BackupSet{}, fmt.Errorf("%w: cluster %q: backup is disabled", ErrRender, c.Name)
+	}
+	if err := checkBackup(c); err != nil {
+		return BackupSet{}, err
 	}
 	ct := c.Container()
 	d := backupData{
@@ -111,15 +127,25 @@ func BackupFiles(t *topology.Topology, c topology.Cluster) ([]bundle.File, error
 		CronPath:      HostCronFile(c.Name),
 		LogFile:       HostBackupLog(c.Name),
 	}
-	files := make([]bundle.File, 0, len(backupOutputs))
-	for _, o := range backupOutputs {
+	var set BackupSet
+	for _, o := range []struct {
+		f    *bundle.File
+		name string // file name under backup/<cluster>/ and template name without .tmpl
+		mode fs.FileMode
+	}{
+		{&set.Conf, "pgbackrest.conf", 0o644},
+		{&set.StanzaInit, "stanza_init.sh", 0o755},
+		{&set.BackupIfPrimary, "backup_if_primary.sh", 0o755},
+		{&set.HostScript, "pgsql_backup.sh", 0o755},
+		{&set.Cron, "cron_backup", 0o644},
+	} {
 		data, err := renderTemplate(o.name+".tmpl", d)
 		if err != nil {
-			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+			return BackupSet{}, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
-		files = append(files, bundle.File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data})
+		*o.f = bundle.File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data}
 	}
-	return files, nil
+	return set, nil
 }
 
 func renderTemplate(name string, data any) ([]byte, error) {

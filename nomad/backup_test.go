@@ -65,6 +65,31 @@ func TestBackupFilesLayout(t *testing.T) {
 	}
 }
 
+// TestRenderBackupRoles: each role of the set is the file of that name, and the set's files
+// are BackupFiles'. A disabled backup has no set.
+func TestRenderBackupRoles(t *testing.T) {
+	tp := backupExampleTopology()
+	c := tp.Clusters[1]
+	set, err := RenderBackup(tp, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{"conf": set.Conf.Path, "stanza": set.StanzaInit.Path,
+		"inner": set.BackupIfPrimary.Path, "host": set.HostScript.Path, "cron": set.Cron.Path}
+	want := map[string]string{"conf": "backup/msrvc02/pgbackrest.conf", "stanza": "backup/msrvc02/stanza_init.sh",
+		"inner": "backup/msrvc02/backup_if_primary.sh", "host": "backup/msrvc02/pgsql_backup.sh", "cron": "backup/msrvc02/cron_backup"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("roles (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(renderBackup(t, tp, c), set.Files()); d != "" {
+		t.Errorf("set.Files() differs from BackupFiles (-BackupFiles +set):\n%s", d)
+	}
+	c.Backup.Enabled = false
+	if _, err := RenderBackup(tp, c); !errors.Is(err, ErrRender) {
+		t.Errorf("RenderBackup(disabled): err = %v, want ErrRender", err)
+	}
+}
+
 func TestBackupFilesDisabled(t *testing.T) {
 	tp := backupExampleTopology()
 	c := tp.Clusters[0]

@@ -84,10 +84,11 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 
 	var backup []bundle.File
 	if c.Backup.Enabled {
-		var err error
-		if backup, err = BackupFiles(t, c); err != nil {
+		set, err := RenderBackup(t, c)
+		if err != nil {
 			return nil, fmt.Errorf("compose: %w", err)
 		}
+		backup = []bundle.File{set.Conf, set.StanzaInit, set.BackupIfPrimary}
 		d.ArchiveCommand = ArchiveCommand(c)
 		d.RepoPath = c.Backup.Repo.Path
 		d.PosixRepo = c.Backup.Repo.Type == topology.RepoPosix
@@ -113,10 +114,7 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 	}
 	// The cluster's in-container backup files, bound into each member.
 	for _, f := range backup {
-		switch name := path.Base(f.Path); name {
-		case "stanza_init.sh", "backup_if_primary.sh", "pgbackrest.conf":
-			files = append(files, bundle.File{Path: path.Join("compose", name), Mode: f.Mode, Data: f.Data})
-		}
+		files = append(files, bundle.File{Path: path.Join("compose", path.Base(f.Path)), Mode: f.Mode, Data: f.Data})
 	}
 	return files, nil
 }

@@ -1,7 +1,6 @@
 package nomad
 
 import (
-	"fmt"
 	"path"
 
 	"github.com/vipctl/vipctl/bundle"
@@ -18,7 +17,7 @@ import (
 func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 	var x patroniExtras
 	if c.Backup.Enabled {
-		files, err := BackupFiles(t, c)
+		set, err := RenderBackup(t, c)
 		if err != nil {
 			return nil, err
 		}
@@ -27,22 +26,23 @@ func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 		}
 		// The files the container needs, rendered into the task directory and bound over
 		// the image's copies, so the job and the bundle always carry the same scripts.
-		for _, into := range []struct{ name, dest, perms string }{
-			{"pgbackrest.conf", c.Container().PgbackrestConf, "0644"},
-			{"stanza_init.sh", c.Container().StanzaInit, "0755"},
-			{"backup_if_primary.sh", c.Container().BackupIfPrimary, "0755"},
+		ct := c.Container()
+		for _, into := range []struct {
+			f           bundle.File
+			dest, perms string
+		}{
+			{set.Conf, ct.PgbackrestConf, "0644"},
+			{set.StanzaInit, ct.StanzaInit, "0755"},
+			{set.BackupIfPrimary, ct.BackupIfPrimary, "0755"},
 		} {
-			data, err := fileData(files, path.Join("backup", c.Name, into.name))
-			if err != nil {
-				return nil, err
-			}
+			name := path.Base(into.f.Path)
 			x.templates = append(x.templates, &api.Template{
-				EmbeddedTmpl: new(literalTemplate(string(data))),
-				DestPath:     new("local/" + into.name),
+				EmbeddedTmpl: new(literalTemplate(string(into.f.Data))),
+				DestPath:     new("local/" + name),
 				Perms:        new(into.perms),
 				ChangeMode:   new("noop"),
 			})
-			x.mounts = append(x.mounts, "local/"+into.name+":"+into.dest)
+			x.mounts = append(x.mounts, "local/"+name+":"+into.dest)
 		}
 	}
 	return patroniJob(t, c, x)
@@ -53,26 +53,9 @@ func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 // group; the script acts only where the local member is the Patroni primary. It is the
 // alternative to the cron entry of the bundle.
 func BackupJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
-	if !c.Backup.Enabled {
-		return nil, fmt.Errorf("%w: cluster %q: backup is disabled", ErrRender, c.Name)
-	}
-	files, err := BackupFiles(t, c)
+	set, err := RenderBackup(t, c)
 	if err != nil {
 		return nil, err
 	}
-	script, err := fileData(files, path.Join("backup", c.Name, "pgsql_backup.sh"))
-	if err != nil {
-		return nil, err
-	}
-	return backupJob(t, c, string(script))
-}
-
-// fileData returns the content of the rendered file at p.
-func fileData(files []bundle.File, p string) ([]byte, error) {
-	for _, f := range files {
-		if f.Path == p {
-			return f.Data, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: the backup files have no %s", ErrRender, p)
+	return backupJob(t, c, string(set.HostScript.Data))
 }
