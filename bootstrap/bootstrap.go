@@ -15,6 +15,7 @@ import (
 
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -101,7 +102,7 @@ type Options struct {
 	// Nomad makes the client jobs are registered with (--submit); nil = api.DefaultConfig (NOMAD_*).
 	Nomad func() (*api.Client, error)
 
-	run  runner     // nil = execRunner
+	run  runner     // nil = pcmk.Local (pcmk.DefaultTimeout per command)
 	cib  cibApplier // nil = cib.NewLive
 	jobs jobClient  // nil = the client Nomad makes
 	now  func() time.Time
@@ -233,7 +234,7 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.run == nil {
-		opts.run = execRunner{timeout: DefaultCommandTimeout}
+		opts.run = pcmk.Local{}
 	}
 	if opts.now == nil {
 		opts.now = time.Now

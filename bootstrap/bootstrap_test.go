@@ -26,6 +26,7 @@ import (
 
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -104,22 +105,23 @@ func (f *fakeHost) LookPath(name string) (string, error) {
 	return "/usr/sbin/" + name, nil
 }
 
-func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, error) {
+func (f *fakeHost) Run(_ context.Context, c pcmk.Cmd) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	line := strings.Join(append([]string{name}, args...), " ")
+	name, args := c.Name, c.Args
+	line := c.String()
 	f.calls = append(f.calls, line)
 	if err, ok := f.fail[line]; ok {
-		return nil, &CommandError{Command: append([]string{name}, args...), Err: err}
+		return nil, &pcmk.ExitError{Command: append([]string{name}, args...), Code: -1, Err: err}
 	}
 	if out, ok := f.out[line]; ok {
 		return out, nil
 	}
 	// What the tools say when their daemon does not run.
-	no := &CommandError{Command: append([]string{name}, args...), Code: 1, Err: errExit}
-	noCorosync := &CommandError{Command: append([]string{name}, args...), Code: 1, Err: errExit,
+	no := &pcmk.ExitError{Command: append([]string{name}, args...), Code: 1, Err: errExit}
+	noCorosync := &pcmk.ExitError{Command: append([]string{name}, args...), Code: 1, Err: errExit,
 		Stderr: "Failed to initialize the cmap API. Error CS_ERR_LIBRARY"}
-	noPacemaker := &CommandError{Command: append([]string{name}, args...), Code: 102, Err: errExit,
+	noPacemaker := &pcmk.ExitError{Command: append([]string{name}, args...), Code: 102, Err: errExit,
 		Stderr: "crm_mon: Connection to cluster failed: Connection refused"}
 	switch line {
 	case "corosync-cfgtool -R":
@@ -146,7 +148,7 @@ func (f *fakeHost) Run(_ context.Context, name string, args ...string) ([]byte, 
 			return nil, nil
 		}
 		return nil, no
-	case "crm_mon -1 --output-as=xml":
+	case "crm_mon --output-as=xml --one-shot --inactive":
 		if !f.pacemaker {
 			return nil, noPacemaker
 		}
@@ -566,7 +568,7 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 	if !errors.As(err, &se) || se.Step != "corosync" || !errors.Is(err, ErrStepFailed) {
 		t.Fatalf("err = %v, want the corosync step's", err)
 	}
-	var ce *CommandError
+	var ce *pcmk.ExitError
 	if !errors.As(err, &ce) || !errors.Is(err, errExit) {
 		t.Errorf("err = %v, want the failed command's", err)
 	}

@@ -19,7 +19,7 @@ import (
 func TestProbeErrorIsNoAnswer(t *testing.T) {
 	for name, probe := range map[string]string{
 		"corosync":  "corosync-cmapctl -g totem.cluster_name",
-		"pacemaker": "crm_mon -1 --output-as=xml",
+		"pacemaker": "crm_mon --output-as=xml --one-shot --inactive",
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)

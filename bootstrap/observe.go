@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/cib"
-	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
@@ -126,33 +126,13 @@ func (p *Plan) observe(ctx context.Context) *hostState {
 	return o
 }
 
-// Exit codes of the tools when their daemon does not run here.
-const (
-	cmapNoDaemon    = 1   // corosync-cmapctl: "Failed to initialize the cmap API. Error CS_ERR_LIBRARY"
-	crmNotConnected = 102 // crm_mon: CRM_EX_NOT_CONNECTED
-)
-
-// liveCluster asks the running Corosync's configuration map for the cluster_name it was
-// started with; running is false only when the tool says it cannot connect to Corosync. Any
-// other failure is an error, never "not running", and the name is never guessed: a wrong
-// answer would restart a member of this cluster. A process list is not asked, as pidof also
-// sees daemons of other PID namespaces on the machine (containers, the lab's hosts), which
-// this host cannot talk to; corosync-cfgtool -s is no test either (it fails while a link to
-// another node is down).
+// liveCluster asks the running Corosync which cluster it runs (pcmk.ClusterName): a wrong
+// answer would restart a member of this cluster, so it never guesses. A process list is not
+// asked, as pidof also sees daemons of other PID namespaces on the machine (containers, the
+// lab's hosts), which this host cannot talk to; corosync-cfgtool -s is no test either (it
+// fails while a link to another node is down).
 func (p *Plan) liveCluster(ctx context.Context) (running bool, name string, err error) {
-	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-g", "totem.cluster_name")
-	if err != nil {
-		var ce *CommandError
-		if errors.As(err, &ce) && ce.Code == cmapNoDaemon && strings.Contains(ce.Stderr, "CS_ERR_LIBRARY") {
-			return false, "", nil
-		}
-		return false, "", fmt.Errorf("cannot tell whether Corosync runs, or which cluster: %w", err)
-	}
-	_, v, ok := strings.Cut(strings.TrimSpace(string(out)), " = ")
-	if !ok || strings.TrimSpace(v) == "" {
-		return true, "", fmt.Errorf("which cluster the running Corosync is in: corosync-cmapctl said %q", out)
-	}
-	return true, strings.TrimSpace(v), nil
+	return pcmk.ClusterName(ctx, p.opts.run)
 }
 
 func (p *Plan) observeCorosync(ctx context.Context) corosyncState {
@@ -161,30 +141,25 @@ func (p *Plan) observeCorosync(ctx context.Context) corosyncState {
 	if !s.running || s.err != nil {
 		return s
 	}
-	s.members, s.membersErr = p.liveMembers(ctx)
+	s.members, s.membersErr = pcmk.Members(ctx, p.opts.run)
 	return s
 }
 
 // pacemakerStatus runs crm_mon: running is false only when crm_mon says it cannot connect.
-func (p *Plan) pacemakerStatus(ctx context.Context) (bool, pcmkhost.Status, error) {
-	out, err := p.opts.run.Run(ctx, "crm_mon", "-1", "--output-as=xml")
-	if err != nil {
-		var ce *CommandError
-		if errors.As(err, &ce) && ce.Code == crmNotConnected {
-			return false, pcmkhost.Status{}, nil
-		}
-		return false, pcmkhost.Status{}, fmt.Errorf("cannot tell whether Pacemaker runs: %w", err)
-	}
-	s, err := pcmkhost.ParseStatus(out)
-	if err != nil {
-		return false, pcmkhost.Status{}, err
+func (p *Plan) pacemakerStatus(ctx context.Context) (bool, pcmk.Status, error) {
+	s, err := pcmk.ReadStatus(ctx, p.opts.run)
+	switch {
+	case pcmk.NotRunning(err):
+		return false, pcmk.Status{}, nil
+	case err != nil:
+		return false, pcmk.Status{}, fmt.Errorf("cannot tell whether Pacemaker runs: %w", err)
 	}
 	return true, s, nil
 }
 
 func (p *Plan) observePacemaker(ctx context.Context) pacemakerState {
 	var s pacemakerState
-	var st pcmkhost.Status
+	var st pcmk.Status
 	s.running, st, s.err = p.pacemakerStatus(ctx)
 	if !s.running {
 		return s
@@ -243,22 +218,6 @@ func (p *Plan) observeAlert() agentState {
 	return agentState{same: aerr == nil && derr == nil && agent.Mode().Perm() == 0o755 && journal.OwnedByHacluster(jdir)}
 }
 
-// liveMembers counts the members the running Corosync has joined with (this host included).
-func (p *Plan) liveMembers(ctx context.Context) (int, error) {
-	out, err := p.opts.run.Run(ctx, "corosync-cmapctl", "-b", "runtime.members")
-	if err != nil {
-		return 0, fmt.Errorf("the running Corosync's members: %w", err)
-	}
-	n := 0
-	for line := range strings.Lines(string(out)) {
-		key, value, ok := strings.Cut(strings.TrimSpace(line), " = ")
-		if ok && strings.HasSuffix(key, ".status (str)") && value == "joined" {
-			n++
-		}
-	}
-	return n, nil
-}
-
 // localCIBCluster returns the cluster-name recorded in the CIB Pacemaker keeps on disk
 // ("" when there is none, or it names no cluster).
 func (p *Plan) localCIBCluster() (string, error) {
@@ -281,7 +240,7 @@ func (p *Plan) localCIBCluster() (string, error) {
 
 // memberWhy says what is missing, in crm_mon's status st, for this host to be a member: ""
 // when it is online in a quorate partition with a DC that has recorded the cluster's name.
-func (p *Plan) memberWhy(ctx context.Context, s pcmkhost.Status) string {
+func (p *Plan) memberWhy(ctx context.Context, s pcmk.Status) string {
 	switch {
 	case !slices.Contains(s.Online, p.Host.Name):
 		return fmt.Sprintf("%s is not online (online: %s)", p.Host.Name, orNone(s.Online))
@@ -291,7 +250,7 @@ func (p *Plan) memberWhy(ctx context.Context, s pcmkhost.Status) string {
 		return fmt.Sprintf("the partition has no quorum (online: %s; bootstrap the other hosts)", orNone(s.Online))
 	}
 	// The DC writes cluster-name into the CIB shortly after its election; cib apply checks it.
-	if _, err := p.opts.run.Run(ctx, "crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet"); err != nil {
+	if _, err := p.run(ctx, "crm_attribute", "--type", "crm_config", "--name", "cluster-name", "--query", "--quiet"); err != nil {
 		return "the DC has not recorded cluster-name in the CIB yet"
 	}
 	return ""
@@ -299,9 +258,9 @@ func (p *Plan) memberWhy(ctx context.Context, s pcmkhost.Status) string {
 
 // vipWhy says why, in crm_mon's status s, the VIP of the host's group is not started on exactly
 // one host ("" when it is).
-func (p *Plan) vipWhy(s pcmkhost.Status) string {
+func (p *Plan) vipWhy(s pcmk.Status) string {
 	id := cib.VIPID(p.Group.Name)
-	i := slices.IndexFunc(s.Resources, func(r pcmkhost.Resource) bool { return r.ID == id })
+	i := slices.IndexFunc(s.Resources, func(r pcmk.Resource) bool { return r.ID == id })
 	switch {
 	case i < 0:
 		return id + " is not in the cluster's status yet"

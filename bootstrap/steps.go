@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/cib"
-	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/nomad"
@@ -302,7 +302,7 @@ func (p *Plan) decideCorosync(o *hostState) action {
 		return refuse(err)
 	}
 	run := func(ctx context.Context, args ...string) error {
-		_, err := p.opts.run.Run(ctx, args[0], args[1:]...)
+		_, err := p.run(ctx, args[0], args[1:]...)
 		return err
 	}
 	switch change {
@@ -407,7 +407,7 @@ func (p *Plan) decidePacemaker(o *hostState) action {
 		todo = "start it (after Corosync): systemctl start pacemaker"
 	}
 	return action{todo: todo, do: func(ctx context.Context) (string, error) {
-		if _, err := p.opts.run.Run(ctx, "systemctl", "start", "pacemaker"); err != nil {
+		if _, err := p.run(ctx, "systemctl", "start", "pacemaker"); err != nil {
 			return "", err
 		}
 		return "started pacemaker", nil
@@ -447,7 +447,7 @@ func (p *Plan) decideQuorum(o *hostState) action {
 }
 
 // live asks crm_mon again, for a wait, and says with why what is still missing.
-func (p *Plan) live(why func(context.Context, pcmkhost.Status) string) func(context.Context) string {
+func (p *Plan) live(why func(context.Context, pcmk.Status) string) func(context.Context) string {
 	return func(ctx context.Context) string {
 		running, st, err := p.pacemakerStatus(ctx)
 		switch {
@@ -507,7 +507,7 @@ func (p *Plan) decideVIP(o *hostState) action {
 		todo = fmt.Sprintf("wait up to %s: %s", p.opts.Wait, o.pacemaker.vip)
 	}
 	return action{wait: true, todo: todo, do: func(ctx context.Context) (string, error) {
-		took, why, err := p.waitFor(ctx, p.live(func(_ context.Context, st pcmkhost.Status) string { return p.vipWhy(st) }))
+		took, why, err := p.waitFor(ctx, p.live(func(_ context.Context, st pcmk.Status) string { return p.vipWhy(st) }))
 		if err != nil {
 			return "", fmt.Errorf("%w after %s: %s", ErrVIPNotStarted, p.opts.Wait, why)
 		}

@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"time"
 
-	"github.com/vipctl/vipctl/internal/crmmon"
+	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
 // Sighting is one resource seen on one node ("" when it runs nowhere), at At (zero: now).
@@ -34,17 +33,14 @@ func (p CrmPlacer) Placement(ctx context.Context, settle bool) ([]Sighting, erro
 			return nil, fmt.Errorf("no time left to wait for the cluster to settle")
 		}
 		// A cluster that does not settle in time is placed as it is: the error is not fatal.
-		_ = exec.CommandContext(ctx, "crm_resource", "--wait", "--timeout="+strconv.Itoa(int(d.Seconds()))+"s").Run()
+		wait := pcmk.Command("crm_resource", "--wait", "--timeout="+strconv.Itoa(int(d.Seconds()))+"s")
+		_, _ = pcmk.Local{Timeout: d + time.Second}.Run(ctx, wait)
 	}
 	var seen []Sighting
-	if out, err := exec.CommandContext(ctx, "cibadmin", "--query", "--scope", "status").Output(); err == nil {
+	if out, err := (pcmk.Local{}).Run(ctx, pcmk.Command("cibadmin", "--query", "--scope", "status")); err == nil {
 		seen = append(seen, lostHolders(out, p.Keep)...)
 	}
-	out, err := exec.CommandContext(ctx, "crm_mon", "--output-as=xml", "--one-shot").Output()
-	if err != nil && len(out) == 0 {
-		return nil, fmt.Errorf("crm_mon: %w", err)
-	}
-	rep, err := crmmon.Parse(out)
+	rep, err := pcmk.ReadCrmMon(ctx, pcmk.Local{}, "")
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/vipctl/vipctl/cib"
-	"github.com/vipctl/vipctl/internal/pcmkhost"
+	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
 // Report is the lab's state as `lab status` shows it.
@@ -18,14 +18,14 @@ type Report struct {
 
 // HostReport is one host: its processes, its link, and the cluster as it sees it.
 type HostReport struct {
-	Name      string           `json:"name"`
-	Address   netip.Prefix     `json:"address"`
-	Running   bool             `json:"running"`   // its supervisor is alive
-	Processes int              `json:"processes"` // processes in the host
-	PowerOff  bool             `json:"power_off,omitempty"`
-	LinkUp    bool             `json:"link_up"` // its interface has carrier
-	Cluster   *pcmkhost.Status `json:"cluster,omitempty"`
-	Error     string           `json:"error,omitempty"` // why Cluster is missing
+	Name      string       `json:"name"`
+	Address   netip.Prefix `json:"address"`
+	Running   bool         `json:"running"`   // its supervisor is alive
+	Processes int          `json:"processes"` // processes in the host
+	PowerOff  bool         `json:"power_off,omitempty"`
+	LinkUp    bool         `json:"link_up"` // its interface has carrier
+	Cluster   *pcmk.Status `json:"cluster,omitempty"`
+	Error     string       `json:"error,omitempty"` // why Cluster is missing
 }
 
 // VIPReport says who holds one group's VIP: on the wire (netlink, every host) and for Pacemaker.
@@ -39,7 +39,7 @@ type VIPReport struct {
 // Status reports every host and every VIP of the lab.
 func (l *Lab) Status(ctx context.Context) (Report, error) {
 	r := Report{Partition: l.state.Partition}
-	var quorate *pcmkhost.Status
+	var quorate *pcmk.Status
 	for i := range l.state.Hosts {
 		hs := &l.state.Hosts[i]
 		hr := HostReport{Name: hs.Name, Address: hs.Address, PowerOff: hs.PowerOff}
@@ -68,7 +68,7 @@ func (l *Lab) Status(ctx context.Context) (Report, error) {
 		}
 		vr := VIPReport{Group: g.Name, VIP: g.VIP.Prefix, Holders: holders}
 		if quorate != nil {
-			i := slices.IndexFunc(quorate.Resources, func(res pcmkhost.Resource) bool { return res.ID == cib.VIPID(g.Name) })
+			i := slices.IndexFunc(quorate.Resources, func(res pcmk.Resource) bool { return res.ID == cib.VIPID(g.Name) })
 			if i >= 0 {
 				vr.Pacemaker = quorate.Resources[i].Nodes
 			}

@@ -68,7 +68,7 @@ func Drain(ctx context.Context, t *topology.Topology, host string, force bool, o
 		res.Forced = true
 	}
 	start := time.Now()
-	if _, err := o.opts.Run(ctx, "crm_attribute", "--type", "nodes", "--node", host, "--name", "standby", "--update", "on"); err != nil {
+	if _, err := o.tool(ctx, "crm_attribute", "--type", "nodes", "--node", host, "--name", "standby", "--update", "on"); err != nil {
 		return res, err
 	}
 	res.Standby = true
@@ -125,7 +125,7 @@ func Undrain(ctx context.Context, t *topology.Topology, host string, opts Option
 	}
 	res := DrainResult{Host: host, Standby: true, Groups: []Moved{}}
 	start := time.Now()
-	if _, err := o.opts.Run(ctx, "crm_attribute", "--type", "nodes", "--node", host, "--name", "standby", "--update", "off"); err != nil {
+	if _, err := o.tool(ctx, "crm_attribute", "--type", "nodes", "--node", host, "--name", "standby", "--update", "off"); err != nil {
 		return res, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vipctl/vipctl/cib"
-	"github.com/vipctl/vipctl/internal/crmmon"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -41,10 +40,6 @@ func (e *RefusedError) Error() string {
 
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
-// Runner runs one of Pacemaker's command-line tools and returns its standard output; a failure
-// carries the tool's standard error.
-type Runner func(ctx context.Context, name string, args ...string) ([]byte, error)
-
 // Answerer reports how addr answers on host right now: a word naming the check that saw it
 // ("netlink", "arp", "ndp"), or "" when it does not answer there.
 type Answerer func(ctx context.Context, addr netip.Addr, host topology.Host) (string, error)
@@ -59,7 +54,7 @@ const (
 // Options configure the operations. The zero value runs Pacemaker's tools from PATH and checks
 // answers with ARP/neighbour probes (or netlink on the holder itself).
 type Options struct {
-	Run      Runner        // nil: ExecRunner
+	Run      pcmk.Runner   // Pacemaker's tools; nil: pcmk.Local with a timeout of 30 s per run
 	Answers  Answerer      // nil: NetAnswers
 	Timeout  time.Duration // bound of the wait; 0: DefaultTimeout
 	Poll     time.Duration // 0: 250 ms
@@ -68,7 +63,7 @@ type Options struct {
 
 func (o *Options) fill() {
 	if o.Run == nil {
-		o.Run = ExecRunner
+		o.Run = pcmk.Local{Timeout: toolTimeout}
 	}
 	if o.Answers == nil {
 		o.Answers = NetAnswers
@@ -84,16 +79,11 @@ func (o *Options) fill() {
 	}
 }
 
-// ExecRunner runs name from PATH with a timeout of its own.
-func ExecRunner(ctx context.Context, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, toolTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// tool runs one of Pacemaker's tools; a failure matches ErrTool and carries the tool's stderr.
+func (o *op) tool(ctx context.Context, name string, args ...string) ([]byte, error) {
+	out, err := o.opts.Run.Run(ctx, pcmk.Command(name, args...))
 	if err != nil {
-		return out, fmt.Errorf("%w: %s %s: %w: %s", ErrTool, name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return out, fmt.Errorf("%w: %w", ErrTool, err)
 	}
 	return out, nil
 }
@@ -153,20 +143,17 @@ func newOp(t *topology.Topology, opts Options) *op {
 	return &op{t: t, opts: opts}
 }
 
-func (o *op) status(ctx context.Context) (crmmon.Report, error) {
-	out, err := o.opts.Run(ctx, "crm_mon", "--output-as=xml", "--one-shot", "--inactive")
+// status reads crm_mon (pcmk.ReadCrmMon); a failure matches ErrTool.
+func (o *op) status(ctx context.Context) (pcmk.Report, error) {
+	r, err := pcmk.ReadCrmMon(ctx, o.opts.Run, "")
 	if err != nil {
-		// crm_mon exits non-zero while it cannot read the cluster, with its XML on stdout.
-		if r, perr := crmmon.Parse(out); perr == nil {
-			return r, nil
-		}
-		return crmmon.Report{}, err
+		return pcmk.Report{}, fmt.Errorf("%w: %w", ErrTool, err)
 	}
-	return crmmon.Parse(out)
+	return r, nil
 }
 
 // holders returns the nodes where rsc is active (and not failed there).
-func holders(r crmmon.Report, rsc string) []string {
+func holders(r pcmk.Report, rsc string) []string {
 	var on []string
 	for _, res := range r.Resources {
 		if res.ID == rsc && res.Active && !res.Failed {
@@ -177,17 +164,17 @@ func holders(r crmmon.Report, rsc string) []string {
 	return slices.Compact(on)
 }
 
-func node(r crmmon.Report, name string) (crmmon.Node, bool) {
-	i := slices.IndexFunc(r.Nodes, func(n crmmon.Node) bool { return n.Name == name })
+func node(r pcmk.Report, name string) (pcmk.Node, bool) {
+	i := slices.IndexFunc(r.Nodes, func(n pcmk.Node) bool { return n.Name == name })
 	if i < 0 {
-		return crmmon.Node{}, false
+		return pcmk.Node{}, false
 	}
 	return r.Nodes[i], true
 }
 
 // eligible reports whether a node can take resources: online, not standby, not in maintenance,
 // not unclean, not pending.
-func eligible(r crmmon.Report, name string) (bool, string) {
+func eligible(r pcmk.Report, name string) (bool, string) {
 	n, ok := node(r, name)
 	switch {
 	case !ok:
@@ -335,10 +322,10 @@ func Move(ctx context.Context, t *topology.Topology, group, to string, lifetime 
 		res.Expires = &exp
 	}
 	// An earlier move of the group is replaced, not stacked on.
-	if _, err := o.opts.Run(ctx, "crm_resource", "--resource", rsc, "--clear"); err != nil {
+	if _, err := o.tool(ctx, "crm_resource", "--resource", rsc, "--clear"); err != nil {
 		return res, err
 	}
-	if _, err := o.opts.Run(ctx, "crm_resource", args...); err != nil {
+	if _, err := o.tool(ctx, "crm_resource", args...); err != nil {
 		return res, err
 	}
 	o.opts.Progress(fmt.Sprintf("%s: constraint %s set, waiting for the move", rsc, res.Constraint))
@@ -363,12 +350,12 @@ func Unmove(ctx context.Context, t *topology.Topology, group string, opts Option
 	}
 	rsc := cib.VIPID(g.Name)
 	res := UnmoveResult{Group: g.Name, Cleared: []string{}}
-	out, err := o.opts.Run(ctx, "cibadmin", "--query", "--scope", "constraints")
+	out, err := o.tool(ctx, "cibadmin", "--query", "--scope", "constraints")
 	if err != nil {
 		return res, err
 	}
 	res.Cleared = moveConstraints(string(out), rsc)
-	if _, err := o.opts.Run(ctx, "crm_resource", "--resource", rsc, "--clear"); err != nil {
+	if _, err := o.tool(ctx, "crm_resource", "--resource", rsc, "--clear"); err != nil {
 		return res, err
 	}
 	r, err := o.status(ctx)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -64,7 +65,8 @@ func (f *fakeCluster) place() {
 	}
 }
 
-func (f *fakeCluster) run(_ context.Context, name string, args ...string) ([]byte, error) {
+func (f *fakeCluster) Run(_ context.Context, c pcmk.Cmd) ([]byte, error) {
+	name, args := c.Name, c.Args
 	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
 	arg := func(flag string) string {
 		if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
@@ -154,7 +156,7 @@ func loadTopo(t *testing.T) *topology.Topology {
 }
 
 func (f *fakeCluster) opts() Options {
-	return Options{Run: f.run, Answers: f.answers, Poll: time.Millisecond, Timeout: 5 * time.Second}
+	return Options{Run: f, Answers: f.answers, Poll: time.Millisecond, Timeout: 5 * time.Second}
 }
 
 func TestMoveTo(t *testing.T) {

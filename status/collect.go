@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/vipctl/vipctl/cib"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/topology"
 	"github.com/vipctl/vipctl/vip"
@@ -71,7 +72,7 @@ func (o Options) withDefaults() Options {
 
 // probes are the ways status looks at the world; tests replace them.
 type probes struct {
-	run    runner
+	run    pcmk.Runner
 	addrs  addrFinder   // nil when status does not run on a host of the topology
 	consul consulHealth // nil when no client could be made (consulErr says why)
 	dial   dialer
@@ -93,7 +94,7 @@ func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, er
 		}
 	}
 	p := probes{
-		run:  execRunner{},
+		run:  pcmk.Local{},
 		dial: &net.Dialer{},
 		// No proxy from the environment: the VIP is asked directly, as clients reach it.
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 
-	"github.com/vipctl/vipctl/internal/crmmon"
+	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
 // Node states, from worst to best as Pacemaker reports them.
@@ -57,14 +56,20 @@ type resource struct {
 // ErrCrmMon is returned when crm_mon could not be run or could not read the cluster.
 var ErrCrmMon = errors.New("crm_mon")
 
-// parseCrmMon reads the XML of `crm_mon --output-as=xml --one-shot`. crm_mon reports a
-// cluster it cannot reach in the same document (a status code other than 0); that is an
-// error matching ErrCrmMon naming crm_mon's own messages.
+// parseCrmMon reads the XML of crm_mon (pcmk.Parse). crm_mon reports a cluster it cannot
+// reach in the same document (a status code other than 0); that is an error matching ErrCrmMon
+// naming crm_mon's own messages.
 func parseCrmMon(b []byte) (Pacemaker, []resource, error) {
-	m, err := crmmon.Parse(b)
+	m, err := pcmk.Parse(b)
 	if err != nil {
 		return Pacemaker{}, nil, fmt.Errorf("%w: %w", ErrCrmMon, err)
 	}
+	p, rs := fromReport(m)
+	return p, rs, nil
+}
+
+// fromReport is status's view of crm_mon's report.
+func fromReport(m pcmk.Report) (Pacemaker, []resource) {
 	p := Pacemaker{DC: m.DC, Quorate: m.Quorate, Nodes: []Node{}, Failed: []FailedAction{}}
 	for _, n := range m.Nodes {
 		state := NodeOnline
@@ -101,45 +106,16 @@ func parseCrmMon(b []byte) (Pacemaker, []resource, error) {
 		}
 		rs = append(rs, r)
 	}
-	return p, rs, nil
+	return p, rs
 }
 
-// runner runs an external command and returns its standard output; a non-zero exit is an
-// error, returned together with what the command wrote to standard output.
-type runner interface {
-	output(ctx context.Context, name string, args ...string) ([]byte, error)
-}
-
-// execRunner runs commands on this machine.
-type execRunner struct{}
-
-func (execRunner) output(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// readPacemaker runs crm_mon and reads its report (pcmk.ReadCrmMon: when crm_mon cannot reach
+// the cluster, the reason it writes is preferred to its bare exit status). Errors match ErrCrmMon.
+func readPacemaker(ctx context.Context, r pcmk.Runner, crmMon string) (Pacemaker, []resource, error) {
+	m, err := pcmk.ReadCrmMon(ctx, r, crmMon)
 	if err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			err = fmt.Errorf("%w: %s", err, msg)
-		}
-		return out, fmt.Errorf("%s: %w", name, err)
+		return Pacemaker{}, nil, fmt.Errorf("%w: %w", ErrCrmMon, err)
 	}
-	return out, nil
-}
-
-// readPacemaker runs crm_mon and reads its report. crm_mon exits non-zero when it cannot
-// reach the cluster but still writes XML saying why: that reason is preferred to the bare
-// exit status.
-func readPacemaker(ctx context.Context, r runner, crmMon string) (Pacemaker, []resource, error) {
-	out, runErr := r.output(ctx, crmMon, "--output-as=xml", "--one-shot")
-	if runErr == nil {
-		return parseCrmMon(out)
-	}
-	if ctx.Err() != nil {
-		return Pacemaker{}, nil, fmt.Errorf("%w: no answer: %w", ErrCrmMon, ctx.Err())
-	}
-	if _, _, err := parseCrmMon(out); err != nil && len(out) > 0 && !errors.Is(err, crmmon.ErrNotXML) {
-		return Pacemaker{}, nil, err // crm_mon said why
-	}
-	return Pacemaker{}, nil, fmt.Errorf("%w: %w", ErrCrmMon, runErr)
+	p, rs := fromReport(m)
+	return p, rs, nil
 }

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vipctl/vipctl/internal/crmmon"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/testenv"
 )
 
@@ -105,7 +106,7 @@ func TestParseCrmMon(t *testing.T) {
 
 // The capture of the lab (internal/pcmkhost) has failed fence devices and their failures.
 func TestParseCrmMonLabCapture(t *testing.T) {
-	b, err := os.ReadFile("../internal/pcmkhost/testdata/crm_mon-example.xml")
+	b, err := os.ReadFile("../internal/pcmk/testdata/crm_mon-example.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,8 @@ func TestParseCrmMonLabCapture(t *testing.T) {
 	}
 }
 
-// fakeRunner returns canned output and error, or blocks until the context ends.
+// fakeRunner returns canned output and error, or blocks until the context ends and then fails
+// as pcmk.Local does.
 type fakeRunner struct {
 	out   []byte
 	err   error
@@ -139,11 +141,11 @@ type fakeRunner struct {
 	argv  []string
 }
 
-func (f *fakeRunner) output(ctx context.Context, name string, args ...string) ([]byte, error) {
-	f.argv = append([]string{name}, args...)
+func (f *fakeRunner) Run(ctx context.Context, c pcmk.Cmd) ([]byte, error) {
+	f.argv = append([]string{c.Name}, c.Args...)
 	if f.block {
 		<-ctx.Done()
-		return nil, ctx.Err()
+		return nil, &pcmk.ExitError{Command: f.argv, Code: -1, Err: fmt.Errorf("no answer: %w", ctx.Err())}
 	}
 	return f.out, f.err
 }
@@ -158,7 +160,7 @@ func TestReadPacemakerErrors(t *testing.T) {
 		{"crm_mon says not connected", &fakeRunner{out: readCapture(t, "not-connected.xml"), err: exitErr}, nil},
 		{"no output", &fakeRunner{err: exitErr}, exitErr},
 		{"garbage output", &fakeRunner{out: []byte("Segmentation fault"), err: exitErr}, exitErr},
-		{"garbage with exit 0", &fakeRunner{out: []byte("<html>")}, crmmon.ErrNotXML},
+		{"garbage with exit 0", &fakeRunner{out: []byte("<html>")}, pcmk.ErrNotXML},
 		{"hangs", &fakeRunner{block: true}, context.DeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,7 +173,7 @@ func TestReadPacemakerErrors(t *testing.T) {
 			if tc.match != nil && !errors.Is(err, tc.match) {
 				t.Errorf("err = %v; want it to match %v", err, tc.match)
 			}
-			if d := cmp.Diff([]string{"crm_mon", "--output-as=xml", "--one-shot"}, tc.r.argv); d != "" {
+			if d := cmp.Diff([]string{"crm_mon", "--output-as=xml", "--one-shot", "--inactive"}, tc.r.argv); d != "" {
 				t.Errorf("argv (-want +got):\n%s", d)
 			}
 		})
@@ -193,8 +195,8 @@ func TestReadPacemakerRealCrmMonNoCluster(t *testing.T) {
 	if exec.CommandContext(ctx, crmMon, "-1").Run() == nil {
 		t.Skip("a cluster runs on this machine")
 	}
-	_, _, err := readPacemaker(ctx, execRunner{}, crmMon)
-	if !errors.Is(err, ErrCrmMon) || errors.Is(err, crmmon.ErrNotXML) {
+	_, _, err := readPacemaker(ctx, pcmk.Local{}, crmMon)
+	if !errors.Is(err, ErrCrmMon) || errors.Is(err, pcmk.ErrNotXML) {
 		t.Fatalf("err = %v; want crm_mon's own reason", err)
 	}
 }

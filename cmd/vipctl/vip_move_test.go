@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/move"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -72,7 +73,8 @@ type stubPacemaker struct {
 	standby map[string]bool
 }
 
-func (s *stubPacemaker) run(_ context.Context, name string, args ...string) ([]byte, error) {
+func (s *stubPacemaker) Run(_ context.Context, c pcmk.Cmd) ([]byte, error) {
+	name, args := c.Name, c.Args
 	arg := func(flag string) string { return args[slices.Index(args, flag)+1] }
 	switch {
 	case name == "crm_resource" && slices.Contains(args, "--move"):
@@ -95,7 +97,7 @@ func (s *stubPacemaker) run(_ context.Context, name string, args ...string) ([]b
 }
 
 func (s *stubPacemaker) options() move.Options {
-	return move.Options{Run: s.run, Poll: time.Millisecond, Answers: func(_ context.Context, _ netip.Addr, h topology.Host) (string, error) {
+	return move.Options{Run: s, Poll: time.Millisecond, Answers: func(_ context.Context, _ netip.Addr, h topology.Host) (string, error) {
 		if h.Name == s.holder {
 			return "arp", nil
 		}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 )
@@ -161,7 +162,7 @@ func (h *Host) Alive() bool {
 // Command returns a command that runs name inside the host: its mount, network, UTS and
 // pid namespaces (so it ends when the host is killed).
 func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	a := append([]string{"-t", strconv.Itoa(h.pid), "-m", "-n", "-u", "-p", "--", name}, args...)
+	a := append(append(pcmk.NSEnter{Pid: h.pid}.Args(), name), args...)
 	return exec.CommandContext(ctx, "nsenter", a...)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
@@ -90,7 +91,7 @@ func TestSoloHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Status{DC: "solo", Quorate: true, Online: []string{"solo"}}
+	want := pcmk.Status{DC: "solo", Quorate: true, Online: []string{"solo"}}
 	if d := cmp.Diff(want, st); d != "" {
 		t.Errorf("status (-want +got):\n%s", d)
 	}
@@ -204,46 +205,6 @@ func TestStartRefusesBadConfig(t *testing.T) {
 				t.Fatal("Start accepted a bad config")
 			}
 		})
-	}
-}
-
-func TestParseStatus(t *testing.T) {
-	b, err := os.ReadFile("testdata/crm_mon-solo.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := ParseStatus(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Status{DC: "solo", Quorate: true, Online: []string{"solo"}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
-	}
-
-	// The example topology in a lab: fence devices that cannot reach any IPMI, VIP started.
-	b, err = os.ReadFile("testdata/crm_mon-example.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err = ParseStatus(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want = Status{
-		DC: "pg-03", Quorate: true, Online: []string{"pg-01", "pg-02", "pg-03"},
-		Resources: []Resource{
-			{ID: "vipctl-fence-ipmi-pg-01", Agent: "stonith:fence_ipmilan", Role: "Starting", Nodes: []string{"pg-02"}},
-			{ID: "vipctl-fence-ipmi-pg-02", Agent: "stonith:fence_ipmilan", Role: "Started", Failed: true, Nodes: []string{"pg-01"}},
-			{ID: "vipctl-fence-ipmi-pg-03", Agent: "stonith:fence_ipmilan", Role: "Started", Failed: true, Nodes: []string{"pg-01"}},
-			{ID: "vip-db-a", Agent: "ocf:vipctl:vip", Role: "Started", Nodes: []string{"pg-03"}},
-		},
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("example (-want +got):\n%s", d)
-	}
-	if _, err := ParseStatus([]byte("<pacemaker-result")); err == nil {
-		t.Error("ParseStatus accepted truncated XML")
 	}
 }
 

@@ -1,6 +1,7 @@
-// Package crmmon reads the report `crm_mon --output-as=xml --one-shot` prints: the one parser
-// of it that status, bootstrap and the lab share.
-package crmmon
+// crm_mon --output-as=xml --one-shot: the one parser of its report, for status, bootstrap, move,
+// the journal and the lab.
+
+package pcmk
 
 import (
 	"encoding/xml"
@@ -41,9 +42,12 @@ type Node struct {
 // Resource is one primitive — top level, in a group or a clone instance — and the nodes
 // crm_mon lists for it.
 type Resource struct {
-	ID, Agent, Role string
-	Active, Failed  bool
-	Nodes           []string
+	ID     string   `json:"id"`
+	Agent  string   `json:"agent"`            // e.g. ocf:vipctl:vip
+	Role   string   `json:"role"`             // Started, Stopped, ...
+	Active bool     `json:"-"`                // Nodes is where it runs
+	Failed bool     `json:"failed,omitempty"` // crm_mon marks it failed
+	Nodes  []string `json:"nodes,omitempty"`  // nodes crm_mon lists for it
 }
 
 // Failure is one failed operation.

@@ -1,4 +1,4 @@
-package crmmon
+package pcmk
 
 import (
 	"errors"
@@ -57,5 +57,50 @@ func TestParseRefusals(t *testing.T) {
 	}
 	if _, err := Parse([]byte("<html>")); !errors.Is(err, ErrNotXML) {
 		t.Errorf("garbage: err = %v, want ErrNotXML", err)
+	}
+}
+
+func summary(b []byte) (Status, error) {
+	r, err := Parse(b)
+	return r.Summary(), err
+}
+
+func TestSummary(t *testing.T) {
+	b, err := os.ReadFile("testdata/crm_mon-solo.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := summary(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Status{DC: "solo", Quorate: true, Online: []string{"solo"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+
+	// The example topology in a lab: fence devices that cannot reach any IPMI, VIP started.
+	b, err = os.ReadFile("testdata/crm_mon-example.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = summary(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Status{
+		DC: "pg-03", Quorate: true, Online: []string{"pg-01", "pg-02", "pg-03"},
+		Resources: []Resource{
+			{ID: "vipctl-fence-ipmi-pg-01", Agent: "stonith:fence_ipmilan", Role: "Starting", Active: true, Nodes: []string{"pg-02"}},
+			{ID: "vipctl-fence-ipmi-pg-02", Agent: "stonith:fence_ipmilan", Role: "Started", Active: true, Failed: true, Nodes: []string{"pg-01"}},
+			{ID: "vipctl-fence-ipmi-pg-03", Agent: "stonith:fence_ipmilan", Role: "Started", Active: true, Failed: true, Nodes: []string{"pg-01"}},
+			{ID: "vip-db-a", Agent: "ocf:vipctl:vip", Role: "Started", Active: true, Nodes: []string{"pg-03"}},
+		},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("example (-want +got):\n%s", d)
+	}
+	if _, err := summary([]byte("<pacemaker-result")); !errors.Is(err, ErrNotXML) {
+		t.Errorf("truncated XML: err = %v, want ErrNotXML", err)
 	}
 }
