@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 75m
 
-.PHONY: all build deps test-deps lint test demo clean
+.PHONY: all build deps test-deps lint test soak-short demo clean
 
 all: build
 
@@ -29,6 +29,12 @@ lint:
 # component fail when it is missing in CI (CI=true) and skip elsewhere.
 test: test-deps build lint
 	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) soak-short
+
+# Ten random faults against a real lab (bench/soak, docs/reliability.md): fails on any violation.
+SOAK_SEED ?= 1
+soak-short:
+	timeout 10m bench/soak/run.sh -drills 10 -seed $(SOAK_SEED)
 
 # The main job: a real 3-host Corosync + Pacemaker lab on this machine, a failover, and tear-down.
 demo: deps build

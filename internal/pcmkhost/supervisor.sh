@@ -118,4 +118,9 @@ done
 pacemakerd -f &
 pacemakerd=$!
 : >started
-wait
+# A machine stays up when its cluster daemons die: so does the host (Check names the dead one;
+# they can be started again inside it). As pid 1, reap until TERM.
+while :; do
+	sleep 1 &
+	wait $! || true
+done
