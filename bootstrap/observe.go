@@ -259,7 +259,7 @@ func (p *Plan) memberWhy(ctx context.Context, s pcmk.Status) string {
 // vipWhy says why, in crm_mon's status s, the VIP of the host's group is not started on exactly
 // one host ("" when it is).
 func (p *Plan) vipWhy(s pcmk.Status) string {
-	id := cib.VIPID(p.Group.Name)
+	id := p.Group.VIPID()
 	i := slices.IndexFunc(s.Resources, func(r pcmk.Resource) bool { return r.ID == id })
 	switch {
 	case i < 0:

@@ -58,7 +58,7 @@ func (p *Plan) buildSteps() []step {
 		step{name: "cib", what: "the live CIB holds vipctl's resources, constraints and properties", decide: p.decideCIB},
 	)
 	if p.Group != nil {
-		steps = append(steps, step{name: "vip", what: "VIP " + p.Group.VIP.Prefix.String() + " (" + cib.VIPID(p.Group.Name) + ") is started on one host", decide: p.decideVIP})
+		steps = append(steps, step{name: "vip", what: "VIP " + p.Group.VIP.Prefix.String() + " (" + p.Group.VIPID() + ") is started on one host", decide: p.decideVIP})
 	}
 	for _, b := range p.backups {
 		steps = append(steps, p.backupStep(b))

@@ -72,7 +72,7 @@ func (r *renderer) health(resources, constraints *etree.Element, g topology.Host
 	r.managedMeta(clone, cloneID)
 	r.onGroupOnly(constraints, cloneID, g)
 
-	vip := VIPID(g.Name)
+	vip := g.VIPID()
 	loc := constraints.CreateElement("rsc_location")
 	locID := r.id(PrefixOwned+"location", vip, "health")
 	loc.CreateAttr("id", locID)

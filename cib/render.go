@@ -28,7 +28,7 @@ const (
 // ManagedMeta=ManagedValue. The Pacemaker schema rejects unknown XML attributes, so the mark
 // cannot be an attribute of its own.
 const (
-	PrefixVIP    = "vip-"
+	PrefixVIP    = topology.VIPIDPrefix // the VIP primitives: HostGroup.VIPID
 	PrefixOwned  = "vipctl-"
 	ManagedMeta  = "vipctl-managed"
 	ManagedValue = "true"
@@ -62,9 +62,6 @@ var ErrUnrenderable = errors.New("topology cannot be rendered as a CIB")
 func IsOwnedID(id string) bool {
 	return strings.HasPrefix(id, PrefixVIP) || strings.HasPrefix(id, PrefixOwned)
 }
-
-// VIPID is the id of the VIP primitive of a host group.
-func VIPID(group string) string { return PrefixVIP + group }
 
 // FenceID is the id of the stonith primitive of a fence block.
 func FenceID(fence string) string { return PrefixOwned + "fence-" + sanitizeID(fence) }
@@ -137,7 +134,7 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 		r.claim(FenceID(f.Name))
 	}
 	for _, g := range t.Groups {
-		r.claim(VIPID(g.Name))
+		r.claim(g.VIPID())
 		if len(r.t.ClustersOf(g.Name)) > 0 {
 			r.claim(HealthID(g.Name))
 			r.claim(HealthCloneID(g.Name))
@@ -314,7 +311,7 @@ func (r *renderer) op(ops *etree.Element, rsc, name, interval, timeout string) {
 
 // vip renders the VIP primitive of one host group and the rule keeping it on the group's hosts.
 func (r *renderer) vip(resources, constraints *etree.Element, g topology.HostGroup) {
-	id := VIPID(g.Name)
+	id := g.VIPID()
 	p := resources.CreateElement("primitive")
 	p.CreateAttr("id", id)
 	p.CreateAttr("class", "ocf")

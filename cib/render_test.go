@@ -184,14 +184,14 @@ func TestGoldenOwnership(t *testing.T) {
 			}
 		}
 		for _, g := range topo.Groups {
-			loc := root.FindElement("configuration/constraints/rsc_location[@rsc='" + VIPID(g.Name) + "']")
+			loc := root.FindElement("configuration/constraints/rsc_location[@rsc='" + g.VIPID() + "']")
 			if loc == nil {
-				t.Errorf("%s: no location constraint for %s", c.golden, VIPID(g.Name))
+				t.Errorf("%s: no location constraint for %s", c.golden, g.VIPID())
 				continue
 			}
 			rule := loc.SelectElement("rule")
 			if rule == nil || rule.SelectAttrValue("score", "") != "-INFINITY" || rule.SelectAttrValue("boolean-op", "") != "and" {
-				t.Errorf("%s: %s rule is not score=-INFINITY boolean-op=and", c.golden, VIPID(g.Name))
+				t.Errorf("%s: %s rule is not score=-INFINITY boolean-op=and", c.golden, g.VIPID())
 				continue
 			}
 			var ne []string
@@ -201,7 +201,7 @@ func TestGoldenOwnership(t *testing.T) {
 				}
 			}
 			if diff := cmp.Diff(g.Hosts, ne); diff != "" {
-				t.Errorf("%s: %s rule hosts (-group +rule):\n%s", c.golden, VIPID(g.Name), diff)
+				t.Errorf("%s: %s rule hosts (-group +rule):\n%s", c.golden, g.VIPID(), diff)
 			}
 		}
 	}

@@ -163,7 +163,7 @@ func placements(t *topology.Topology, out []byte) ([]Placement, error) {
 	}
 	var ps []Placement
 	for _, g := range t.Groups {
-		p := Placement{Resource: VIPID(g.Name), Group: g.Name, VIP: g.VIP.Prefix, State: StateStopped}
+		p := Placement{Resource: g.VIPID(), Group: g.Name, VIP: g.VIP.Prefix, State: StateStopped}
 		r := status.FindElement(fmt.Sprintf("resources/resource[@id='%s']", p.Resource))
 		if r == nil {
 			return nil, fmt.Errorf("simulate: %s missing from crm_simulate's status", p.Resource)

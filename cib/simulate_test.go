@@ -211,8 +211,8 @@ func TestPerHostNICReachesAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		op := gd.FindElement(fmt.Sprintf("//rsc_op[@operation='start'][@on_node='%s']", h.Name))
-		if op == nil || op.SelectElement("primitive").SelectAttrValue("id", "") != VIPID(g.Name) {
-			t.Errorf("%s: no start of %s in the transition graph", h.Name, VIPID(g.Name))
+		if op == nil || op.SelectElement("primitive").SelectAttrValue("id", "") != g.VIPID() {
+			t.Errorf("%s: no start of %s in the transition graph", h.Name, g.VIPID())
 			continue
 		}
 		got[h.Name] = op.SelectElement("attributes").SelectAttrValue("nic", "")

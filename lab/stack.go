@@ -22,7 +22,6 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/bundle"
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/nomad"
@@ -736,7 +735,11 @@ func (l *Lab) MoveVIP(ctx context.Context, group, host string) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	rsc := cib.VIPID(group)
+	g, ok := l.topo.Group(group)
+	if !ok {
+		return fmt.Errorf("lab: no host group %q in the topology", group)
+	}
+	rsc := g.VIPID()
 	if out, err := h.Command(cctx, "crm_resource", "--resource", rsc, "--move", "--node", host).CombinedOutput(); err != nil {
 		return fmt.Errorf("lab: moving %s to %s: %w: %s", rsc, host, err, out)
 	}

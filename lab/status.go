@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
@@ -68,7 +67,7 @@ func (l *Lab) Status(ctx context.Context) (Report, error) {
 		}
 		vr := VIPReport{Group: g.Name, VIP: g.VIP.Prefix, Holders: holders}
 		if quorate != nil {
-			i := slices.IndexFunc(quorate.Resources, func(res pcmk.Resource) bool { return res.ID == cib.VIPID(g.Name) })
+			i := slices.IndexFunc(quorate.Resources, func(res pcmk.Resource) bool { return res.ID == g.VIPID() })
 			if i >= 0 {
 				vr.Pacemaker = quorate.Resources[i].Nodes
 			}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -74,7 +73,7 @@ func Drain(ctx context.Context, t *topology.Topology, host string, force bool, o
 	res.Standby = true
 	o.opts.Progress(fmt.Sprintf("%s: standby on, waiting for its VIPs to leave", host))
 	for _, g := range groups {
-		m := Moved{Group: g.Name, VIP: g.VIP.Prefix.Addr(), From: holders(r, cib.VIPID(g.Name))}
+		m := Moved{Group: g.Name, VIP: g.VIP.Prefix.Addr(), From: holders(r, g.VIPID())}
 		if m.From == nil {
 			m.From = []string{}
 		}
@@ -95,7 +94,7 @@ func Drain(ctx context.Context, t *topology.Topology, host string, force bool, o
 func (o *op) waitGone(ctx context.Context, g topology.HostGroup, host string, start time.Time, m *Moved) error {
 	ctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
 	defer cancel()
-	rsc := cib.VIPID(g.Name)
+	rsc := g.VIPID()
 	var last []string
 	err := wait.Until(ctx, o.opts.Poll, func() (bool, error) {
 		r, err := o.status(ctx)
@@ -143,7 +142,7 @@ func Undrain(ctx context.Context, t *topology.Topology, host string, opts Option
 		done := DrainResult{Host: host, Groups: []Moved{}}
 		for _, g := range t.Groups {
 			if slices.Contains(g.Hosts, host) {
-				on := holders(r, cib.VIPID(g.Name))
+				on := holders(r, g.VIPID())
 				m := Moved{Group: g.Name, VIP: g.VIP.Prefix.Addr(), From: on, Elapsed: Duration(time.Since(start))}
 				if m.From == nil {
 					m.From = []string{}

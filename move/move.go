@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
@@ -206,7 +205,7 @@ func (o *op) group(name string) (topology.HostGroup, error) {
 func (o *op) waitRuns(ctx context.Context, g topology.HostGroup, ok func(string) bool, start time.Time, m *Moved) error {
 	ctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
 	defer cancel()
-	rsc := cib.VIPID(g.Name)
+	rsc := g.VIPID()
 	var last []string
 	said := ""
 	say := func(s string) {
@@ -273,7 +272,7 @@ func Move(ctx context.Context, t *topology.Topology, group, to string, lifetime 
 	if lifetime < 0 {
 		return MoveResult{}, fmt.Errorf("%w: lifetime %v is negative", ErrUsage, lifetime)
 	}
-	rsc := cib.VIPID(g.Name)
+	rsc := g.VIPID()
 	r, err := o.status(ctx)
 	if err != nil {
 		return MoveResult{}, err
@@ -348,7 +347,7 @@ func Unmove(ctx context.Context, t *topology.Topology, group string, opts Option
 	if err != nil {
 		return UnmoveResult{}, err
 	}
-	rsc := cib.VIPID(g.Name)
+	rsc := g.VIPID()
 	res := UnmoveResult{Group: g.Name, Cleared: []string{}}
 	out, err := o.tool(ctx, "cibadmin", "--query", "--scope", "constraints")
 	if err != nil {

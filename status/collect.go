@@ -14,7 +14,6 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/journal"
 	"github.com/vipctl/vipctl/topology"
@@ -170,7 +169,7 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 		r.Pacemaker, resources = pm, rs
 	})
 	for _, g := range t.Groups {
-		grp := Group{Name: g.Name, VIP: g.VIP.Prefix, Hosts: slices.Clone(g.Hosts), Resource: cib.VIPID(g.Name), RunningOn: []string{}, Clusters: []Cluster{}, LastMoves: []journal.Move{}}
+		grp := Group{Name: g.Name, VIP: g.VIP.Prefix, Hosts: slices.Clone(g.Hosts), Resource: g.VIPID(), RunningOn: []string{}, Clusters: []Cluster{}, LastMoves: []journal.Move{}}
 		for _, c := range t.ClustersOf(g.Name) {
 			grp.Clusters = append(grp.Clusters, Cluster{Name: c.Name, Address: netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.Port))})
 		}

@@ -43,3 +43,9 @@ func ExampleCluster_PatroniJobName() {
 	// pgdata-msrvc01 pgbackrest-msrvc01
 	// nomad/jobs/pgsql-msrvc01
 }
+
+// The CIB id of a group's VIP primitive.
+func ExampleHostGroup_VIPID() {
+	fmt.Println(topology.HostGroup{Name: "db-a"}.VIPID())
+	// Output: vip-db-a
+}

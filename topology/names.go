@@ -30,6 +30,13 @@ func (c Cluster) RepoVolumeName() string { return "pgbackrest-" + c.Name }
 // of the Patroni job may read it without a policy.
 func (c Cluster) VariablePath() string { return "nomad/jobs/" + c.PatroniJobName() }
 
+// VIPIDPrefix starts the CIB id of every group's VIP primitive.
+const VIPIDPrefix = "vip-"
+
+// VIPID is the CIB id of the group's VIP primitive, vip-<group>: crm_resource, crm_mon and the
+// failover journal name the VIP by it.
+func (g HostGroup) VIPID() string { return VIPIDPrefix + g.Name }
+
 // Container is the layout of a Patroni member's container, the postgres-patroni image of the
 // bundle's compose/Dockerfile: the Patroni job, the backup scripts, the compose file and the
 // lab's launcher put and find each file there.

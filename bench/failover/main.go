@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/lab"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -148,7 +147,7 @@ func setParams(ctx context.Context, l *lab.Lab, params []string) error {
 		for _, p := range params {
 			name, value, _ := strings.Cut(p, "=")
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			out, err := h.Command(cctx, "crm_resource", "--resource", cib.VIPID(g.Name),
+			out, err := h.Command(cctx, "crm_resource", "--resource", g.VIPID(),
 				"--set-parameter", name, "--parameter-value", value).CombinedOutput()
 			cancel()
 			if err != nil {
@@ -200,7 +199,7 @@ func drill(ctx context.Context, l *lab.Lab, agent string, n int, linkOnly bool, 
 		return r, err
 	}
 	// Read the logs once the cluster has settled: Pacemaker writes them buffered.
-	rsc := cib.VIPID(g.Name)
+	rsc := g.VIPID()
 	if sched, found := logTime(l, failed, "Initiating start operation "+rsc+"_start_0 on "+r.Survivor,
 		"Initiating start operation "+rsc+"_start_0 locally on "+r.Survivor); found {
 		r.Share = failed.Add(r.Outage).Sub(sched)
