@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 75m
 
-.PHONY: all build deps test-deps lint test soak-short demo clean
+.PHONY: all build deps test-deps lint test unit soak-short demo clean
 
 all: build
 
@@ -25,8 +25,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# Installs what the tests need (Debian packages), then runs every test. Tests that need a real
-# component fail when it is missing in CI (CI=true) and skip elsewhere.
+# Installs what the tests need (Debian packages), then runs every test, the live ones included
+# (never -short). Tests that need a real component fail when it is missing in CI (CI=true) and
+# skip elsewhere.
 test: test-deps build lint
 	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) soak-short
@@ -35,6 +36,11 @@ test: test-deps build lint
 SOAK_SEED ?= 1
 soak-short:
 	timeout 10m bench/soak/run.sh -drills 10 -seed $(SOAK_SEED)
+
+# The unit tests alone: -short skips every live test (root, namespaces, real Pacemaker, Corosync,
+# Consul, Nomad; internal/testenv.Live), so this starts no daemon, even as root.
+unit:
+	$(GO) test -short -count=1 ./...
 
 # The main job: a real 3-host Corosync + Pacemaker lab on this machine, a failover, and tear-down.
 demo: deps build

@@ -44,12 +44,10 @@ host_group "g" {
 // but keeps the old cluster-name property, which cib apply refuses; after the local-cib step it
 // starts from an empty CIB, records the topology's cluster-name, and cib apply succeeds.
 func TestForeignLocalCIBReal(t *testing.T) {
+	testenv.Live(t, "starts Pacemaker twice")
 	testenv.RequireRoot(t)
 	for _, tool := range []string{"corosync", "pacemakerd", "crm_mon", "cibadmin", "crm_diff", "crm_attribute", "nsenter", "unshare", "ip"} {
 		testenv.RequireTool(t, tool)
-	}
-	if testing.Short() && !testenv.InCI() {
-		t.Skip("skipped with -short outside CI: starts Pacemaker twice")
 	}
 	topo, err := topology.Parse([]byte(soloTopology), "solo.hcl")
 	if err != nil {

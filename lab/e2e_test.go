@@ -40,12 +40,10 @@ func buildVipctl(t *testing.T) string {
 
 func requireLabTools(t *testing.T) {
 	t.Helper()
+	testenv.Live(t, "a lab of real Corosync + Pacemaker hosts; its drills take minutes")
 	testenv.RequireRoot(t)
 	for _, tool := range []string{"corosync", "pacemakerd", "crm_mon", "cibadmin", "crm_resource", "nsenter", "unshare", "ip"} {
 		testenv.RequireTool(t, tool)
-	}
-	if testing.Short() && !testenv.InCI() {
-		t.Skip("skipped with -short outside CI: the lab drills take minutes")
 	}
 }
 

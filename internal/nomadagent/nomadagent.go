@@ -43,6 +43,7 @@ type Agent struct {
 // and stops it when the test ends.
 func Start(t testing.TB) *Agent {
 	t.Helper()
+	testenv.Live(t, "a real Nomad agent")
 	bin := testenv.RequireBinary(t, "VIPCTL_NOMAD", "nomad", "scripts/build-nomad.sh")
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil {

@@ -1,4 +1,5 @@
-// Package testenv lets tests demand real components: missing ones fail the test in CI and skip it elsewhere.
+// Package testenv lets tests demand real components: missing ones fail the test in CI and skip
+// it elsewhere; live ones (root, namespaces, real daemons) never run under go test -short.
 package testenv
 
 import (
@@ -33,9 +34,23 @@ func RequireTool(t testing.TB, name string) string {
 	return p
 }
 
-// RequireRoot stops the test unless it runs as root (fail in CI, skip elsewhere).
+// Live marks a live test: one that needs root, makes network or mount namespaces, or starts a
+// real Pacemaker, Corosync, Consul or Nomad. Under `go test -short` it skips the test with a
+// message, in CI too: a -short run is a unit run and starts nothing, even as root. `make test`
+// (what CI runs) passes no -short, so every live test runs there. RequireRoot and the helpers
+// that start daemons call it; a live test that calls neither calls it itself.
+func Live(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("live test skipped with -short (%s); go test without -short, or make test, runs it", what)
+	}
+}
+
+// RequireRoot stops the test unless it runs as root (fail in CI, skip elsewhere). A test that
+// needs root is live (Live): -short skips it.
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	Live(t, "needs root: namespaces, mounts, Pacemaker")
 	if os.Geteuid() != 0 {
 		missing(t, "test needs root (network namespaces, Pacemaker)")
 	}
