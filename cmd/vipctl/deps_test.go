@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +50,74 @@ func TestNoStartupCostlyDeps(t *testing.T) {
 				"and so on every OCF agent action Pacemaker runs; keep it to tests (who imports it: "+
 				"go list -deps -f '{{.ImportPath}} {{.Imports}}' ./cmd/vipctl | grep %s)", p, p)
 		}
+	}
+}
+
+// labPackages are the lab (namespaces, nsenter, its host supervisor): `vipctl lab` is a command
+// of the contract, so the binary links them; nothing else of the production code may.
+var labPackages = []string{"github.com/vipctl/vipctl/lab", "github.com/vipctl/vipctl/internal/pcmkhost"}
+
+// TestLabImportedOnlyByLabCommands: of the module's packages (without tests), only lab itself,
+// cmd/vipctl and the bench/ programs import lab or internal/pcmkhost; in cmd/vipctl only the
+// files of the `lab` command (lab.go, lab_*.go) do. bootstrap, status, move, cib, vip ... run
+// the tools through internal/pcmk, never through the lab's supervisor.
+func TestLabImportedOnlyByLabCommands(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go tool to list the packages with: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goTool, "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "github.com/vipctl/vipctl/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/vipctl/vipctl/"
+	var importers []string
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || slices.Contains(labPackages, f[0]) {
+			continue
+		}
+		if slices.ContainsFunc(f[1:], func(p string) bool { return slices.Contains(labPackages, p) }) {
+			importers = append(importers, f[0])
+		}
+	}
+	if !slices.Contains(importers, module+"cmd/vipctl") {
+		t.Fatalf("cmd/vipctl does not import lab: the check sees nothing (importers: %v)", importers)
+	}
+	for _, p := range importers {
+		if p != module+"cmd/vipctl" && !strings.HasPrefix(p, module+"bench/") {
+			t.Errorf("%s imports the lab (%v): production code runs Pacemaker's tools through internal/pcmk", p, labPackages)
+		}
+	}
+
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if !slices.Contains(labPackages, path) {
+				continue
+			}
+			seen++
+			if name != "lab.go" && !strings.HasPrefix(name, "lab_") {
+				t.Errorf("%s imports %s: only the files of the lab command (lab.go, lab_*.go) may", name, path)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("no file of cmd/vipctl imports the lab: the check sees nothing")
 	}
 }
