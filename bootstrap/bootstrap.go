@@ -52,10 +52,6 @@ const (
 	AuthkeyPath      = corosync.KeyFile
 	// LocalCIBDir is where Pacemaker keeps its CIB on disk.
 	LocalCIBDir = "/var/lib/pacemaker/cib"
-	// AgentPath is where Pacemaker finds ocf:vipctl:vip (the same as `vipctl ocf install`).
-	AgentPath = "/usr/lib/ocf/resource.d/vipctl/vip"
-	// HealthAgentPath is where Pacemaker finds ocf:vipctl:health, the same binary beside it.
-	HealthAgentPath = "/usr/lib/ocf/resource.d/vipctl/health"
 	// IPaddr2Path is the resource-agents package's ocf:heartbeat:IPaddr2.
 	IPaddr2Path = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2"
 )

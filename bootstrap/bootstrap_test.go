@@ -466,8 +466,8 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	}{
 		CorosyncConfPath:              {0o644, conf},
 		AuthkeyPath:                   {0o400, key},
-		AgentPath:                     {0o755, exe},
-		HealthAgentPath:               {0o755, exe},
+		vip.AgentPath:                 {0o755, exe},
+		vip.HealthAgentPath:           {0o755, exe},
 		nomad.HostBackupScript("app"): {0o755, backup.HostScript.Data},
 		nomad.HostCronFile("app"):     {0o644, backup.Cron.Data},
 	}
@@ -643,7 +643,7 @@ func TestIPaddr2Topology(t *testing.T) {
 	if _, ok := statuses(r)["agent"]; ok {
 		t.Error("an agent step for a topology without the vipctl agent")
 	}
-	if _, err := os.Stat(f.root + AgentPath); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(f.root + vip.AgentPath); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the vipctl agent was installed: %v", err)
 	}
 }

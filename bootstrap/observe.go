@@ -111,7 +111,7 @@ func (p *Plan) observe(ctx context.Context) *hostState {
 	o.authkey = readHostFile(p.path(AuthkeyPath))
 	o.conf = readHostFile(p.path(CorosyncConfPath))
 	o.written = readConfRecord(p.path(confRecordPath))
-	o.agents = map[string]agentState{AgentPath: p.observeAgent(AgentPath), HealthAgentPath: p.observeAgent(HealthAgentPath)}
+	o.agents = map[string]agentState{vip.AgentPath: p.observeAgent(vip.AgentPath), vip.HealthAgentPath: p.observeAgent(vip.HealthAgentPath)}
 	o.alert = p.observeAlert()
 	o.localCIB, o.localErr = p.localCIBCluster()
 	if o.pacemaker.running && o.pacemaker.member == "" {

@@ -43,11 +43,11 @@ func (p *Plan) buildSteps() []step {
 		step{name: "corosync.conf", what: CorosyncConfPath + " is the topology's", decide: p.decideConf},
 	)
 	if usesAgent(p.topo, topology.AgentVipctl) {
-		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + AgentPath, decide: p.decideAgent(AgentPath)})
+		steps = append(steps, step{name: "agent", what: "the OCF agent ocf:vipctl:vip is installed at " + vip.AgentPath, decide: p.decideAgent(vip.AgentPath)})
 	}
 	if p.Group != nil && len(p.topo.ClustersOf(p.Group.Name)) > 0 {
-		steps = append(steps, step{name: "health-agent", what: "the OCF agent ocf:vipctl:health is installed at " + HealthAgentPath,
-			decide: p.decideAgent(HealthAgentPath)})
+		steps = append(steps, step{name: "health-agent", what: "the OCF agent ocf:vipctl:health is installed at " + vip.HealthAgentPath,
+			decide: p.decideAgent(vip.HealthAgentPath)})
 	}
 	steps = append(steps, step{name: "alert", what: "the alert agent is installed at " + journal.AlertPath + " and user hacluster owns " + filepath.Dir(journal.DefaultPath), decide: p.decideAlert})
 	steps = append(steps,

@@ -8,6 +8,15 @@ import (
 	"path/filepath"
 )
 
+// Where Pacemaker finds vipctl's OCF agents (provider vipctl): the one vipctl binary, installed
+// as ocf:vipctl:vip and, beside it, as ocf:vipctl:health. `vipctl ocf install` and bootstrap put
+// it there; the binary knows which agent it is by the name it was run as.
+const (
+	AgentPath       = "/usr/lib/ocf/resource.d/vipctl/vip"
+	HealthAgentName = "health"
+	HealthAgentPath = "/usr/lib/ocf/resource.d/vipctl/" + HealthAgentName
+)
+
 // ErrUnreachable means an installed agent could not be run by unprivileged users.
 var ErrUnreachable = errors.New("not reachable by other users")
 

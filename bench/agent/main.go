@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vipctl/vipctl/vip"
 )
 
 type agent struct {
@@ -59,7 +61,7 @@ func main() {
 		return
 	}
 	if len(agents) == 0 {
-		agents = agentList{{name: "vipctl", path: "/usr/lib/ocf/resource.d/vipctl/vip"}}
+		agents = agentList{{name: "vipctl", path: vip.AgentPath}}
 	}
 	all := []agent{{"IPaddr2", *ipaddr2, nil}, agents[0],
 		{agents[0].name + " dad_probe=false", agents[0].path, []string{"OCF_RESKEY_dad_probe=false"}}}

@@ -22,7 +22,7 @@ func newCmdOcfInstall(g *globals, runF func(context.Context, *ocfInstallOptions)
 	opts := &ocfInstallOptions{Stderr: g.Stderr}
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install this binary as the OCF agents " + agentPath + " and " + healthAgentName + " beside it",
+		Short: "Install this binary as the OCF agents " + vip.AgentPath + " and " + vip.HealthAgentName + " beside it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -31,7 +31,7 @@ func newCmdOcfInstall(g *globals, runF func(context.Context, *ocfInstallOptions)
 			return ocfInstallRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Dest, "dest", agentPath, "path of the installed agent")
+	cmd.Flags().StringVar(&opts.Dest, "dest", vip.AgentPath, "path of the installed agent")
 	return cmd
 }
 
@@ -58,7 +58,7 @@ func ocfInstallRun(_ context.Context, opts *ocfInstallOptions) error {
 	if err != nil {
 		return err
 	}
-	health := filepath.Join(filepath.Dir(opts.Dest), healthAgentName)
+	health := filepath.Join(filepath.Dir(opts.Dest), vip.HealthAgentName)
 	for _, dest := range []string{opts.Dest, health} {
 		if err := vip.Install(src, dest); err != nil {
 			return err
