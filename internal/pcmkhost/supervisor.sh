@@ -117,6 +117,17 @@ done
 
 pacemakerd -f &
 pacemakerd=$!
+# Check tells the daemons by name: say "started" once pacemakerd has replaced the shell that
+# forked it (until its exec, the child still carries this script's name and looks dead).
+tries=0
+while [ "$(cat "/proc/$pacemakerd/comm" 2>/dev/null)" != pacemakerd ]; do
+	tries=$((tries + 1))
+	if [ "$tries" -gt 100 ] || ! kill -0 "$pacemakerd" 2>/dev/null; then
+		echo "pcmkhost: pacemakerd did not start" >&2
+		break
+	fi
+	sleep 0.05
+done
 : >started
 # A machine stays up when its cluster daemons die: so does the host (Check names the dead one;
 # they can be started again inside it). As pid 1, reap until TERM.
