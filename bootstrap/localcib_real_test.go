@@ -13,6 +13,7 @@ import (
 
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
@@ -159,7 +160,7 @@ func TestForeignLocalCIBReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := cib.NewLive(cib.LiveConfig{Command: cib.CommandFunc(h.Command), BackupDir: t.TempDir()})
+	live := cib.NewLive(cib.LiveConfig{Run: h.Runner(pcmk.DefaultTimeout), BackupDir: t.TempDir()})
 	res, err := live.Apply(ctx, topo, desired, cib.ApplyOptions{})
 	if err != nil {
 		t.Fatalf("cib apply after the move: %v", err)

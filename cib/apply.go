@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -98,8 +99,7 @@ func (l *Live) write(ctx context.Context, plan *Plan, res *ApplyResult, attempt 
 	if err := l.tools.applyPatch(ctx, patch); err != nil {
 		// A tool that answered with an exit code refused the whole patch; after a timeout
 		// nobody knows, and the backup stays.
-		var te *ToolError
-		if errors.As(err, &te) && te.ExitCode >= 0 {
+		if _, exited := pcmk.ExitCode(err); exited {
 			if rmErr := os.Remove(backup); rmErr != nil {
 				l.log.Warn("could not remove the backup of a CIB that was not replaced", "path", backup, "err", rmErr)
 			}

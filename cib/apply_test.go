@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/testenv"
 )
@@ -157,7 +158,7 @@ func (c *liveCluster) reset() {
 // live returns a Live reaching the cluster, keeping backups in a fresh directory.
 func (c *liveCluster) live(t *testing.T) (*Live, string) {
 	dir := filepath.Join(t.TempDir(), "cib-backup")
-	return NewLive(LiveConfig{Command: c.host.Command, BackupDir: dir, Timeout: 30 * time.Second}), dir
+	return NewLive(LiveConfig{Run: c.host.Runner(30 * time.Second), BackupDir: dir}), dir
 }
 
 // backups lists the files in a backup directory (none when it does not exist).
@@ -393,8 +394,8 @@ func TestApplyLive(t *testing.T) {
 		bad.FindElement("//primitive[@id='vip-db']").RemoveAttr("class") // the schema requires it
 		epoch := c.epoch()
 		res, err := l.Apply(ctx, topo, bad, ApplyOptions{})
-		var te *ToolError
-		if !errors.As(err, &te) || te.Tool != "cibadmin" || errors.Is(err, ErrConcurrentChange) {
+		var ee *pcmk.ExitError
+		if !errors.As(err, &ee) || ee.Command[0] != "cibadmin" || errors.Is(err, ErrConcurrentChange) {
 			t.Fatalf("err = %v, want cibadmin's refusal", err)
 		}
 		if res.Written || res.Attempts != 1 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -72,11 +73,11 @@ func VersionOf(doc *etree.Document) (Version, error) {
 // LiveConfig says how vipctl reaches the running cluster's CIB. The zero value runs the tools
 // found on PATH on this host and keeps backups in DefaultBackupDir.
 type LiveConfig struct {
-	// Command builds the command running cibadmin against the cluster; nil: exec.CommandContext.
-	Command CommandFunc
-	// ToolDir is the directory holding cibadmin and crm_diff; "" searches PATH.
-	ToolDir string
-	// Timeout bounds each run of a tool; 0 means DefaultToolTimeout.
+	// Run runs cibadmin against the cluster (pcmk.NSEnter reaches a lab host); nil: pcmk.Local
+	// with Timeout. A given runner bounds each run with its own timeout.
+	Run pcmk.Runner
+	// Timeout bounds each run of crm_diff, and of cibadmin when Run is nil; 0 means
+	// DefaultToolTimeout.
 	Timeout time.Duration
 	// BackupDir receives a copy of each CIB that apply replaces; "" means DefaultBackupDir.
 	BackupDir string
@@ -88,7 +89,7 @@ type LiveConfig struct {
 
 // Live reads, compares and writes the CIB of the running cluster.
 type Live struct {
-	tools     pcmk
+	tools     tools
 	backupDir string
 	attempts  int
 	log       *slog.Logger
@@ -105,11 +106,13 @@ func NewLive(cfg LiveConfig) *Live {
 	if timeout <= 0 {
 		timeout = DefaultToolTimeout
 	}
+	local := pcmk.Local{Timeout: timeout}
+	cluster := cfg.Run
+	if cluster == nil {
+		cluster = local
+	}
 	l := &Live{
-		tools: pcmk{
-			cluster: cmdRunner{command: cfg.Command, dir: cfg.ToolDir, timeout: timeout},
-			local:   cmdRunner{dir: cfg.ToolDir, timeout: timeout},
-		},
+		tools:     tools{cluster: cluster, local: local},
 		backupDir: cfg.BackupDir,
 		attempts:  cfg.Attempts,
 		log:       cfg.Logger,

@@ -13,6 +13,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -413,27 +414,45 @@ func TestVersionOf(t *testing.T) {
 	}
 }
 
-// A tool that does not answer in time is stopped, and the error says so.
+// fakeTool puts an executable script named name, running body, first on PATH.
+func fakeTool(t *testing.T, name, body string) {
+	t.Helper()
+	testenv.RequireTool(t, "sh")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// A cibadmin that does not answer in time is stopped by LiveConfig.Timeout, and the error
+// says so.
 func TestLiveToolTimeout(t *testing.T) {
-	sleep := testenv.RequireTool(t, "sleep")
-	r := cmdRunner{timeout: 50 * time.Millisecond}
-	_, err := r.run(context.Background(), nil, sleep, "10")
-	var te *ToolError
-	if !errors.As(err, &te) || te.ExitCode != -1 || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v, want a *ToolError matching context.DeadlineExceeded", err)
+	fakeTool(t, "cibadmin", "exec sleep 10")
+	l := NewLive(LiveConfig{Timeout: 50 * time.Millisecond})
+	_, err := l.Query(context.Background())
+	var ee *pcmk.ExitError
+	if !errors.As(err, &ee) || ee.Code != -1 || ee.Command[0] != "cibadmin" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want cibadmin's *pcmk.ExitError matching context.DeadlineExceeded", err)
 	}
 }
 
-// A tool's exit code and standard error come back in the *ToolError; stdin reaches it.
+// A patch reaches cibadmin on its standard input; its exit code 103 (the CIB changed since it
+// was read) is errStale, and its standard error comes back in the *pcmk.ExitError.
 func TestLiveToolExit(t *testing.T) {
-	sh := testenv.RequireTool(t, "sh")
-	r := cmdRunner{timeout: 10 * time.Second}
-	out, err := r.run(context.Background(), []byte("in"), sh, "-c", "cat; echo oops >&2; exit 103")
-	var te *ToolError
-	if !errors.As(err, &te) {
-		t.Fatalf("err = %v, want *ToolError", err)
+	in := filepath.Join(t.TempDir(), "stdin")
+	fakeTool(t, "cibadmin", "cat >"+in+"; echo oops >&2; exit 103")
+	l := NewLive(LiveConfig{Timeout: 10 * time.Second})
+	err := l.tools.applyPatch(context.Background(), []byte("<diff/>"))
+	var ee *pcmk.ExitError
+	if !errors.As(err, &ee) || !errors.Is(err, errStale) {
+		t.Fatalf("err = %v, want a *pcmk.ExitError matching errStale", err)
 	}
-	if diff := cmp.Diff([]any{103, "oops", "in"}, []any{te.ExitCode, te.Stderr, string(out)}); diff != "" {
-		t.Errorf("exit, stderr, stdout (-want +got):\n%s", diff)
+	got, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{103, "oops", "<diff/>"}, []any{ee.Code, ee.Stderr, string(got)}); diff != "" {
+		t.Errorf("exit, stderr, stdin (-want +got):\n%s", diff)
 	}
 }

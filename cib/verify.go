@@ -6,16 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
 // DefaultToolTimeout bounds each run of a Pacemaker tool when Tools.Timeout is zero.
-const DefaultToolTimeout = 30 * time.Second
+const DefaultToolTimeout = pcmk.DefaultTimeout
 
 // ErrNoSchema is matched (errors.Is) when a document does not declare a pacemaker-3.x schema:
 // crm_verify accepts such a document without checking it against any schema.
@@ -38,7 +39,7 @@ type Tools struct {
 	CrmSimulate string        // crm_simulate's path or name; "" means "crm_simulate"
 	Timeout     time.Duration // per run; 0 means DefaultToolTimeout
 
-	runner toolRunner // nil means execRunner
+	runner pcmk.Runner // nil means pcmk.Local with Timeout
 }
 
 // toolResult is what one run of an external tool gave back.
@@ -47,48 +48,20 @@ type toolResult struct {
 	exitCode       int
 }
 
-// toolRunner runs an external tool; a non-zero exit is a result, not an error.
-type toolRunner interface {
-	run(ctx context.Context, name string, args ...string) (toolResult, error)
-}
-
-// execRunner runs tools as processes.
-type execRunner struct{}
-
-var _ toolRunner = execRunner{}
-
-func (execRunner) run(ctx context.Context, name string, args ...string) (toolResult, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	res := toolResult{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		return res, fmt.Errorf("%s: %w", name, ctx.Err())
-	case errors.As(err, &exitErr):
-		res.exitCode = exitErr.ExitCode()
-		return res, nil
-	case err != nil:
-		return res, fmt.Errorf("run %s: %w", name, err)
-	}
-	return res, nil
-}
-
+// run runs a tool under the timeout; an exit code, zero or not, is a result, not an error.
 func (tl Tools) run(ctx context.Context, name string, args ...string) (toolResult, error) {
-	timeout := tl.Timeout
-	if timeout <= 0 {
-		timeout = DefaultToolTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	r := tl.runner
 	if r == nil {
-		r = execRunner{}
+		r = pcmk.Local{Timeout: tl.Timeout}
 	}
-	return r.run(ctx, name, args...)
+	var stderr bytes.Buffer
+	out, err := r.Run(ctx, pcmk.Cmd{Name: name, Args: args, Stderr: &stderr})
+	res := toolResult{stdout: out, stderr: stderr.Bytes()}
+	if code, exited := pcmk.ExitCode(err); exited {
+		res.exitCode = code
+		return res, nil
+	}
+	return res, err
 }
 
 func orDefault(s, def string) string {

@@ -3,12 +3,14 @@ package cib
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/topogen"
 	"github.com/vipctl/vipctl/topology"
@@ -134,16 +136,27 @@ func TestVerifyNeedsSchema(t *testing.T) {
 	}
 }
 
-// fakeRunner answers every run with one result and records the command lines.
+// fakeRunner answers every run with one result, as pcmk.Local would (standard error to
+// Cmd.Stderr, a non-zero exit as a *pcmk.ExitError), and records the command lines.
 type fakeRunner struct {
 	res  toolResult
 	err  error
 	runs [][]string
 }
 
-func (f *fakeRunner) run(_ context.Context, name string, args ...string) (toolResult, error) {
-	f.runs = append(f.runs, append([]string{name}, args...))
-	return f.res, f.err
+func (f *fakeRunner) Run(_ context.Context, c pcmk.Cmd) ([]byte, error) {
+	f.runs = append(f.runs, append([]string{c.Name}, c.Args...))
+	if f.err != nil {
+		return nil, f.err
+	}
+	if c.Stderr != nil {
+		_, _ = c.Stderr.Write(f.res.stderr)
+	}
+	if f.res.exitCode != 0 {
+		return f.res.stdout, &pcmk.ExitError{Command: f.runs[len(f.runs)-1], Code: f.res.exitCode,
+			Stderr: strings.TrimSpace(string(f.res.stderr)), Err: errors.New("exit status")}
+	}
+	return f.res.stdout, nil
 }
 
 func TestVerifyResultHandling(t *testing.T) {

@@ -155,7 +155,7 @@ func (a *alloc) setUpNet(ctx context.Context) error {
 			return err
 		}
 	}
-	return l.run.run(ctx, "ip", "netns", "exec", a.host.NetNS, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	return l.exec(ctx, "ip", "netns", "exec", a.host.NetNS, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 }
 
 // mapPorts lays the group's port mappings on the host's network namespace, as docker's port

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 )
@@ -38,11 +39,10 @@ func Down(ctx context.Context, dir string, logger *slog.Logger) error {
 	if err := killIn(ctx, names, log); err != nil {
 		errs = append(errs, err)
 	}
-	r := execRunner{}
 	for _, n := range names {
 		log.Info("removing namespace", "netns", n)
-		if err := r.run(ctx, "ip", "netns", "delete", n); err != nil {
-			errs = append(errs, err)
+		if _, err := netRunner.Run(ctx, pcmk.Command("ip", "netns", "delete", n)); err != nil {
+			errs = append(errs, fmt.Errorf("lab: %w", err))
 		}
 	}
 	if err := os.RemoveAll(dir); err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/journal"
@@ -416,7 +417,7 @@ func TestFailedUpCleansUp(t *testing.T) {
 	defer cancel()
 	errApply := errors.New("apply refused on purpose")
 	var pids []int
-	_, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Apply: func(_ context.Context, t *topology.Topology, _ CommandFunc) error {
+	_, err := Up(ctx, Options{Dir: dir, Vipctl: vipctl, Apply: func(_ context.Context, t *topology.Topology, _ pcmk.Runner) error {
 		for _, h := range t.Hosts {
 			fi, err := os.Stat("/run/netns/" + NamespacePrefix(dir) + h.Name)
 			if err == nil {

@@ -18,17 +18,15 @@ import (
 	"time"
 
 	"github.com/vipctl/vipctl/corosync"
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
 
-// CommandFunc builds a command that runs inside one lab host (pcmkhost.Host.Command).
-type CommandFunc func(ctx context.Context, name string, args ...string) *exec.Cmd
-
 // ApplyFunc brings the live CIB of the lab's cluster to the topology's desired state,
-// running Pacemaker's tools through command (inside a running lab host).
-type ApplyFunc func(ctx context.Context, t *topology.Topology, command CommandFunc) error
+// running Pacemaker's tools through run (inside a running lab host: pcmk.NSEnter).
+type ApplyFunc func(ctx context.Context, t *topology.Topology, run pcmk.Runner) error
 
 // Options configure Up.
 type Options struct {
@@ -50,7 +48,7 @@ type Lab struct {
 	dir   string
 	state *State
 	topo  *topology.Topology
-	run   runner
+	run   pcmk.Runner // the lab network's commands, on this host
 	log   *slog.Logger
 }
 
@@ -67,7 +65,7 @@ func Open(dir string, logger *slog.Logger) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: the lab's topology: %w", err)
 	}
-	return &Lab{dir: dir, state: s, topo: t, run: execRunner{}, log: orDiscard(logger)}, nil
+	return &Lab{dir: dir, state: s, topo: t, run: netRunner, log: orDiscard(logger)}, nil
 }
 
 func orDiscard(l *slog.Logger) *slog.Logger {
@@ -155,7 +153,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		}
 	}
 	log := orDiscard(opts.Logger)
-	l = &Lab{dir: dir, run: execRunner{}, log: log, state: st}
+	l = &Lab{dir: dir, run: netRunner, log: log, state: st}
 	defer func() {
 		if err != nil { // l is nil here: the failing return set it
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -204,13 +202,13 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 	}
 	if usesAgent(t, topology.AgentVipctl) || len(t.Clusters) > 0 { // ocf:vipctl:vip, ocf:vipctl:health
 		l.log.Info("installing the vipctl agents")
-		if err := l.run.run(ctx, opts.Vipctl, "ocf", "install"); err != nil {
+		if err := l.exec(ctx, opts.Vipctl, "ocf", "install"); err != nil {
 			return nil, err
 		}
 	}
 	// The CIB's alert runs it on every host; each host's journal lives in its own /var/lib/vipctl.
 	l.log.Info("installing the alert agent")
-	if err := l.run.run(ctx, opts.Vipctl, "alert", "install"); err != nil {
+	if err := l.exec(ctx, opts.Vipctl, "alert", "install"); err != nil {
 		return nil, err
 	}
 	h, err := l.anyHost()
@@ -222,7 +220,7 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 		return nil, err
 	}
 	l.log.Info("applying the CIB")
-	if err := opts.Apply(ctx, t, h.Command); err != nil {
+	if err := opts.Apply(ctx, t, h.Runner(pcmk.DefaultTimeout)); err != nil {
 		return nil, fmt.Errorf("lab: applying the CIB: %w", err)
 	}
 	if err := l.WaitHeld(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -155,9 +156,9 @@ func TestUpRefusesBadTopologyAndMakesNothing(t *testing.T) {
 // recorder is a runner that records the commands instead of running them.
 type recorder struct{ cmds []string }
 
-func (r *recorder) run(_ context.Context, name string, args ...string) error {
-	r.cmds = append(r.cmds, strings.Join(append([]string{name}, args...), " "))
-	return nil
+func (r *recorder) Run(_ context.Context, c pcmk.Cmd) ([]byte, error) {
+	r.cmds = append(r.cmds, c.String())
+	return nil, nil
 }
 
 func testLab(t *testing.T) (*Lab, *recorder) {

@@ -1,40 +1,30 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
-// runner runs the ip command (and friends) that build the lab's network.
-type runner interface {
-	run(ctx context.Context, name string, args ...string) error
-}
+// netRunner runs the ip command (and friends) that build the lab's network, on this host,
+// each under its own timeout; a failure is a *pcmk.ExitError carrying the command's stderr.
+var netRunner pcmk.Runner = pcmk.Local{Timeout: 15 * time.Second}
 
-// execRunner runs each command under its own timeout; a failure carries the command's stderr.
-type execRunner struct{}
-
-var _ runner = execRunner{}
-
-func (execRunner) run(ctx context.Context, name string, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("lab: %s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+// exec runs name with args through the lab's runner (netRunner but in tests).
+func (l *Lab) exec(ctx context.Context, name string, args ...string) error {
+	if _, err := l.run.Run(ctx, pcmk.Command(name, args...)); err != nil {
+		return fmt.Errorf("lab: %w", err)
 	}
 	return nil
 }
@@ -44,7 +34,7 @@ func (l *Lab) ip(ctx context.Context, ns string, args ...string) error {
 	if ns != "" {
 		args = append([]string{"-n", ns}, args...)
 	}
-	return l.run.run(ctx, "ip", args...)
+	return l.exec(ctx, "ip", args...)
 }
 
 // addNetNS creates a network namespace with lo up and records it in the state.

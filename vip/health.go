@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vipctl/vipctl/internal/pcmk"
 )
 
 // The health agent ocf:vipctl:health, cloned on the hosts of one group, publishes through a
@@ -186,7 +188,7 @@ func (a *HealthAgent) Run(ctx context.Context, args []string) int {
 		a.RunDir = DefaultRunDir
 	}
 	if a.SetAttribute == nil {
-		a.SetAttribute = attrdUpdater
+		a.SetAttribute = attrdUpdater(pcmk.Local{})
 	}
 	if len(args) == 0 {
 		fmt.Fprintln(a.Stderr, healthUsage)
@@ -265,21 +267,25 @@ func (a *HealthAgent) publish(ctx context.Context, p HealthParams, state string,
 	return writeFileAtomic(state, []byte(value), 0o644)
 }
 
-// attrdUpdater sets or deletes a transient node attribute of this host with attrd_updater.
-func attrdUpdater(ctx context.Context, name, value string) error {
-	args := []string{"--name", name, "--delete"}
-	if value != "" {
-		args = []string{"--name", name, "--update", value}
-	}
-	out, err := exec.CommandContext(ctx, "attrd_updater", args...).CombinedOutput()
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			return fmt.Errorf("%w: attrd_updater: %w", ErrNoTool, err)
+// attrdUpdater returns the SetAttribute that sets or deletes a transient node attribute of
+// this host with attrd_updater, run through run. A tool that cannot be started is ErrNoTool.
+func attrdUpdater(run pcmk.Runner) func(ctx context.Context, name, value string) error {
+	return func(ctx context.Context, name, value string) error {
+		args := []string{"--name", name, "--delete"}
+		if value != "" {
+			args = []string{"--name", name, "--update", value}
 		}
-		return fmt.Errorf("attrd_updater %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		_, err := run.Run(ctx, pcmk.Command("attrd_updater", args...))
+		var xe *exec.ExitError
+		switch {
+		case err == nil:
+			return nil
+		case !errors.As(err, &xe) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded):
+			return fmt.Errorf("%w: %w", ErrNoTool, err) // not found, not executable
+		default:
+			return err
+		}
 	}
-	return nil
 }
 
 // ErrNoTool is matched when a tool the agent runs is not installed (OCF_ERR_INSTALLED).

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/internal/wait"
 )
@@ -341,4 +342,39 @@ func FuzzStatsBackendUp(f *testing.F) {
 			t.Fatalf("a page with demo's backend UP: %v, %v", up, err)
 		}
 	})
+}
+
+// SetAttribute's default runs attrd_updater from PATH: --update for a value, --delete for none;
+// a failing attrd_updater is its error with its words, a missing one is ErrNoTool (which the
+// agent turns into OCF_ERR_INSTALLED).
+func TestAttrdUpdater(t *testing.T) {
+	testenv.RequireTool(t, "sh")
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	script := "#!/bin/sh\necho \"$*\" >>" + calls + "\n[ \"$3\" != --delete ] || { echo refused >&2; exit 1; }\n"
+	if err := os.WriteFile(filepath.Join(dir, "attrd_updater"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	set := attrdUpdater(pcmk.Local{Timeout: 10 * time.Second})
+	ctx := context.Background()
+	if err := set(ctx, "vipctl-health-db", "1"); err != nil {
+		t.Errorf("update: %v", err)
+	}
+	err := set(ctx, "vipctl-health-db", "")
+	if code, ok := pcmk.ExitCode(err); !ok || code != 1 || errors.Is(err, ErrNoTool) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("delete refused: err = %v, want attrd_updater's exit 1 with its words, not ErrNoTool", err)
+	}
+	got, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--name vipctl-health-db --update 1\n--name vipctl-health-db --delete\n"
+	if diff := cmp.Diff(want, string(got)); diff != "" {
+		t.Errorf("attrd_updater's arguments (-want +got):\n%s", diff)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if err := set(ctx, "vipctl-health-db", "0"); !errors.Is(err, ErrNoTool) {
+		t.Errorf("no attrd_updater: err = %v, want ErrNoTool", err)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/lab"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -117,7 +118,7 @@ func useAgent(ctx context.Context, l *lab.Lab, agent string) error {
 	}
 	actx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := lab.ApplyCIB(lab.DefaultDir)(actx, &t, h.Command); err != nil {
+	if err := lab.ApplyCIB(lab.DefaultDir)(actx, &t, h.Runner(pcmk.DefaultTimeout)); err != nil {
 		return fmt.Errorf("switching to %s: %w", agent, err)
 	}
 	return l.Settle(ctx)
