@@ -12,26 +12,20 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vipctl/vipctl/internal/badtopo"
 )
 
-// diagWant is one expected diagnostic of a bad file: where it starts, its summary, and,
-// for a duplicate, where the first occurrence is (as named in the detail).
-type diagWant struct {
-	Line, Col int
-	Summary   string
-	First     string // "line,col" or ""
-}
-
 // readWants reads the "# want: L,C summary" and "# first: L,C" lines at the end of a bad file.
-func readWants(t *testing.T, src []byte) []diagWant {
+func readWants(t *testing.T, src []byte) []badtopo.Want {
 	t.Helper()
-	var wants []diagWant
+	var wants []badtopo.Want
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, "# want: "):
-			var w diagWant
+			var w badtopo.Want
 			rest := strings.TrimPrefix(line, "# want: ")
 			pos, summary, _ := strings.Cut(rest, " ")
 			if _, err := fmt.Sscanf(pos, "%d,%d", &w.Line, &w.Col); err != nil {
@@ -50,11 +44,11 @@ func readWants(t *testing.T, src []byte) []diagWant {
 }
 
 // gotDiags turns the diagnostics of an *Error into the same form.
-func gotDiags(filename string, e *Error) []diagWant {
+func gotDiags(filename string, e *Error) []badtopo.Want {
 	firstRE := regexp.MustCompile(regexp.QuoteMeta(filename) + `:(\d+,\d+)`)
-	var got []diagWant
+	var got []badtopo.Want
 	for _, d := range e.Diagnostics {
-		g := diagWant{Summary: d.Summary}
+		g := badtopo.Want{Summary: d.Summary}
 		if d.Subject != nil {
 			g.Line, g.Col = d.Subject.Start.Line, d.Subject.Start.Column
 		}
@@ -75,10 +69,27 @@ func badFiles(t *testing.T) []string {
 	return files
 }
 
+// checkBad loads file and checks that it fails with exactly the diagnostics wants, in order.
+func checkBad(t *testing.T, file string, wants []badtopo.Want) {
+	t.Helper()
+	top, err := Load(file)
+	if top != nil || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load = %v, %v; want nil and an error matching ErrInvalid", top, err)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not a *topology.Error", err)
+	}
+	if diff := cmp.Diff(wants, gotDiags(file, e)); diff != "" {
+		t.Errorf("diagnostics mismatch (-want +got):\n%s\nfull error:\n%v", diff, err)
+	}
+}
+
+// The bad topologies that are files: those that are not one edit of badtopo.Base.
 func TestBadTopologies(t *testing.T) {
 	files := badFiles(t)
-	if len(files) < 35 {
-		t.Fatalf("only %d bad topology files; want at least 35", len(files))
+	if len(files) < 10 {
+		t.Fatalf("only %d bad topology files; want at least 10", len(files))
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -86,17 +97,32 @@ func TestBadTopologies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			top, err := Parse(src, file)
-			if top != nil || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Parse = %v, %v; want nil and an error matching ErrInvalid", top, err)
+			checkBad(t, file, readWants(t, src))
+		})
+	}
+}
+
+// The base of the bad cases is valid: each case fails only by its edits.
+func TestBadBaseIsValid(t *testing.T) {
+	if _, err := Parse([]byte(badtopo.Base), "base.hcl"); err != nil {
+		t.Fatalf("badtopo.Base does not load: %v", err)
+	}
+}
+
+// Each bad case, written to a file of its own (so that messages name a real file), fails with
+// exactly its diagnostics; no case has a file of the same name left in testdata/bad.
+func TestBadTopologyCases(t *testing.T) {
+	cases := badtopo.Cases()
+	if len(cases)+len(badFiles(t)) < 35 {
+		t.Fatalf("only %d bad topologies; want at least 35", len(cases)+len(badFiles(t)))
+	}
+	dir := t.TempDir()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join("testdata/bad", c.Name+".hcl")); err == nil {
+				t.Errorf("testdata/bad/%s.hcl is also a case of badtopo", c.Name)
 			}
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("error %v is not a *topology.Error", err)
-			}
-			if diff := cmp.Diff(readWants(t, src), gotDiags(file, e)); diff != "" {
-				t.Errorf("diagnostics mismatch (-want +got):\n%s\nfull error:\n%v", diff, err)
-			}
+			checkBad(t, c.Write(t, dir), c.Want)
 		})
 	}
 }

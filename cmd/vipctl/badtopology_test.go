@@ -4,39 +4,63 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vipctl/vipctl/internal/badtopo"
 	"github.com/vipctl/vipctl/internal/topogen"
 	"github.com/vipctl/vipctl/topology"
 )
 
-// Every bad topology file of the topology package makes `vipctl cib render` exit 2 with
-// nothing on stdout and each expected diagnostic (file:line,col and its message) on stderr.
-func TestBadTopologyExit2(t *testing.T) {
+// badInput is a bad topology file and the diagnostics it must give.
+type badInput struct {
+	name  string
+	file  string
+	wants []badtopo.Want
+}
+
+// badInputs are the bad topology files of the topology package and its bad cases
+// (badtopo.Cases), each written to a file of its own under a test directory.
+func badInputs(t *testing.T) []badInput {
+	t.Helper()
 	files, err := filepath.Glob("../../topology/testdata/bad/*.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 35 {
-		t.Fatalf("found %d bad topology files; want at least 35", len(files))
-	}
+	var inputs []badInput
 	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		inputs = append(inputs, badInput{filepath.Base(file), file, wantDiagnostics(t, file)})
+	}
+	dir := t.TempDir()
+	for _, c := range badtopo.Cases() {
+		inputs = append(inputs, badInput{c.Name, c.Write(t, dir), c.Want})
+	}
+	if len(inputs) < 35 {
+		t.Fatalf("found %d bad topologies; want at least 35", len(inputs))
+	}
+	return inputs
+}
+
+// Every bad topology of the topology package makes `vipctl cib render` exit 2 with
+// nothing on stdout and each expected diagnostic (file:line,col and its message) on stderr.
+func TestBadTopologyExit2(t *testing.T) {
+	for _, in := range badInputs(t) {
+		t.Run(in.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"vipctl", "cib", "render", "-f", file}, strings.NewReader(""), &stdout, &stderr)
+			code := run([]string{"vipctl", "cib", "render", "-f", in.file}, strings.NewReader(""), &stdout, &stderr)
 			if code != exitUsage {
 				t.Errorf("exit code %d; want %d\nstderr:\n%s", code, exitUsage, stderr.String())
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout is not empty:\n%s", stdout.String())
 			}
-			for _, w := range wantDiagnostics(t, file) {
-				if !strings.Contains(stderr.String(), file+":"+w.pos) || !strings.Contains(stderr.String(), w.summary) {
-					t.Errorf("stderr does not name %s:%s and %q:\n%s", file, w.pos, w.summary, stderr.String())
+			for _, w := range in.wants {
+				if !strings.Contains(stderr.String(), in.file+":"+w.Pos()) || !strings.Contains(stderr.String(), w.Summary) {
+					t.Errorf("stderr does not name %s:%s and %q:\n%s", in.file, w.Pos(), w.Summary, stderr.String())
 				}
 			}
 		})
@@ -45,15 +69,11 @@ func TestBadTopologyExit2(t *testing.T) {
 
 // A bad topology makes `vipctl render -d DIR` exit 2 and write nothing: DIR is not even created.
 func TestBadTopologyRendersNothing(t *testing.T) {
-	files, err := filepath.Glob("../../topology/testdata/bad/*.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
+	for _, in := range badInputs(t) {
+		t.Run(in.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "bundle")
 			var stdout, stderr bytes.Buffer
-			code := run([]string{"vipctl", "render", "-f", file, "-d", dir}, strings.NewReader(""), &stdout, &stderr)
+			code := run([]string{"vipctl", "render", "-f", in.file, "-d", dir}, strings.NewReader(""), &stdout, &stderr)
 			if code != exitUsage || stdout.Len() != 0 {
 				t.Errorf("exit %d, stdout %q; want exit 2 and nothing on stdout\nstderr:\n%s", code, stdout.String(), stderr.String())
 			}
@@ -99,21 +119,24 @@ func TestMissingTopologyExit2(t *testing.T) {
 	}
 }
 
-type wantDiagnostic struct{ pos, summary string }
-
 // wantDiagnostics reads the "# want: line,col summary" lines of a bad file.
-func wantDiagnostics(t *testing.T, file string) []wantDiagnostic {
+func wantDiagnostics(t *testing.T, file string) []badtopo.Want {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wants []wantDiagnostic
+	var wants []badtopo.Want
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "# want: "); ok {
 			pos, summary, _ := strings.Cut(rest, " ")
-			wants = append(wants, wantDiagnostic{pos, summary})
+			var w badtopo.Want
+			if _, err := fmt.Sscanf(pos, "%d,%d", &w.Line, &w.Col); err != nil {
+				t.Fatalf("%s: bad want line %q: %v", file, sc.Text(), err)
+			}
+			w.Summary = summary
+			wants = append(wants, w)
 		}
 	}
 	if len(wants) == 0 {
