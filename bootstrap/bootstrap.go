@@ -26,8 +26,6 @@ var (
 	// ErrUsage marks a request that cannot be planned (unknown host, unusable --authkey file,
 	// a topology that does not render): nothing was run or written.
 	ErrUsage = errors.New("bootstrap: cannot plan")
-	// ErrUnknownHost: the host (--host, else the machine's hostname) is not in the topology.
-	ErrUnknownHost = errors.New("host is not in the topology")
 	// ErrNoAuthkey: no key at /etc/corosync/authkey and none given with --authkey.
 	ErrNoAuthkey = errors.New("no corosync authkey")
 	// ErrAuthkeyMismatch: /etc/corosync/authkey exists with another key than --authkey.
@@ -213,9 +211,9 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 		}
 		opts.Host = name
 	}
-	h, ok := t.Host(opts.Host)
-	if !ok {
-		return nil, fmt.Errorf("%w: %w: %q is not a host of %s (name it with --host)", ErrUsage, ErrUnknownHost, opts.Host, t.File)
+	h, err := t.LookupHost(opts.Host)
+	if err != nil { // matches topology.ErrUnknownHost: the host (--host, else the hostname)
+		return nil, fmt.Errorf("%w: %w (name it with --host)", ErrUsage, err)
 	}
 	if opts.Backup == "" {
 		opts.Backup = BackupCron
@@ -266,7 +264,6 @@ func New(t *topology.Topology, opts Options) (*Plan, error) {
 	if g, ok := t.GroupOf(h.Name); ok {
 		p.Group = &g
 	}
-	var err error
 	if p.corosyncConf, err = corosync.Render(t); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}

@@ -740,8 +740,8 @@ func TestUnknownHost(t *testing.T) {
 	opts := f.options()
 	opts.Host = "h9"
 	_, err := New(f.topo, opts)
-	if !errors.Is(err, ErrUsage) || !errors.Is(err, ErrUnknownHost) {
-		t.Fatalf("New: %v, want ErrUsage and ErrUnknownHost", err)
+	if !errors.Is(err, ErrUsage) || !errors.Is(err, topology.ErrUnknownHost) {
+		t.Fatalf("New: %v, want ErrUsage and topology.ErrUnknownHost", err)
 	}
 }
 

@@ -15,9 +15,6 @@ import (
 	"github.com/vipctl/vipctl/topology"
 )
 
-// ErrUnknownHost is matched (errors.Is) when a host named for failure is not in the topology.
-var ErrUnknownHost = errors.New("unknown host")
-
 // States of a VIP in a simulation.
 const (
 	StateStarted  = "started"  // running on Node, an online host
@@ -70,8 +67,8 @@ func (tl Tools) Simulate(ctx context.Context, t *topology.Topology, failed []str
 	}
 	var fail []string // in topology order, once each
 	for _, f := range failed {
-		if !slices.Contains(hosts, f) {
-			return nil, fmt.Errorf("%w %q: the topology has %s", ErrUnknownHost, f, strings.Join(hosts, ", "))
+		if _, err := t.LookupHost(f); err != nil {
+			return nil, err // matches topology.ErrUnknownHost
 		}
 	}
 	for _, h := range hosts {

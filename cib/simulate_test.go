@@ -155,8 +155,8 @@ func TestSimulateTwoHosts(t *testing.T) {
 func TestSimulateUnknownHost(t *testing.T) {
 	f := &fakeRunner{}
 	_, err := Tools{runner: f}.Simulate(context.Background(), exampleTopology(), []string{"pg-01", "pg-09"})
-	if !errors.Is(err, ErrUnknownHost) {
-		t.Errorf("err = %v, want ErrUnknownHost", err)
+	if !errors.Is(err, topology.ErrUnknownHost) {
+		t.Errorf("err = %v, want topology.ErrUnknownHost", err)
 	}
 	if len(f.runs) != 0 {
 		t.Errorf("crm_simulate ran %d times for a bad host name", len(f.runs))

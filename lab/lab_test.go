@@ -224,8 +224,8 @@ func TestPartitionRefuses(t *testing.T) {
 			}
 		})
 	}
-	if err := l.Partition(context.Background(), cases["unknown host"]); !errors.Is(err, ErrUnknownHost) {
-		t.Errorf("unknown host: %v, want ErrUnknownHost", err)
+	if err := l.Partition(context.Background(), cases["unknown host"]); !errors.Is(err, topology.ErrUnknownHost) {
+		t.Errorf("unknown host: %v, want topology.ErrUnknownHost", err)
 	}
 	if len(r.cmds) != 0 {
 		t.Errorf("a refused partition ran %v", r.cmds)
@@ -244,7 +244,7 @@ func TestFailLinkOnly(t *testing.T) {
 	if !hs.LinkDown || hs.PowerOff {
 		t.Errorf("lab-2 after fail --link: %+v", *hs)
 	}
-	if err := l.Fail(context.Background(), "lab-9", true); !errors.Is(err, ErrUnknownHost) {
-		t.Errorf("fail of an unknown host: %v, want ErrUnknownHost", err)
+	if err := l.Fail(context.Background(), "lab-9", true); !errors.Is(err, topology.ErrUnknownHost) {
+		t.Errorf("fail of an unknown host: %v, want topology.ErrUnknownHost", err)
 	}
 }

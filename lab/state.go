@@ -9,6 +9,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/vipctl/vipctl/topology"
 )
 
 // DefaultDir is where the lab keeps its state (host directories, the topology it runs, state.json).
@@ -51,9 +54,6 @@ var ErrNotUp = errors.New("lab: no lab is up")
 
 // ErrUp is returned by Up when a lab is already up (lab down first).
 var ErrUp = errors.New("lab: a lab is already up")
-
-// ErrUnknownHost is returned for a host name that is not in the lab.
-var ErrUnknownHost = errors.New("lab: unknown host")
 
 // State is what the lab records in DefaultDir/state.json.
 type State struct {
@@ -132,7 +132,11 @@ func (s *State) host(name string) (*HostState, error) {
 			return &s.Hosts[i], nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownHost, name)
+	names := make([]string, len(s.Hosts))
+	for i, h := range s.Hosts {
+		names[i] = h.Name
+	}
+	return nil, fmt.Errorf("lab: %w %q: the lab has %s", topology.ErrUnknownHost, name, strings.Join(names, ", "))
 }
 
 // switchNS is the namespace of the lab's switch.

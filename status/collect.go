@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -25,9 +24,6 @@ const (
 	DefaultTimeout       = 3 * time.Second  // each network probe
 	DefaultCrmMonTimeout = 10 * time.Second // crm_mon, which waits for the CIB manager
 )
-
-// ErrUnknownHost is returned when Options.Host names no host of the topology.
-var ErrUnknownHost = errors.New("host is not in the topology")
 
 // Options configure Check.
 type Options struct {
@@ -88,8 +84,8 @@ type probes struct {
 // in the report, not an error: Check fails only for an Options.Host not in the topology.
 func Check(ctx context.Context, t *topology.Topology, opts Options) (*Report, error) {
 	if opts.Host != "" {
-		if _, ok := t.Host(opts.Host); !ok {
-			return nil, fmt.Errorf("%w: %q (%s)", ErrUnknownHost, opts.Host, t.File)
+		if _, err := t.LookupHost(opts.Host); err != nil {
+			return nil, fmt.Errorf("status: --host: %w", err)
 		}
 	}
 	p := probes{

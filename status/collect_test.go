@@ -504,3 +504,13 @@ func TestCollectHAProxyShowLegends(t *testing.T) {
 		}
 	}
 }
+
+// Check refuses an Options.Host the topology lacks, with topology's ErrUnknownHost, before
+// probing anything.
+func TestCheckUnknownHost(t *testing.T) {
+	topo := testTopology(t, netip.MustParseAddrPort("127.0.0.1:1"))
+	_, err := Check(context.Background(), topo, Options{Host: "pg-09", Timeout: time.Second})
+	if !errors.Is(err, topology.ErrUnknownHost) || !strings.Contains(err.Error(), `"pg-09"`) {
+		t.Errorf("err = %v, want topology.ErrUnknownHost naming pg-09", err)
+	}
+}

@@ -49,3 +49,15 @@ func ExampleHostGroup_VIPID() {
 	fmt.Println(topology.HostGroup{Name: "db-a"}.VIPID())
 	// Output: vip-db-a
 }
+
+// A host name the topology lacks is an error matching ErrUnknownHost, naming the hosts it has.
+func ExampleTopology_LookupHost() {
+	t := &topology.Topology{File: "vipctl.hcl", Hosts: []topology.Host{{Name: "pg-01"}, {Name: "pg-02"}}}
+	h, err := t.LookupHost("pg-02")
+	fmt.Println(h.Name, err)
+	_, err = t.LookupHost("pg-09")
+	fmt.Println(errors.Is(err, topology.ErrUnknownHost), err)
+	// Output:
+	// pg-02 <nil>
+	// true unknown host "pg-09": vipctl.hcl has pg-01, pg-02
+}

@@ -1,9 +1,11 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Agent names accepted by vip.agent.
@@ -177,6 +179,28 @@ func (t *Topology) Host(name string) (Host, bool) {
 		return Host{}, false
 	}
 	return t.Hosts[i], true
+}
+
+// ErrUnknownHost is matched (errors.Is) by the error of a host name the topology does not
+// have: LookupHost's, which every package that is given a host name (status --host,
+// bootstrap, cib simulate --fail, the lab's fail and partition, --host) wraps with %w.
+var ErrUnknownHost = errors.New("unknown host")
+
+// LookupHost returns the host with the given name; an error matching ErrUnknownHost, naming
+// it and the topology's hosts, when there is none.
+func (t *Topology) LookupHost(name string) (Host, error) {
+	if h, ok := t.Host(name); ok {
+		return h, nil
+	}
+	names := make([]string, len(t.Hosts))
+	for i, h := range t.Hosts {
+		names[i] = h.Name
+	}
+	file := t.File
+	if file == "" {
+		file = "the topology"
+	}
+	return Host{}, fmt.Errorf("%w %q: %s has %s", ErrUnknownHost, name, file, strings.Join(names, ", "))
 }
 
 // Group returns the host group with the given name.

@@ -49,7 +49,7 @@ func cibSimulateRun(ctx context.Context, opts *cibSimulateOptions) error {
 		return err
 	}
 	sim, err := opts.Tools.Simulate(ctx, t, opts.Fail)
-	if errors.Is(err, cib.ErrUnknownHost) {
+	if errors.Is(err, topology.ErrUnknownHost) {
 		return usageErrorf("--fail: %w", err)
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipctl/vipctl/lab"
+	"github.com/vipctl/vipctl/topology"
 )
 
 type labFailOptions struct {
@@ -73,7 +74,7 @@ func labFailRun(ctx context.Context, opts *labFailOptions) error {
 	} else {
 		fs, err = l.FailMeasured(ctx, opts.Host, opts.LinkOnly)
 	}
-	if errors.Is(err, lab.ErrUnknownHost) {
+	if errors.Is(err, topology.ErrUnknownHost) {
 		return usageErrorf("%w", err)
 	}
 	if err != nil {

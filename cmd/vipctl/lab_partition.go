@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vipctl/vipctl/lab"
+	"github.com/vipctl/vipctl/topology"
 )
 
 type labPartitionOptions struct {
@@ -43,7 +44,7 @@ func labPartitionRun(ctx context.Context, opts *labPartitionOptions) error {
 		return err
 	}
 	if err := l.Partition(ctx, opts.Sets); err != nil {
-		if errors.Is(err, lab.ErrUnknownHost) {
+		if errors.Is(err, topology.ErrUnknownHost) {
 			return usageErrorf("%w", err)
 		}
 		return err

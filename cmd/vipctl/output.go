@@ -45,8 +45,8 @@ func resolveHost(t *topology.Topology, flag string, def hostDefault) (string, er
 		}
 		host = name
 	}
-	if _, ok := t.Host(host); !ok {
-		return "", usageErrorf("host %q is not in %s (use --host)", host, t.File)
+	if _, err := t.LookupHost(host); err != nil {
+		return "", usageErrorf("%w (use --host)", err)
 	}
 	return host, nil
 }
