@@ -249,30 +249,11 @@ func plan(t *topology.Topology, prefix string) (*State, error) {
 		used[g.VIP.Prefix.Addr().Unmap()] = true
 	}
 	for i, h := range t.Hosts {
-		nic := t.NICFor(h.Name)
-		if nic == "" {
-			nic = "eth0"
+		hs, err := planHost(t, prefix, h, "h"+strconv.Itoa(i+1))
+		if err != nil {
+			return nil, err
 		}
-		if len(nic) > 15 || strings.ContainsAny(nic, "/ ") {
-			return nil, fmt.Errorf("%w: lab: host %s: interface name %q is not usable for a lab link", topology.ErrInvalid, h.Name, nic)
-		}
-		if strings.ContainsAny(h.Name, "/ ") || len(prefix+h.Name) > 200 {
-			return nil, fmt.Errorf("%w: lab: host name %q cannot name a namespace", topology.ErrInvalid, h.Name)
-		}
-		s.Hosts = append(s.Hosts, HostState{
-			Name:    h.Name,
-			NetNS:   prefix + h.Name,
-			NIC:     nic,
-			Port:    "h" + strconv.Itoa(i+1),
-			Address: hostPrefix(t, h.Address.Unmap()),
-		})
-		if len(h.Links) > 1 {
-			nic1 := "eth1"
-			if nic == nic1 {
-				nic1 = "eth2"
-			}
-			s.Hosts[i].Link1 = &LinkState{NIC: nic1, Port: "h" + strconv.Itoa(i+1) + "l1", Address: hostPrefix(t, h.Links[1].Unmap())}
-		}
+		s.Hosts = append(s.Hosts, hs)
 	}
 	seen := map[netip.Prefix]bool{}
 	for _, g := range t.Groups {
@@ -287,6 +268,36 @@ func plan(t *topology.Topology, prefix string) (*State, error) {
 		}
 	}
 	return s, nil
+}
+
+// planHost names the namespace, links and addresses of one host; port names its end of the
+// main bridge (its second link's end is port+"l1").
+func planHost(t *topology.Topology, prefix string, h topology.Host, port string) (HostState, error) {
+	nic := t.NICFor(h.Name)
+	if nic == "" {
+		nic = "eth0"
+	}
+	if len(nic) > 15 || strings.ContainsAny(nic, "/ ") {
+		return HostState{}, fmt.Errorf("%w: lab: host %s: interface name %q is not usable for a lab link", topology.ErrInvalid, h.Name, nic)
+	}
+	if strings.ContainsAny(h.Name, "/ ") || len(prefix+h.Name) > 200 {
+		return HostState{}, fmt.Errorf("%w: lab: host name %q cannot name a namespace", topology.ErrInvalid, h.Name)
+	}
+	hs := HostState{
+		Name:    h.Name,
+		NetNS:   prefix + h.Name,
+		NIC:     nic,
+		Port:    port,
+		Address: hostPrefix(t, h.Address.Unmap()),
+	}
+	if len(h.Links) > 1 {
+		nic1 := "eth1"
+		if nic == nic1 {
+			nic1 = "eth2"
+		}
+		hs.Link1 = &LinkState{NIC: nic1, Port: port + "l1", Address: hostPrefix(t, h.Links[1].Unmap())}
+	}
+	return hs, nil
 }
 
 // hostPrefix gives a host's address the prefix length of the VIP subnet it lies in
@@ -348,23 +359,28 @@ func (l *Lab) buildNetwork(ctx context.Context) error {
 		return err
 	}
 	for _, h := range l.state.Hosts {
-		if err := l.addNetNS(ctx, h.NetNS); err != nil {
-			return err
-		}
-		if err := l.wire(ctx, h.NetNS, h.NIC, h.Port, []netip.Prefix{h.Address}); err != nil {
-			return err
-		}
-		if h.Link1 == nil {
-			continue
-		}
-		if err := l.secondBridge(ctx); err != nil {
-			return err
-		}
-		if err := l.wireTo(ctx, link1Bridge, h.NetNS, h.Link1.NIC, h.Link1.Port, []netip.Prefix{h.Link1.Address}); err != nil {
+		if err := l.buildHostNetwork(ctx, h); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// buildHostNetwork makes the host's network namespace and wires it to the switch.
+func (l *Lab) buildHostNetwork(ctx context.Context, h HostState) error {
+	if err := l.addNetNS(ctx, h.NetNS); err != nil {
+		return err
+	}
+	if err := l.wire(ctx, h.NetNS, h.NIC, h.Port, []netip.Prefix{h.Address}); err != nil {
+		return err
+	}
+	if h.Link1 == nil {
+		return nil
+	}
+	if err := l.secondBridge(ctx); err != nil {
+		return err
+	}
+	return l.wireTo(ctx, link1Bridge, h.NetNS, h.Link1.NIC, h.Link1.Port, []netip.Prefix{h.Link1.Address})
 }
 
 // link1Bridge is the switch of the hosts' second Corosync links.

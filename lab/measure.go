@@ -92,8 +92,26 @@ func (l *Lab) FailMeasured(ctx context.Context, name string, linkOnly bool) ([]F
 
 // probeLine is one line of `vipctl lab _probe`.
 type probeLine struct {
-	at     time.Time
-	answer string // the host that answered; "" for a failed attempt
+	at      time.Time
+	answer  string // the host that answered; "" for a failed attempt
+	outcome string // as the probe wrote it: "ok HOST" or "fail REASON"
+}
+
+// parseProbeLine reads one line of `vipctl lab _probe`; ok is false for a line that is none.
+func parseProbeLine(s string) (p probeLine, ok bool) {
+	f := strings.Fields(s)
+	if len(f) < 2 {
+		return probeLine{}, false
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return probeLine{}, false
+	}
+	p = probeLine{at: time.Unix(0, ns), outcome: strings.Join(f[1:], " ")}
+	if f[1] == "ok" && len(f) == 3 {
+		p.answer = f[2]
+	}
+	return p, true
 }
 
 // readProbe parses the probe's output into lines until it ends or ctx does.
@@ -101,17 +119,9 @@ func readProbe(ctx context.Context, r io.Reader, lines chan<- probeLine) {
 	defer close(lines)
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 {
+		p, ok := parseProbeLine(sc.Text())
+		if !ok {
 			continue
-		}
-		ns, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			continue
-		}
-		p := probeLine{at: time.Unix(0, ns)}
-		if f[1] == "ok" && len(f) == 3 {
-			p.answer = f[2]
 		}
 		select {
 		case lines <- p:

@@ -1,0 +1,297 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vipctl/vipctl/bootstrap"
+)
+
+// labHost is one host block of a membership test's topology.
+type labHost struct {
+	name, address string
+	nodeid        int
+}
+
+// labTopology is the lab's DefaultTopology with these hosts (all in the group lab), written
+// to file.
+func labTopology(t *testing.T, file string, hosts []labHost) string {
+	t.Helper()
+	src := DefaultTopology
+	start, end := strings.Index(src, `host "lab-1" {`), strings.Index(src, `host_group "lab" {`)
+	list := `hosts = ["lab-1", "lab-2", "lab-3"]`
+	if start < 0 || end < start || !strings.Contains(src, list) {
+		t.Fatal("the lab's DefaultTopology has no host blocks and host list to replace")
+	}
+	var blocks strings.Builder
+	var names []string
+	for _, h := range hosts {
+		fmt.Fprintf(&blocks, "host %q {\n  address = %q\n  nodeid  = %d\n}\n", h.name, h.address, h.nodeid)
+		names = append(names, strconv.Quote(h.name))
+	}
+	src = src[:start] + blocks.String() + "\n" + src[end:]
+	src = strings.Replace(src, list, "hosts = ["+strings.Join(names, ", ")+"]", 1)
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// clientProbe connects from the lab's client to addr every 20 ms (200 ms timeout) until stop
+// is called, which returns the outcomes it saw: each change of outcome with its time.
+type clientProbe struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	out    bytes.Buffer
+}
+
+func startProbe(t *testing.T, ctx context.Context, l *Lab, vipctl, addr string) *clientProbe {
+	t.Helper()
+	pctx, cancel := context.WithCancel(ctx)
+	p := &clientProbe{cancel: cancel}
+	p.cmd = exec.CommandContext(pctx, "ip", "netns", "exec", l.State().Client.NetNS, vipctl, "lab", "_probe", addr,
+		"--interval", "20ms", "--timeout", "200ms")
+	p.cmd.Stdout = &p.out
+	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(os.Interrupt) }
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return p
+}
+
+// stop ends the probe and returns its changes of outcome.
+func (p *clientProbe) stop(t *testing.T) []probeLine {
+	t.Helper()
+	p.cancel()
+	_ = p.cmd.Wait()
+	var cs []probeLine
+	sc := bufio.NewScanner(&p.out)
+	for sc.Scan() {
+		c, ok := parseProbeLine(sc.Text())
+		if !ok {
+			t.Fatalf("probe line %q", sc.Text())
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// outage sums the time the probe's attempts failed, from the first change at or after from.
+func outage(cs []probeLine, from time.Time) time.Duration {
+	var total time.Duration
+	for i, c := range cs {
+		if c.answer != "" || c.at.Before(from) {
+			continue
+		}
+		if i+1 < len(cs) {
+			total += cs[i+1].at.Sub(c.at)
+		}
+	}
+	return total
+}
+
+// answerers lists the hosts that answered the probe, in order, each once per run.
+func answerers(cs []probeLine) []string {
+	var hs []string
+	for _, c := range cs {
+		if c.answer != "" && (len(hs) == 0 || hs[len(hs)-1] != c.answer) {
+			hs = append(hs, c.answer)
+		}
+	}
+	return hs
+}
+
+// quorum is what corosync-quorumtool -s says inside a host.
+type quorum struct {
+	expected, total int
+	quorate         bool
+}
+
+var quorumLine = regexp.MustCompile(`(?m)^(Expected votes|Total votes|Quorate):\s+(\S+)`)
+
+func quorumIn(t *testing.T, ctx context.Context, l *Lab, host string) quorum {
+	t.Helper()
+	var out bytes.Buffer
+	// corosync-quorumtool -s exits 2 when the partition is not quorate: the output says so too.
+	if _, err := l.Exec(ctx, host, []string{"corosync-quorumtool", "-s"}, nil, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	var q quorum
+	for _, m := range quorumLine.FindAllStringSubmatch(out.String(), -1) {
+		switch m[1] {
+		case "Expected votes":
+			q.expected, _ = strconv.Atoi(m[2])
+		case "Total votes":
+			q.total, _ = strconv.Atoi(m[2])
+		case "Quorate":
+			q.quorate = m[2] == "Yes"
+		}
+	}
+	return q
+}
+
+// pidIn is the pid of the named daemon inside a host ("" when none runs).
+func pidIn(t *testing.T, ctx context.Context, l *Lab, host, daemon string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if _, err := l.Exec(ctx, host, []string{"pidof", daemon}, nil, &out, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// checkMembers checks, inside every host of want, that crm_mon lists exactly want, all online
+// with quorum, that Corosync counts len(want) expected and total votes, and that the live CIB
+// is valid (crm_verify -L).
+func checkMembers(t *testing.T, ctx context.Context, l *Lab, want []string) {
+	t.Helper()
+	n := len(want)
+	for _, name := range want {
+		h, err := l.Host(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err = h.WaitOnline(wctx, n)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(st.Online, want) || len(st.Offline) > 0 || !st.Quorate {
+			t.Errorf("crm_mon in %s: online %v, offline %v, quorate %v; want online %v alone, quorate", name, st.Online, st.Offline, st.Quorate, want)
+		}
+		if q := quorumIn(t, ctx, l, name); q != (quorum{expected: n, total: n, quorate: true}) {
+			t.Errorf("corosync-quorumtool -s in %s: %+v; want %d expected and total votes, quorate", name, q, n)
+		}
+	}
+	var out bytes.Buffer
+	if code, err := l.Exec(ctx, want[0], []string{"crm_verify", "-L"}, nil, &out, &out); err != nil || code != 0 {
+		t.Errorf("crm_verify -L in %s: exit %d, %v\n%s", want[0], code, err, out.String())
+	}
+}
+
+// TestMembershipFreshLab changes the members of a running cluster made by bootstrap from
+// nothing, with the commands of docs/bootstrap.md's runbooks, while a client connects to the
+// VIP every 20 ms. Adding a fourth host: the members write the new corosync.conf and reload it
+// (corosync-cfgtool -R: their Corosync keeps its pid), the new host joins, all four are online
+// with 4 expected votes, the CIB is valid, and the VIP neither moved nor missed one attempt.
+func TestMembershipFreshLab(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	l, dir, vipctl := upLabWith(t, ctx, Options{Fresh: true})
+	key := filepath.Join(dir, "authkey")
+	g := l.Topology().Groups[0]
+	cs := l.Topology().ClustersOf(g.Name)
+	if len(cs) == 0 {
+		t.Fatal("the lab's topology has no cluster port to probe")
+	}
+	vipAddr := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
+	b := &bootstrapper{l: l, ctx: ctx, vipctl: vipctl}
+	b.all(t, true, "-f", l.State().Topology, "--authkey", key)
+	if err := l.WaitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	three := []labHost{{"lab-1", "192.0.2.11", 1}, {"lab-2", "192.0.2.12", 2}, {"lab-3", "192.0.2.13", 3}}
+	members := func() []string {
+		var names []string
+		for _, h := range l.Topology().Hosts {
+			names = append(names, h.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	holder := func() string {
+		t.Helper()
+		hs, err := l.Holders(g.Name)
+		if err != nil || len(hs) != 1 {
+			t.Fatalf("VIP holders %v (%v), want one", hs, err)
+		}
+		return hs[0]
+	}
+
+	t.Run("add a host while the cluster serves", func(t *testing.T) {
+		was := holder()
+		old := members()
+		corosyncPid := map[string]string{}
+		for _, h := range old {
+			corosyncPid[h] = pidIn(t, ctx, l, h, "corosync")
+		}
+		probe := startProbe(t, ctx, l, vipctl, vipAddr)
+		started := time.Now()
+
+		// The runbook: the new host in the topology, on every host (the lab's file is the one
+		// every host sees); bootstrap on each member, then on the new host with the key.
+		four := labTopology(t, filepath.Join(dir, "four.hcl"), append(slices.Clone(three), labHost{"lab-4", "192.0.2.14", 4}))
+		if err := l.AddHost(ctx, four, "lab-4"); err != nil {
+			t.Fatal(err)
+		}
+		topo := l.State().Topology
+		wroteCIB := 0
+		for _, h := range old {
+			_, r, err := b.on(h, "-f", topo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := statusOf(r, "corosync.conf"); got != bootstrap.StatusChanged {
+				t.Errorf("%s: corosync.conf step %s, want changed", h, got)
+			}
+			for _, s := range r.Steps {
+				switch {
+				case s.Step == "corosync" && (s.Status != bootstrap.StatusChanged || !strings.Contains(s.Detail, "corosync-cfgtool -R")):
+					t.Errorf("%s: corosync step %s (%s), want a reload", h, s.Status, s.Detail)
+				case s.Step == "pacemaker" && s.Status != bootstrap.StatusOK:
+					t.Errorf("%s: pacemaker step %s (%s), want ok", h, s.Status, s.Detail)
+				case s.Step == "cib" && s.Status == bootstrap.StatusChanged:
+					wroteCIB++
+				}
+			}
+		}
+		if wroteCIB != 1 {
+			t.Errorf("%d members applied the CIB (the group's new host), want 1", wroteCIB)
+		}
+		_, r, err := b.on("lab-4", "-f", topo, "--authkey", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []string{"authkey", "corosync.conf", "corosync", "pacemaker"} {
+			if got := statusOf(r, step); got != bootstrap.StatusChanged {
+				t.Errorf("lab-4: step %s is %s, want changed (a new machine)", step, got)
+			}
+		}
+		checkMembers(t, ctx, l, members())
+		if err := l.Settle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		changes := probe.stop(t)
+		for _, h := range old {
+			if now := pidIn(t, ctx, l, h, "corosync"); now != corosyncPid[h] || now == "" {
+				t.Errorf("%s: corosync pid %s → %s: it was restarted, not reloaded", h, corosyncPid[h], now)
+			}
+		}
+		if now := holder(); now != was {
+			t.Errorf("the VIP moved from %s to %s", was, now)
+		}
+		out := outage(changes, started)
+		if got := answerers(changes); !slices.Equal(got, []string{was}) || out > 0 {
+			t.Errorf("the client saw answers from %v and an outage of %v; want %s alone, no outage: %+v", got, out, was, changes)
+		}
+		t.Logf("added lab-4 in %.1f s; the client's outage: %v (VIP on %s throughout)", time.Since(started).Seconds(), out, was)
+	})
+}
