@@ -108,7 +108,7 @@ func checkChange(hosts []HostState, old, t *topology.Topology, name string, chan
 	case change == addMachine && inLab:
 		return fmt.Errorf("lab: host %s is in the lab already", name)
 	case change != addMachine && !inLab:
-		return fmt.Errorf("%w: %q", ErrUnknownHost, name)
+		return fmt.Errorf("lab: %w %q", topology.ErrUnknownHost, name)
 	case change == removeMachine && inNew:
 		return fmt.Errorf("lab: %s still names host %s: remove it from the topology first", t.File, name)
 	case change != removeMachine && !inNew:
@@ -138,10 +138,10 @@ func checkChange(hosts []HostState, old, t *topology.Topology, name string, chan
 // decommission powers the named machine off for good and removes its namespaces and its disk
 // (its state directory) from the lab. It returns where the machine was in the lab's list.
 func (l *Lab) decommission(ctx context.Context, name string) (int, error) {
-	i := slices.IndexFunc(l.state.Hosts, func(hs HostState) bool { return hs.Name == name })
-	if i < 0 {
-		return 0, fmt.Errorf("%w: %q", ErrUnknownHost, name)
+	if _, err := l.state.host(name); err != nil {
+		return 0, err
 	}
+	i := slices.IndexFunc(l.state.Hosts, func(hs HostState) bool { return hs.Name == name })
 	hs := l.state.Hosts[i]
 	l.log.Info("removing a machine", "host", name)
 	if err := killIn(ctx, []string{hs.NetNS}, l.log); err != nil {
