@@ -60,6 +60,18 @@ func gotDiags(filename string, e *Error) []badtopo.Want {
 	return got
 }
 
+// badCase is the bad case of that name.
+func badCase(t *testing.T, name string) badtopo.Case {
+	t.Helper()
+	for _, c := range badtopo.Cases() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no bad case %q", name)
+	return badtopo.Case{}
+}
+
 func badFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob("testdata/bad/*.hcl")
@@ -85,11 +97,29 @@ func checkBad(t *testing.T, file string, wants []badtopo.Want) {
 	}
 }
 
-// The bad topologies that are files: those that are not one edit of badtopo.Base.
+// The base of the bad cases is valid: each case fails only by its edits.
+func TestBadBaseIsValid(t *testing.T) {
+	if _, err := Parse([]byte(badtopo.Base), "base.hcl"); err != nil {
+		t.Fatalf("badtopo.Base does not load: %v", err)
+	}
+}
+
+// Every bad topology fails with exactly its diagnostics, in order: each bad case (badtopo.Cases),
+// written to a file of its own so that messages name a real file, and each file of testdata/bad
+// (for input that is not an edit of badtopo.Base), whose "# want:" lines say what it gives.
 func TestBadTopologies(t *testing.T) {
-	files := badFiles(t)
-	if len(files) < 10 {
-		t.Fatalf("only %d bad topology files; want at least 10", len(files))
+	cases, files := badtopo.Cases(), badFiles(t)
+	if len(cases)+len(files) < 35 {
+		t.Fatalf("only %d bad topologies; want at least 35", len(cases)+len(files))
+	}
+	dir := t.TempDir()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join("testdata/bad", c.Name+".hcl")); err == nil {
+				t.Errorf("testdata/bad/%s.hcl is also a case of badtopo", c.Name)
+			}
+			checkBad(t, c.Write(t, dir), c.Want)
+		})
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -102,35 +132,10 @@ func TestBadTopologies(t *testing.T) {
 	}
 }
 
-// The base of the bad cases is valid: each case fails only by its edits.
-func TestBadBaseIsValid(t *testing.T) {
-	if _, err := Parse([]byte(badtopo.Base), "base.hcl"); err != nil {
-		t.Fatalf("badtopo.Base does not load: %v", err)
-	}
-}
-
-// Each bad case, written to a file of its own (so that messages name a real file), fails with
-// exactly its diagnostics; no case has a file of the same name left in testdata/bad.
-func TestBadTopologyCases(t *testing.T) {
-	cases := badtopo.Cases()
-	if len(cases)+len(badFiles(t)) < 35 {
-		t.Fatalf("only %d bad topologies; want at least 35", len(cases)+len(badFiles(t)))
-	}
-	dir := t.TempDir()
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			if _, err := os.Stat(filepath.Join("testdata/bad", c.Name+".hcl")); err == nil {
-				t.Errorf("testdata/bad/%s.hcl is also a case of badtopo", c.Name)
-			}
-			checkBad(t, c.Write(t, dir), c.Want)
-		})
-	}
-}
-
 // Every error of a file comes in one error, one line each, in file order, naming the file,
 // the position and the offending value.
 func TestAllErrorsTogether(t *testing.T) {
-	const file = "testdata/bad/many-errors.hcl"
+	file := badCase(t, "many-errors").Write(t, t.TempDir())
 	_, err := Load(file)
 	want := []string{
 		file + `:6,22-29: Invalid no_quorum_policy "panic"`,

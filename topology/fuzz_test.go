@@ -7,13 +7,23 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/vipctl/vipctl/internal/badtopo"
 )
 
 // FuzzParse: Parse never panics; an error is always an *Error matching ErrInvalid whose
 // diagnostics have a position; whatever loads, formatted and loaded again, is the same.
-// The seed corpus (testdata/fuzz/FuzzParse) holds the example, every bad file, generated
-// topologies and nesting within the depth limit and past it.
+// The seed corpus (testdata/fuzz/FuzzParse) holds the example, the bad files of the time,
+// generated topologies and nesting within the depth limit and past it; every bad case of
+// badtopo is added as a seed too.
 func FuzzParse(f *testing.F) {
+	for _, c := range badtopo.Cases() {
+		src, err := c.Source()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
 	// Size seeds, too big to commit: at the limit, one byte past it.
 	f.Add(bytes.Repeat([]byte("#\n"), MaxFileSize/2))
 	f.Add(append(bytes.Repeat([]byte("#\n"), MaxFileSize/2), '\n'))

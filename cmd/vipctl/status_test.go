@@ -23,13 +23,10 @@ import (
 // A bad topology, an unknown --host and a bad --timeout are usage errors: exit 2, nothing
 // on stdout, no probe run.
 func TestStatusUsageExit2(t *testing.T) {
-	bad, err := filepath.Glob("../../topology/testdata/bad/*.hcl")
-	if err != nil || len(bad) == 0 {
-		t.Fatalf("no bad topology files: %v", err)
-	}
+	bad := badInputs(t)[0].file
 	for _, args := range [][]string{
-		{"status", "-f", bad[0]},
-		{"status", "-f", bad[0], "-o", "json"},
+		{"status", "-f", bad},
+		{"status", "-f", bad, "-o", "json"},
 		{"status", "-f", "../../examples/vipctl.hcl", "--host", "nosuchhost"},
 		{"status", "-f", "../../examples/vipctl.hcl", "--timeout", "0s"},
 		{"status", "-f", "../../examples/vipctl.hcl", "extra-arg"},

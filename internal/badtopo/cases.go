@@ -18,6 +18,9 @@ const (
 // consul is a consul block with one attribute, put first in the file by Insert(corosync, …).
 func consul(attr, value string) string { return "consul {\n" + attr + " = " + value + "\n}" }
 
+// host3 is a third host, in no host group, inserted before host_group g (so at line 13).
+const host3 = "host \"h3\" {\naddress = \"192.0.2.3\"\n}"
+
 // fence is a fence block of three attributes, inserted before host h1 (so at line 7).
 func fence(name, agent, host, params string) string {
 	s := "fence \"" + name + "\" {\n"
@@ -93,6 +96,19 @@ func Cases() []Case {
 		{"fence-secret-uppercase", []Edit{Insert(h1, fence("f1", "fence_ipmilan", "h1", `{ Password = "x" }`))},
 			[]Want{{10, 14, "Secret in params: Password", ""}}},
 
+		{"stonith-without-fence", []Edit{Set("pacemaker.stonith_enabled", "true"), Insert(h1, fence("ipmi-h1", "fence_ipmilan", "h1", "")), Insert("host_group.g", host3)},
+			[]Want{{5, 21, "No fence device for host h2, h3", ""}}},
+		{"duplicate-fence", []Edit{Delete("pacemaker"), Insert(h1, fence("ipmi", "fence_ipmilan", "h1", "")+"\n"+fence("ipmi", "fence_ipmilan", "h2", ""))},
+			[]Want{{8, 7, `Duplicate fence "ipmi"`, "4,7"}}},
+		{"fence-pcmk-host-check", []Edit{Insert(h1,
+			fence("ipmi-h1", "fence_ipmilan", "h1", `{ ip = "192.0.2.201", pcmk_host_check = "dynamic-list" }`)+"\n"+
+				fence("ipmi-h2", "fence_ipmilan", "h2", `{ ip = "192.0.2.202", pcmk_host_check = "static-list" }`))},
+			[]Want{{10, 34, `pcmk_host_check "dynamic-list" in params`, ""}}},
+		{"fence-pcmk-host-list", []Edit{Delete("pacemaker"), Insert(h1,
+			fence("ipmi-h1", "fence_ipmilan", "h1", `{ ip = "192.0.2.201", pcmk_host_list = "h1,h2" }`)+"\n"+
+				fence("ipmi-h2", "fence_ipmilan", "h2", "{\nip = \"192.0.2.202\"\n\"pcmk_host_list\" = \"h2\"\n}"))},
+			[]Want{{7, 34, "pcmk_host_list in params", ""}, {14, 5, "pcmk_host_list in params", ""}}},
+
 		// hosts
 		{"bad-host-name", []Edit{Relabel(h2, "-h2"), Set("host_group.g.hosts", `["h1", "-h2"]`)}, []Want{{10, 6, `Invalid name "-h2"`, ""}}},
 		{"host-names-case", []Edit{Relabel(h2, "H1"), Set("host_group.g.hosts", `["h1", "H1"]`)},
@@ -118,6 +134,18 @@ func Cases() []Case {
 		{"duplicate-nodeid", []Edit{Set(h1+".nodeid", "7"), Set(h2+".nodeid", "7")}, []Want{{13, 13, "Duplicate nodeid 7", "9,13"}}},
 		{"duplicate-nodeid-default", []Edit{Set(h1+".nodeid", "2")}, []Want{{11, 1, "Duplicate nodeid 2", "9,13"}}},
 
+		{"no-hosts", []Edit{Delete(h1), Delete(h2), Set("host_group.g.hosts", "[]")}, []Want{{1, 1, "No host block", ""}, {8, 11, "Empty hosts", ""}}},
+		{"second-link-missing", []Edit{Delete(h1 + ".address"), Set(h1+".addresses", `["192.0.2.1", "198.51.100.1"]`),
+			Insert("host_group.g", "host \"h3\" {\naddresses = [\"192.0.2.3\"]\n}"), Set("host_group.g.hosts", `["h1", "h2", "h3"]`)},
+			[]Want{{11, 13, "Second link missing", ""}}},
+		{"bad-second-link", []Edit{
+			Delete(h1 + ".address"), Set(h1+".addresses", `["192.0.2.1", "2001:db8::1"]`),
+			Delete(h2 + ".address"), Set(h2+".addresses", `["192.0.2.2", "192.0.2.1"]`),
+			Insert("host_group.g", "host \"h3\" {\naddress = \"192.0.2.3\"\naddresses = [\"192.0.2.3\", \"198.51.100.3\"]\n}\n"+
+				"host \"h4\" {\naddresses = [\"192.0.2.4\", \"198.51.100.4\", \"203.0.113.4\"]\n}")},
+			[]Want{{8, 29, `Invalid address "2001:db8::1"`, ""}, {11, 29, `Duplicate address "192.0.2.1"`, "8,16"},
+				{15, 15, "Both address and addresses", ""}, {18, 15, "Invalid addresses (3)", ""}}},
+
 		// host groups and VIPs
 		{"bad-group-name", []Edit{Relabel("host_group.g", "DB_A"), Set(cluster+".host_group", `"DB_A"`)}, []Want{{13, 12, `Invalid name "DB_A"`, ""}}},
 		{"host-twice-in-group", []Edit{Set("host_group.g.hosts", `["h1", "h2", "h1"]`)}, []Want{{14, 24, `Duplicate host "h1"`, "14,12"}}},
@@ -138,6 +166,13 @@ func Cases() []Case {
 		{"bad-nic", []Edit{Set(vip+".nic", `"eth0:1"`)}, []Want{{17, 15, `Invalid nic "eth0:1"`, ""}}},
 		{"vip-nic-dotdot", []Edit{Set(vip+".nic", `".."`)}, []Want{{17, 15, `Invalid nic ".."`, ""}}},
 		{"ipaddr2-without-nic", []Edit{Set(h1+".nic", `"eth0"`), Set(vip+".agent", `"IPaddr2"`)}, []Want{{18, 15, `Agent "IPaddr2" without nic`, ""}}},
+
+		{"empty-group", []Edit{Set("host_group.g.hosts", "[]")}, []Want{{14, 11, "Empty hosts", ""}}},
+		{"no-host-groups", []Edit{Delete("host_group.g"), Delete(cluster)}, []Want{{1, 1, "No host_group block", ""}}},
+		{"duplicate-group", []Edit{Insert("host_group.g", host3), Insert(cluster, "host_group \"g\" {\nhosts = [\"h3\"]\nvip {\naddress = \"192.0.2.101/24\"\n}\n}")},
+			[]Want{{22, 12, `Duplicate host_group "g"`, "16,12"}}},
+		{"duplicate-vip", []Edit{Insert("host_group.g", host3), Insert(cluster, "host_group \"g2\" {\nhosts = [\"h3\"]\nvip {\naddress = \"192.0.2.100/25\"\n}\n}")},
+			[]Want{{25, 15, `Duplicate VIP "192.0.2.100"`, "19,15"}}},
 
 		// clusters
 		{"bad-cluster-name", []Edit{Relabel(cluster, "1st")}, []Want{{19, 9, `Invalid name "1st"`, ""}}},
@@ -165,6 +200,9 @@ func Cases() []Case {
 		{"same-patroni-port-two-clusters", []Edit{Append("", secondCluster("d", "5002", "8008"))}, []Want{{34, 18, `Port 8008 used twice on host group "g"`, "22,18"}}},
 		{"patroni-port-equals-other-port", []Edit{Append("", secondCluster("d", "5002", "5001"))}, []Want{{34, 18, `Port 5001 used twice on host group "g"`, "21,18"}}},
 		{"port-equals-default-stats-port", []Edit{Append("", secondCluster("d", "6001", "8009"))}, []Want{{33, 18, `Port 6001 used twice on host group "g"`, "21,18"}}},
+
+		{"bad-failover-settings", []Edit{Insert(backup, "patroni {\nttl = 10\nloop_wait = 4\nretry_timeout = 4\n}\nhaproxy {\ncheck_interval_ms = 10\nrise = 0\n}")},
+			[]Want{{25, 21, "Invalid ttl 10", ""}, {30, 25, "Invalid check_interval_ms 10", ""}, {31, 25, "Invalid rise 0", ""}}},
 
 		// backups
 		{"bad-schedule", []Edit{Set(schedule, `"every night"`)}, []Want{{25, 16, `Invalid schedule "every night"`, ""}}},
@@ -195,5 +233,12 @@ func Cases() []Case {
 			[]Want{{28, 18, `Invalid bucket ""`, ""}}},
 		{"s3-secret-in-file", []Edit{Delete(repoPath), Set(repo+".type", `"s3"`), Set(repo+".bucket", `"b"`), Set(repo+".endpoint", `"s3.example.com"`), Set(repo+".region", `"r"`), Set(repo+".secret_key", `"hunter2"`)},
 			[]Want{{31, 7, "Unsupported argument", ""}}},
+
+		// more than one error, and none that parses
+		{"many-errors", []Edit{Set("pacemaker.no_quorum_policy", `"panic"`), Set(h2+".address", `"192.0.2.1"`),
+			Set("host_group.g.hosts", `["h1", "h2", "h7"]`), Set(cluster+".host_group", `"nope"`), Set(cluster+".port", "8600")},
+			[]Want{{6, 22, `Invalid no_quorum_policy "panic"`, ""}, {12, 13, `Duplicate address "192.0.2.1"`, "9,13"},
+				{15, 24, `Unknown host "h7"`, ""}, {21, 18, `Unknown host_group "nope"`, ""}, {22, 18, "Invalid port 8600", ""}}},
+		{"syntax-error", []Edit{Unclose(h1)}, []Want{{7, 11, "Unclosed configuration block", ""}}},
 	}
 }

@@ -69,6 +69,10 @@ func Append(place, text string) Edit { return Edit{"append", place, text} }
 // Relabel gives the block at place another label: Relabel("host.h2", "-h2").
 func Relabel(place, label string) Edit { return Edit{"relabel", place, label} }
 
+// Unclose replaces the closing brace of the block at place by an empty line, which
+// leaves the file unparsable; it must be the last edit.
+func Unclose(place string) Edit { return Edit{"unclose", place, ""} }
+
 func (e Edit) String() string {
 	if e.text == "" {
 		return fmt.Sprintf("%s %s", e.op, e.place)
@@ -94,17 +98,24 @@ type Case struct {
 	Want  []Want
 }
 
-// Source is the case's topology: Base with the edits applied in order, formatted as
-// `hclwrite.Format` does (attributes aligned, blocks indented).
+// Source is the case's topology: Base with the edits applied in order, each result formatted
+// as `hclwrite.Format` does (attributes aligned, blocks indented).
 func (c Case) Source() ([]byte, error) {
-	lines := strings.Split(strings.TrimSuffix(Base, "\n"), "\n")
-	for _, e := range c.Edits {
-		var err error
-		if lines, err = e.apply(lines); err != nil {
+	src := []byte(Base)
+	for i, e := range c.Edits {
+		if e.op == "unclose" && i != len(c.Edits)-1 {
+			return nil, fmt.Errorf("case %s: %s is not the last edit", c.Name, e)
+		}
+		lines, err := e.apply(strings.Split(strings.TrimSuffix(string(src), "\n"), "\n"))
+		if err != nil {
 			return nil, fmt.Errorf("case %s: %s: %w", c.Name, e, err)
 		}
+		src = []byte(strings.Join(lines, "\n") + "\n")
+		if e.op != "unclose" { // formatting an unclosed block would indent the rest of the file
+			src = hclwrite.Format(src)
+		}
 	}
-	return hclwrite.Format([]byte(strings.Join(lines, "\n") + "\n")), nil
+	return src, nil
 }
 
 // Write writes the case's topology to dir/<name>.hcl and returns that path.
@@ -130,7 +141,8 @@ type item struct {
 }
 
 // outline reads the items of lines as written by Base and the edits: one attribute or block
-// header per line, a block closed by a line of its own "}".
+// header per line, a block (or an attribute's object value opened by "= {") closed by a line
+// of its own "}".
 func outline(lines []string) (*item, error) {
 	root := &item{block: true, start: -1, end: len(lines)}
 	stack := []*item{root}
@@ -147,8 +159,13 @@ func outline(lines []string) (*item, error) {
 			stack = stack[:len(stack)-1]
 		case strings.HasSuffix(l, "{"):
 			head := strings.TrimSpace(strings.TrimSuffix(l, "{"))
-			name, label, _ := strings.Cut(head, " ")
-			b := &item{name: name, label: strings.Trim(label, `"`), block: true, start: i}
+			var b *item
+			if name, _, ok := strings.Cut(head, "="); ok { // an attribute whose object spans lines
+				b = &item{name: strings.TrimSpace(name), start: i}
+			} else {
+				name, label, _ := strings.Cut(head, " ")
+				b = &item{name: name, label: strings.Trim(label, `"`), block: true, start: i}
+			}
 			top.children = append(top.children, b)
 			stack = append(stack, b)
 		default:
@@ -227,7 +244,7 @@ func (e Edit) apply(lines []string) ([]string, error) {
 				return nil, fmt.Errorf("%q is a block", e.place)
 			}
 			name, _, _ := strings.Cut(lines[it.start], "=")
-			return splice(lines, it.start, 1, name+"= "+e.text), nil
+			return splice(lines, it.start, it.end-it.start+1, name+"= "+e.text), nil
 		}
 		at := it.start + 1 // after the block's last attribute, else first in the block
 		for _, c := range it.children {
@@ -256,6 +273,11 @@ func (e Edit) apply(lines []string) ([]string, error) {
 			return nil, fmt.Errorf("%q is not a labelled block", e.place)
 		}
 		return splice(lines, it.start, 1, fmt.Sprintf("%s %q {", it.name, e.text)), nil
+	case "unclose":
+		if !it.block || it == root {
+			return nil, fmt.Errorf("%q is not a block", e.place)
+		}
+		return splice(lines, it.end, 1, ""), nil
 	}
 	return nil, fmt.Errorf("unknown edit %q", e.op)
 }

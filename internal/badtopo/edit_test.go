@@ -25,6 +25,9 @@ func TestEdits(t *testing.T) {
 		{"append to a block", []Edit{Append("cluster.c.backup.repo", "type = \"posix\"")},
 			"      path = \"/var/lib/pgbackrest\"\n", "      path = \"/var/lib/pgbackrest\"\n      type = \"posix\"\n"},
 		{"relabel", []Edit{Relabel("host.h1", "-h1")}, `host "h1" {`, `host "-h1" {`},
+		{"unclose, not formatted", []Edit{Unclose("host.h1")}, "  address = \"192.0.2.1\"\n}\n", "  address = \"192.0.2.1\"\n\n"},
+		{"set an object value of many lines, then again", []Edit{Set("host_group.g.hosts", "{\na = 1\n}"), Set("host_group.g.hosts", `["h2"]`)},
+			`hosts = ["h1", "h2"]`, `hosts = ["h2"]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(Base, tc.old) {
@@ -50,10 +53,14 @@ func TestEditErrors(t *testing.T) {
 		Insert("", "x = 1"),
 		Append("corosync.cluster_name", "x = 1"),
 		Relabel("corosync", "x"),
+		Unclose("corosync.cluster_name"),
 	} {
 		if _, err := (Case{Name: "c", Edits: []Edit{e}}).Source(); err == nil {
 			t.Errorf("%s: no error", e)
 		}
+	}
+	if _, err := (Case{Name: "c", Edits: []Edit{Unclose("corosync"), Delete("pacemaker")}}).Source(); err == nil {
+		t.Errorf("an edit after Unclose: no error")
 	}
 }
 
