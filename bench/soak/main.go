@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/lab"
 	"github.com/vipctl/vipctl/vip"
@@ -496,9 +497,37 @@ func (s *soak) undo(ctx context.Context, p plan, target string) error {
 		}
 		return s.daemon(ctx, target, "pacemakerd")
 	case "starve":
-		return s.inHost(ctx, target, "sh", "-c", "kill -CONT -1")
+		if err := s.inHost(ctx, target, "sh", "-c", "kill -CONT -1"); err != nil {
+			return err
+		}
+		return s.contParents(target)
 	}
 	return fmt.Errorf("unknown fault kind %q", p.kind)
+}
+
+// contParents continues the stopped parents, outside the host, of the host's processes: the
+// nsenter through which the lab started a process in the host (its listener, a daemon the soak
+// started again) stops itself when its child stops, and stays stopped after the child is
+// continued. A stopped nsenter never reaps its child, and a later power-off of the host then
+// waits for ever for that zombie (seed 7499006977529125584, drill 11 of -seed 20261207: the
+// power-off of a host starved in drill 7).
+func (s *soak) contParents(host string) error {
+	h, err := s.l.Host(host)
+	if err != nil {
+		return err
+	}
+	for _, pid := range h.Pids() {
+		p, ok := procscan.Read(pid)
+		if !ok {
+			continue
+		}
+		if pp, ok := procscan.Read(p.PPid); ok && pp.State == 'T' {
+			if err := syscall.Kill(pp.Pid, syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return fmt.Errorf("%s: continue %s (%d), the parent of %s: %w", host, pp.Comm, pp.Pid, p.Comm, err)
+			}
+		}
+	}
+	return nil
 }
 
 // daemon starts corosync or pacemakerd in the foreground inside the host, in the background
