@@ -1038,6 +1038,17 @@ func TestCIBRefusalFails(t *testing.T) {
 	}
 }
 
+// TestCIBUnknownNodeSaysHowToRemove: a live CIB naming a host the topology lacks is refused at
+// the cib step, and the error says how a removed host leaves Pacemaker.
+func TestCIBUnknownNodeSaysHowToRemove(t *testing.T) {
+	f := newFixture(t)
+	f.cib.err = fmt.Errorf("%w: \"h9\" (id 9)", cib.ErrUnknownNode)
+	r, err := f.run(f.options())
+	if !errors.Is(err, cib.ErrUnknownNode) || r.Failed != "cib" || !strings.Contains(err.Error(), "crm_node --force --remove NAME") {
+		t.Fatalf("err = %v, failed %q", err, r.Failed)
+	}
+}
+
 // fakeRegistrar is a Nomad that plans a job as unchanged once the same job was registered.
 type fakeRegistrar struct {
 	jobs       []string          // registered, in order

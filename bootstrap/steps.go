@@ -479,7 +479,7 @@ func (p *Plan) decideCIB(o *hostState) action {
 		return action{todo: "apply the rendered CIB once the cluster is up", do: p.applyCIB}
 	}
 	if o.cibErr != nil {
-		return refuse(o.cibErr)
+		return refuse(removedNodeHint(o.cibErr))
 	}
 	if o.cib.Unchanged() {
 		return action{}
@@ -490,7 +490,7 @@ func (p *Plan) decideCIB(o *hostState) action {
 func (p *Plan) applyCIB(ctx context.Context) (string, error) {
 	res, err := p.opts.cib.Apply(ctx, p.topo, p.cibDoc, cib.ApplyOptions{})
 	if err != nil {
-		return "", err
+		return "", removedNodeHint(err)
 	}
 	if res.Unchanged() {
 		return "", nothingDone(fmt.Sprintf("another host applied it meanwhile (CIB %s)", res.Before))
@@ -513,6 +513,17 @@ func (p *Plan) decideVIP(o *hostState) action {
 		}
 		return fmt.Sprintf("started after %s", took), nil
 	}}
+}
+
+// removedNodeHint says, to a refusal of a CIB that still names a node the topology lacks,
+// how a host taken out of the topology leaves Pacemaker (docs/bootstrap.md, removing a host).
+func removedNodeHint(err error) error {
+	if !errors.Is(err, cib.ErrUnknownNode) {
+		return err
+	}
+	return fmt.Errorf("%w; if that host was taken out of the topology: once it is stopped and every member runs the "+
+		"corosync.conf without it (bootstrap writes and reloads it before this step), forget it with crm_node --force --remove NAME "+
+		"and run bootstrap again", err)
 }
 
 func countChanges(n int) string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"net/netip"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vipctl/vipctl/bootstrap"
+	"github.com/vipctl/vipctl/internal/wait"
 )
 
 // labHost is one host block of a membership test's topology.
@@ -153,6 +155,36 @@ func pidIn(t *testing.T, ctx context.Context, l *Lab, host, daemon string) strin
 	return strings.TrimSpace(out.String())
 }
 
+// cibNodes lists the unames of the live CIB's nodes section and of its status section's
+// node_state entries, read inside a host.
+func cibNodes(t *testing.T, ctx context.Context, l *Lab, host string) (nodes, states []string) {
+	t.Helper()
+	var out bytes.Buffer
+	if code, err := l.Exec(ctx, host, []string{"cibadmin", "--query"}, nil, &out, os.Stderr); err != nil || code != 0 {
+		t.Fatalf("cibadmin --query in %s: exit %d, %v", host, code, err)
+	}
+	var doc struct {
+		Nodes []struct {
+			Uname string `xml:"uname,attr"`
+		} `xml:"configuration>nodes>node"`
+		States []struct {
+			Uname string `xml:"uname,attr"`
+		} `xml:"status>node_state"`
+	}
+	if err := xml.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range doc.Nodes {
+		nodes = append(nodes, n.Uname)
+	}
+	for _, n := range doc.States {
+		states = append(states, n.Uname)
+	}
+	slices.Sort(nodes)
+	slices.Sort(states)
+	return nodes, states
+}
+
 // checkMembers checks, inside every host of want, that crm_mon lists exactly want, all online
 // with quorum, that Corosync counts len(want) expected and total votes, and that the live CIB
 // is valid (crm_verify -L).
@@ -192,6 +224,10 @@ func checkMembers(t *testing.T, ctx context.Context, l *Lab, want []string) {
 // VIP every 20 ms. Adding a fourth host: the members write the new corosync.conf and reload it
 // (corosync-cfgtool -R: their Corosync keeps its pid), the new host joins, all four are online
 // with 4 expected votes, the CIB is valid, and the VIP neither moved nor missed one attempt.
+// Removing the holder: drained first (the VIP moves), its daemons stopped, the others'
+// corosync.conf without it and reloaded, crm_node --force --remove: it is gone from crm_mon and
+// from the CIB's nodes and status sections, the three left are quorate with 3 expected votes,
+// and the client missed no attempt after the drain.
 func TestMembershipFreshLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -293,5 +329,98 @@ func TestMembershipFreshLab(t *testing.T) {
 			t.Errorf("the client saw answers from %v and an outage of %v; want %s alone, no outage: %+v", got, out, was, changes)
 		}
 		t.Logf("added lab-4 in %.1f s; the client's outage: %v (VIP on %s throughout)", time.Since(started).Seconds(), out, was)
+	})
+
+	t.Run("remove a host", func(t *testing.T) {
+		victim := holder()
+		var kept []labHost
+		for _, h := range l.Topology().Hosts {
+			if h.Name != victim {
+				kept = append(kept, labHost{h.Name, h.Address.String(), h.NodeID})
+			}
+		}
+		probe := startProbe(t, ctx, l, vipctl, vipAddr)
+		started := time.Now()
+		// 1. Its VIP moves away first.
+		if code, _, _ := vipctlIn(t, ctx, l, vipctl, victim, "host", "drain", victim); code != 0 {
+			t.Fatalf("host drain %s: exit %d", victim, code)
+		}
+		drained := time.Now()
+		to := holder()
+		if to == victim {
+			t.Fatalf("%s still holds the VIP after the drain", victim)
+		}
+		// 2. Its cluster daemons stop.
+		var out bytes.Buffer
+		if code, err := l.Exec(ctx, victim, []string{"systemctl", "stop", "pacemaker", "corosync"}, nil, &out, &out); err != nil || code != 0 {
+			t.Fatalf("systemctl stop pacemaker corosync in %s: exit %d, %v\n%s", victim, code, err, out.String())
+		}
+		// 3. The topology without it on the others (here the machine goes too), bootstrap on
+		// each: the new corosync.conf, reloaded; the cib step refuses while Pacemaker still
+		// knows the host.
+		topoFile := labTopology(t, filepath.Join(dir, "without-"+victim+".hcl"), kept)
+		if err := l.RemoveHost(ctx, topoFile, victim); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range members() {
+			code, r, _ := b.on(h, "-f", l.State().Topology)
+			if code != 1 || r == nil || r.Failed != "cib" {
+				t.Fatalf("%s: bootstrap exit %d, report %+v; want exit 1 at cib (the CIB still names %s)", h, code, r, victim)
+			}
+			for _, s := range r.Steps {
+				switch {
+				case s.Step == "corosync" && (s.Status != bootstrap.StatusChanged || !strings.Contains(s.Detail, "corosync-cfgtool -R")):
+					t.Errorf("%s: corosync step %s (%s), want a reload", h, s.Status, s.Detail)
+				case s.Step == "cib" && !strings.Contains(s.Detail, "crm_node --force --remove"):
+					t.Errorf("%s: the cib step's refusal does not say how to remove the host: %s", h, s.Detail)
+				}
+			}
+		}
+		// 4. Pacemaker forgets it; bootstrap again applies the group without it.
+		out.Reset()
+		if code, err := l.Exec(ctx, to, []string{"crm_node", "--force", "--remove", victim}, nil, &out, &out); err != nil || code != 0 {
+			t.Fatalf("crm_node --force --remove %s in %s: exit %d, %v\n%s", victim, to, code, err, out.String())
+		}
+		wroteCIB := 0
+		for _, h := range members() {
+			_, r, err := b.on(h, "-f", l.State().Topology)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if statusOf(r, "cib") == bootstrap.StatusChanged {
+				wroteCIB++
+			}
+		}
+		if wroteCIB != 1 {
+			t.Errorf("%d members applied the CIB without %s, want 1", wroteCIB, victim)
+		}
+		left := members()
+		err := wait.Until(ctx, 500*time.Millisecond, func() (bool, error) {
+			for _, h := range left {
+				nodes, states := cibNodes(t, ctx, l, h)
+				if slices.Contains(nodes, victim) || slices.Contains(states, victim) {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			nodes, states := cibNodes(t, ctx, l, to)
+			t.Errorf("the CIB still names %s: nodes %v, node_state %v", victim, nodes, states)
+		}
+		checkMembers(t, ctx, l, left)
+		if err := l.Settle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		changes := probe.stop(t)
+		if now := holder(); now != to {
+			t.Errorf("the VIP moved on from %s to %s after the drain", to, now)
+		}
+		after := outage(changes, drained)
+		if after > 0 {
+			t.Errorf("after the drain the client saw an outage of %v: %+v", after, changes)
+		}
+		t.Logf("removed %s in %.1f s; the drain moved the VIP to %s (client outage %v), then no outage",
+			victim, time.Since(started).Seconds(), to, outage(changes, started))
 	})
 }
