@@ -256,13 +256,9 @@ func (h *Host) Running() map[string]bool {
 	return m
 }
 
-// Check reports whether the host is up as it should be: its supervisor alive and corosync
-// and pacemakerd running; on a Fresh host, those its systemctl started and did not stop. A dead
-// daemon matches ErrDaemonDead and is named.
-func (h *Host) Check() error {
-	if !h.Alive() {
-		return fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
-	}
+// Dead returns those of Daemons that should run in the host and do not: on a Fresh host,
+// those its systemctl started and did not stop.
+func (h *Host) Dead() []string {
 	running := h.Running()
 	var dead []string
 	for i, d := range Daemons {
@@ -273,8 +269,46 @@ func (h *Host) Check() error {
 			dead = append(dead, d)
 		}
 	}
-	if len(dead) > 0 {
+	return dead
+}
+
+// Check reports whether the host is up as it should be: its supervisor alive and none of
+// Daemons dead (see Dead). A dead daemon matches ErrDaemonDead and is named.
+func (h *Host) Check() error {
+	if !h.Alive() {
+		return fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
+	}
+	if dead := h.Dead(); len(dead) > 0 {
 		return fmt.Errorf("%w: %s: %s not running", ErrDaemonDead, h.cfg.Name, strings.Join(dead, " and "))
+	}
+	return nil
+}
+
+// Revive starts again the dead daemons of a running host (see Dead), corosync before
+// pacemakerd, and waits until they run or ctx ends. A Fresh host's are started by its
+// systemctl, as an operator would; otherwise the supervisor restarts its own (on SIGUSR1).
+func (h *Host) Revive(ctx context.Context) error {
+	if !h.Alive() {
+		return fmt.Errorf("%w: %s", ErrNotRunning, h.cfg.Name)
+	}
+	dead := h.Dead()
+	if len(dead) == 0 {
+		return nil
+	}
+	if h.cfg.Fresh {
+		units := make([]string, 0, len(dead))
+		for _, d := range dead {
+			units = append(units, unitOf[slices.Index(Daemons, d)])
+		}
+		if out, err := h.Command(ctx, "systemctl", append([]string{"start"}, units...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("pcmkhost: %s: systemctl start %s: %w: %s", h.cfg.Name, strings.Join(units, " "), err, strings.TrimSpace(string(out)))
+		}
+	} else if err := syscall.Kill(h.pid, syscall.SIGUSR1); err != nil {
+		return fmt.Errorf("pcmkhost: %s: signal the supervisor: %w", h.cfg.Name, err)
+	}
+	err := wait.Until(ctx, 100*time.Millisecond, func() (bool, error) { return len(h.Dead()) == 0, nil })
+	if err != nil {
+		return fmt.Errorf("pcmkhost: %s: starting %s again: %w%s", h.cfg.Name, strings.Join(dead, " and "), err, logTail(h.cfg.StateDir))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,56 @@ func TestSoloHost(t *testing.T) {
 	if _, err := Attach(cfg, h.Pid()); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("Attach after Stop: %v, want ErrNotRunning", err)
 	}
+}
+
+// TestReviveDeadDaemons kills pacemakerd, then corosync, of a running host: each is named by
+// Dead and Check, and Revive starts it again until the one-node cluster is online once more.
+func TestReviveDeadDaemons(t *testing.T) {
+	cfg := soloConfig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	h, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Kill(context.Background()) })
+	if err := h.WaitOnline(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Revive(ctx); err != nil {
+		t.Errorf("Revive with nothing dead: %v", err)
+	}
+	for _, daemon := range Daemons {
+		t.Run(daemon, func(t *testing.T) {
+			if out, err := h.Command(ctx, "pkill", "-KILL", "-x", daemon).CombinedOutput(); err != nil {
+				t.Fatalf("kill %s: %v: %s", daemon, err, out)
+			}
+			err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) { return slices.Contains(h.Dead(), daemon), nil })
+			if err != nil {
+				t.Fatalf("a killed %s is not noticed: Dead = %v", daemon, h.Dead())
+			}
+			if err := h.Check(); !errors.Is(err, ErrDaemonDead) || !strings.Contains(err.Error(), daemon) {
+				t.Errorf("Check = %v; want ErrDaemonDead naming %s", err, daemon)
+			}
+			if !h.Alive() {
+				t.Fatal("the supervisor died with the daemon")
+			}
+			if err := h.Revive(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if dead := h.Dead(); len(dead) != 0 {
+				t.Errorf("after Revive, dead: %v", dead)
+			}
+			if err := h.WaitOnline(ctx, 1); err != nil {
+				t.Errorf("after Revive: %v", err)
+			}
+		})
+	}
+	pids := h.Pids()
+	if err := h.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, pids)
 }
 
 // TestKill powers a host off while it starts up: every process is gone at once.
@@ -292,6 +343,19 @@ func TestFreshHost(t *testing.T) {
 	}
 	if err := h.Check(); err != nil {
 		t.Errorf("Check after the restart: %v", err)
+	}
+	// Revive starts a dead daemon of a fresh host through its systemctl.
+	if _, code := in(nil, "sh", "-c", "kill -KILL $(cat /run/lab-services/pacemaker.pid)"); code != 0 {
+		t.Fatal("kill pacemakerd")
+	}
+	if err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) { return len(h.Dead()) > 0, nil }); err != nil {
+		t.Errorf("a killed pacemakerd is not noticed: Dead = %v", h.Dead())
+	}
+	if err := h.Revive(ctx); err != nil {
+		t.Errorf("Revive: %v", err)
+	}
+	if out, code := in(nil, "systemctl", "is-active", "pacemaker"); code != 0 {
+		t.Errorf("after Revive, systemctl is-active pacemaker: %q exit %d", out, code)
 	}
 	if out, code := in(nil, "systemctl", "enable", "corosync"); code == 0 {
 		t.Errorf("systemctl enable answered %q, exit 0: the lab does not do it", out)

@@ -101,20 +101,44 @@ if [ "$mode" = fresh ]; then
 	done
 fi
 
-corosync -f &
-corosync=$!
+# alive PID COMM: the process PID runs COMM and is not a zombie.
+alive() {
+	[ -n "$1" ] && [ "$(cat /proc/"$1"/comm 2>/dev/null)" = "$2" ] || return 1
+	st=$(sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | cut -c1)
+	case $st in "" | Z | X) return 1 ;; esac
+}
 
-# pacemakerd gives up when Corosync does not answer yet: wait (bounded) for its IPC.
-tries=0
-until corosync-cfgtool -s >/dev/null 2>&1; do
-	tries=$((tries + 1))
-	if [ "$tries" -gt 300 ] || ! kill -0 "$corosync" 2>/dev/null; then
-		echo "pcmkhost: corosync did not come up" >&2
-		exit 1
+start_corosync() {
+	corosync -f &
+	corosync=$!
+	# pacemakerd gives up when Corosync does not answer yet: wait (bounded) for its IPC.
+	tries=0
+	until corosync-cfgtool -s >/dev/null 2>&1; do
+		tries=$((tries + 1))
+		if [ "$tries" -gt 300 ] || ! alive "$corosync" corosync; then
+			echo "pcmkhost: corosync did not come up" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# revive (on USR1, from vipctl lab heal) starts again whichever of corosync and pacemakerd is
+# dead, corosync first, as an operator's systemctl start pacemaker would. A pacemakerd started
+# again finds the subdaemons that outlived the old one and keeps them.
+revive() {
+	if ! alive "$corosync" corosync; then
+		echo "pcmkhost: $name: corosync is dead: starting it again" >&2
+		start_corosync || return 0
 	fi
-	sleep 0.1
-done
+	if ! alive "$pacemakerd" pacemakerd; then
+		echo "pcmkhost: $name: pacemakerd is dead: starting it again" >&2
+		pacemakerd -f &
+		pacemakerd=$!
+	fi
+}
 
+start_corosync || exit 1
 pacemakerd -f &
 pacemakerd=$!
 # Check tells the daemons by name: say "started" once pacemakerd has replaced the shell that
@@ -129,8 +153,9 @@ while [ "$(cat "/proc/$pacemakerd/comm" 2>/dev/null)" != pacemakerd ]; do
 	sleep 0.05
 done
 : >started
-# A machine stays up when its cluster daemons die: so does the host (Check names the dead one;
-# they can be started again inside it). As pid 1, reap until TERM.
+trap revive USR1
+# A machine stays up when its cluster daemons die: so does the host (Dead names the dead one;
+# Revive, or a command inside the host, starts it again). As pid 1, reap until TERM.
 while :; do
 	sleep 1 &
 	wait $! || true
