@@ -709,7 +709,8 @@ func (l *Lab) join(ctx context.Context) error {
 }
 
 // Heal undoes every failure: the switch whole again, links up, powered-off hosts started
-// again (with the CIB they had on disk). It returns once every host sees the whole cluster.
+// again (with the CIB they had on disk), a dead corosync or pacemakerd started again (see
+// pcmkhost.Host.Revive). It returns once every host sees the whole cluster.
 func (l *Lab) Heal(ctx context.Context) error {
 	if err := l.join(ctx); err != nil {
 		return err
@@ -737,6 +738,13 @@ func (l *Lab) Heal(ctx context.Context) error {
 			if l.state.Stack {
 				if err := l.startHostStack(ctx, hs); err != nil {
 					return err
+				}
+			}
+		}
+		if !hs.PowerOff {
+			if h, err := l.host(hs); err == nil {
+				if err := h.Revive(ctx); err != nil {
+					return fmt.Errorf("lab: heal: %w", err)
 				}
 			}
 		}

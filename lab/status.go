@@ -22,7 +22,8 @@ type HostReport struct {
 	Running   bool         `json:"running"`   // its supervisor is alive
 	Processes int          `json:"processes"` // processes in the host
 	PowerOff  bool         `json:"power_off,omitempty"`
-	LinkUp    bool         `json:"link_up"` // its interface has carrier
+	LinkUp    bool         `json:"link_up"`        // its interface has carrier
+	Dead      []string     `json:"dead,omitempty"` // cluster daemons that should run and do not (lab heal starts them)
 	Cluster   *pcmk.Status `json:"cluster,omitempty"`
 	Error     string       `json:"error,omitempty"` // why Cluster is missing
 }
@@ -46,6 +47,7 @@ func (l *Lab) Status(ctx context.Context) (Report, error) {
 		if h, err := l.host(hs); err == nil {
 			hr.Running = true
 			hr.Processes = len(h.Pids())
+			hr.Dead = h.Dead()
 			st, err := h.Status(ctx)
 			if err != nil {
 				hr.Error = err.Error()

@@ -7,7 +7,7 @@ import (
 )
 
 // WriteText writes a lab report for a person: one line per host (address, processes, link,
-// the cluster as that host sees it), the partition if any, and who holds each VIP.
+// a dead corosync or pacemakerd, the cluster as that host sees it), the partition if any, and who holds each VIP.
 func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "%-12s %-18s %-9s %-5s %s\n", "HOST", "ADDRESS", "PROCS", "LINK", "CLUSTER (as this host sees it)")
 	for _, h := range r.Hosts {
@@ -29,6 +29,9 @@ func WriteText(w io.Writer, r Report) error {
 				q = "quorate"
 			}
 			view = fmt.Sprintf("%s, DC %s, online %s", q, orNone(h.Cluster.DC), strings.Join(h.Cluster.Online, ","))
+		}
+		if len(h.Dead) > 0 {
+			view = strings.Join(h.Dead, " and ") + " dead (lab heal starts it); " + view
 		}
 		fmt.Fprintf(w, "%-12s %-18s %-9s %-5s %s\n", h.Name, h.Address, procs, link, view)
 	}

@@ -73,21 +73,28 @@ func soloConfig(t *testing.T) Config {
 	return Config{Name: "solo", NetNS: netns(t), StateDir: run + "/solo", CorosyncConf: conf, Authkey: key, Share: []string{run}}
 }
 
+// startOnline starts the one-node host of cfg, killed when the test ends, and waits until it
+// is online.
+func startOnline(t *testing.T, ctx context.Context, cfg Config) *Host {
+	t.Helper()
+	h, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Kill(context.Background()) })
+	if err := h.WaitOnline(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // TestSoloHost starts a one-node cluster on 127.0.0.1 in a fresh network namespace, waits
 // until it is Online, runs commands inside it, and stops it leaving no process behind.
 func TestSoloHost(t *testing.T) {
 	cfg := soloConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	h, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Kill(context.Background()) })
-
-	if err := h.WaitOnline(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	h := startOnline(t, ctx, cfg)
 	st, err := h.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -148,17 +155,9 @@ func TestSoloHost(t *testing.T) {
 // TestReviveDeadDaemons kills pacemakerd, then corosync, of a running host: each is named by
 // Dead and Check, and Revive starts it again until the one-node cluster is online once more.
 func TestReviveDeadDaemons(t *testing.T) {
-	cfg := soloConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	h, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Kill(context.Background()) })
-	if err := h.WaitOnline(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	h := startOnline(t, ctx, soloConfig(t))
 	if err := h.Revive(ctx); err != nil {
 		t.Errorf("Revive with nothing dead: %v", err)
 	}
