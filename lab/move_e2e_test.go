@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -138,6 +139,41 @@ func TestMoveAndDrainInLab(t *testing.T) {
 		}
 		if s := score(t, ctx, l, to, rsc, to); s != "INFINITY" {
 			t.Errorf("score of %s on %s while moved: %s, want INFINITY", rsc, to, s)
+		}
+	})
+
+	t.Run("move to where it runs replaces the earlier constraint", func(t *testing.T) {
+		d.t = t
+		holder := d.holder(ctx) // moved here with --lifetime 10m by the subtest before
+		for _, c := range []struct {
+			args     []string
+			lifetime bool
+		}{
+			{nil, false},                         // the 10m constraint gives way to one without lifetime
+			{[]string{"--lifetime", "5m"}, true}, // and that one to a fresh 5m one
+		} {
+			args := append([]string{"vip", "move", g.Name, "--to", holder, "-o", "json"}, c.args...)
+			code, out, _ := vipctlIn(t, ctx, l, vipctl, holder, args...)
+			if code != 0 {
+				t.Fatalf("vip move %v: exit %d", c.args, code)
+			}
+			var res struct {
+				moveJSON
+				Already bool `json:"already_there"`
+			}
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("vip move -o json: %v\n%s", err, out)
+			}
+			if !res.Already || res.To != holder || res.Constraint != "cli-prefer-"+rsc {
+				t.Errorf("vip move %v said %+v, want already there on %s with cli-prefer-%s", c.args, res, holder, rsc)
+			}
+			want := map[string]bool{"cli-prefer-" + rsc: c.lifetime}
+			if got := moveConstraintsIn(t, ctx, l, holder); !maps.Equal(got, want) {
+				t.Errorf("vip move %v: move constraints %v, want %v (name: has a lifetime rule)", c.args, got, want)
+			}
+			if got := d.holder(ctx); got != holder {
+				t.Errorf("vip move %v: the VIP is on %s, want it still on %s", c.args, got, holder)
+			}
 		}
 	})
 

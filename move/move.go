@@ -113,7 +113,7 @@ type MoveResult struct {
 	Constraint string     `json:"constraint"`        // the constraint Pacemaker created (cli-prefer-… or cli-ban-…)
 	Lifetime   Duration   `json:"lifetime_ms"`       // 0: until vip unmove
 	Expires    *time.Time `json:"expires,omitempty"` // when Pacemaker drops the constraint
-	Already    bool       `json:"already_there"`     // the VIP already ran only on the target: nothing done
+	Already    bool       `json:"already_there"`     // the VIP already ran only on the target: it stays, with the new constraint
 }
 
 // UnmoveResult is the outcome of Unmove.
@@ -259,7 +259,8 @@ func (o *op) waitRuns(ctx context.Context, g topology.HostGroup, ok func(string)
 
 // Move moves the VIP of group to host to (or, with to == "", away from where it runs) with a
 // Pacemaker constraint that lasts lifetime (0: until Unmove) and waits until the address answers
-// on the new holder. A move replaces the group's earlier move constraints.
+// on the new holder. A move replaces the group's earlier move constraints, also when the VIP
+// already runs on to: the result is always the VIP on to with exactly the new constraint.
 func Move(ctx context.Context, t *topology.Topology, group, to string, lifetime time.Duration, opts Options) (MoveResult, error) {
 	o := newOp(t, opts)
 	g, err := o.group(group)
@@ -289,11 +290,16 @@ func Move(ctx context.Context, t *topology.Topology, group, to string, lifetime 
 		if ok, why := eligible(r, to); !ok {
 			return res, fmt.Errorf("cannot move %s to %s: %s is %s", rsc, to, to, why)
 		}
-		if len(res.From) == 1 && res.From[0] == to {
-			res.Already, res.To = true, to
-			return res, nil
-		}
 		args = append(args, "--move", "--node", to)
+		if len(res.From) == 1 && res.From[0] == to {
+			// Without --force crm_resource refuses a move to where the resource already runs
+			// (Pacemaker 2.1.5: exit 108, "Requested item already exists"), and the clear
+			// before would leave no constraint at all. --force makes it set the preference
+			// anyway; it bans the old location only when that differs from the new one, so
+			// here it adds nothing else.
+			res.Already = true
+			args = append(args, "--force")
+		}
 		res.Constraint = "cli-prefer-" + rsc
 		accept = func(n string) bool { return n == to }
 	} else {

@@ -37,6 +37,7 @@ type fakeCluster struct {
 	offline map[string]bool
 	holder  string
 	prefer  string
+	life    string // the --lifetime of the prefer constraint ("" none)
 	bans    map[string]bool
 	calls   []string
 	lag     int // crm_mon answers that still show the old state after a change
@@ -97,9 +98,14 @@ func (f *fakeCluster) Run(_ context.Context, c pcmk.Cmd) ([]byte, error) {
 	case "crm_resource":
 		switch {
 		case slices.Contains(args, "--clear"):
-			f.prefer, f.bans = "", map[string]bool{}
+			f.prefer, f.life, f.bans = "", "", map[string]bool{}
 		case slices.Contains(args, "--move"):
-			f.prefer = arg("--node")
+			// As crm_resource: a move to where the resource already runs alone is refused
+			// unless --force (exit 108 in the lab).
+			if arg("--node") == f.holder && !slices.Contains(args, "--force") {
+				return nil, fmt.Errorf("%w: crm_resource: exit status 108: Error performing operation: Requested item already exists", ErrTool)
+			}
+			f.prefer, f.life = arg("--node"), arg("--lifetime")
 		case slices.Contains(args, "--ban"):
 			f.bans[arg("--node")] = true
 		}
@@ -199,14 +205,43 @@ func TestMoveAwayBansTheHolder(t *testing.T) {
 	}
 }
 
+// A move to where the VIP already runs still replaces an earlier move's constraint with one of
+// the asked lifetime: the command promises "on HOST, with this constraint", whatever was before.
 func TestMoveAlreadyThere(t *testing.T) {
-	f := newFake("c")
-	res, err := Move(context.Background(), loadTopo(t), "g", "c", 0, f.opts())
-	if err != nil || !res.Already || res.To != "c" {
-		t.Fatalf("res %+v, err %v", res, err)
-	}
-	if len(f.calls) != 1 {
-		t.Errorf("an already placed VIP got calls %q", f.calls)
+	for _, c := range []struct {
+		name     string
+		lifetime time.Duration
+		wantLife string
+	}{
+		{"without lifetime", 0, ""},
+		{"with lifetime", 30 * time.Minute, "PT1800S"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake("c")
+			f.prefer, f.life = "c", "PT600S" // an earlier vip move --to c --lifetime 10m
+			res, err := Move(context.Background(), loadTopo(t), "g", "c", c.lifetime, f.opts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Already || res.To != "c" || res.Answered != "arp" || res.Constraint != "cli-prefer-vip-g" || (res.Expires != nil) != (c.lifetime > 0) {
+				t.Errorf("result %+v", res)
+			}
+			move := "crm_resource --resource vip-g --move --node c --force"
+			if c.wantLife != "" {
+				move += " --lifetime " + c.wantLife
+			}
+			want := []string{
+				"crm_mon --output-as=xml --one-shot --inactive",
+				"crm_resource --resource vip-g --clear",
+				move,
+			}
+			if diff := cmp.Diff(want, f.calls[:min(3, len(f.calls))]); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			if f.prefer != "c" || f.life != c.wantLife || f.holder != "c" {
+				t.Errorf("after the move: on %s, constraint prefers %q with lifetime %q; want c, c, %q", f.holder, f.prefer, f.life, c.wantLife)
+			}
+		})
 	}
 }
 

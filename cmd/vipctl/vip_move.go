@@ -100,18 +100,17 @@ func vipMoveRun(ctx context.Context, opts *vipMoveOptions) error {
 		return writeJSON(opts.stdout, res)
 	}
 	var b strings.Builder
-	switch {
-	case res.Already:
-		fmt.Fprintf(&b, "group %s: VIP %s already runs on %s: nothing to do\n", res.Group, res.VIP, res.To)
-	default:
+	if res.Already {
+		fmt.Fprintf(&b, "group %s: VIP %s already runs on %s: stays there (answers: %s)\n", res.Group, res.VIP, res.To, res.Answered)
+	} else {
 		fmt.Fprintf(&b, "group %s: VIP %s moved %s -> %s in %.1f s (answers: %s)\n", res.Group, res.VIP,
 			orNone(strings.Join(res.From, ",")), res.To, time.Duration(res.Elapsed).Seconds(), res.Answered)
-		if res.Expires != nil {
-			fmt.Fprintf(&b, "constraint %s: Pacemaker removes it at %s (lifetime %v)\n", res.Constraint,
-				res.Expires.Format(time.RFC3339), time.Duration(res.Lifetime))
-		} else {
-			fmt.Fprintf(&b, "constraint %s: stays until `vipctl vip unmove %s`\n", res.Constraint, res.Group)
-		}
+	}
+	if res.Expires != nil {
+		fmt.Fprintf(&b, "constraint %s: Pacemaker removes it at %s (lifetime %v)\n", res.Constraint,
+			res.Expires.Format(time.RFC3339), time.Duration(res.Lifetime))
+	} else {
+		fmt.Fprintf(&b, "constraint %s: stays until `vipctl vip unmove %s`\n", res.Constraint, res.Group)
 	}
 	_, err = io.WriteString(opts.stdout, b.String())
 	return err

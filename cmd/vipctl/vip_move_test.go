@@ -129,6 +129,21 @@ func TestVipMoveText(t *testing.T) {
 	}
 }
 
+// A move to where the VIP runs says it stays there and what constraint it now has.
+func TestVipMoveAlreadyThereText(t *testing.T) {
+	s := &stubPacemaker{holder: "pg-01", standby: map[string]bool{}}
+	var stdout, stderr bytes.Buffer
+	opts := &vipMoveOptions{Group: "db-a", To: "pg-01", Lifetime: 10 * time.Minute, placement: placement{Timeout: time.Second, stdout: &stdout, stderr: &stderr, load: exampleTopology(t), move: s.options()}}
+	if err := vipMoveRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	first, rest, _ := strings.Cut(stdout.String(), "\n")
+	if first != "group db-a: VIP 10.20.0.100 already runs on pg-01: stays there (answers: arp)" ||
+		!strings.HasPrefix(rest, "constraint cli-prefer-vip-db-a: Pacemaker removes it at ") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+}
+
 func TestHostDrainJSON(t *testing.T) {
 	s := &stubPacemaker{holder: "pg-01", standby: map[string]bool{}}
 	var stdout, stderr bytes.Buffer
