@@ -10,6 +10,7 @@ declare -A need=(
   [cibadmin]=pacemaker-cli-utils
   [pacemakerd]=pacemaker
   [corosync]=corosync
+  [/usr/sbin/fence_ipmilan]=fence-agents
   [ocf-tester]=resource-agents
   [/usr/lib/ocf/resource.d/heartbeat/IPaddr2]=resource-agents
   [haproxy]=haproxy

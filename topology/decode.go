@@ -18,6 +18,8 @@ type parsed struct {
 	hosts    []*src
 	groups   []*src
 	clusters []*src
+
+	fenceMeta fenceMeta // the fence agents' metadata, where it was read (Options.FenceAgents)
 }
 
 // decode reads the file body into a Topology with every default applied.

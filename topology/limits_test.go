@@ -117,7 +117,7 @@ func TestLoadContextFIFO(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := LoadContext(ctx, fifo)
+		_, err := LoadContext(ctx, fifo, Options{})
 		errc <- err
 	}()
 	cancel()

@@ -14,15 +14,16 @@ import (
 // An unreadable file matches it too: naming a file that cannot be read is bad usage.
 var ErrInvalid = errors.New("invalid topology")
 
-// Load reads, defaults and validates the topology file at path.
+// Load reads, defaults and validates the topology file at path. Fence parameters are judged
+// secret by name alone (LoadContext with Options.FenceAgents reads the agents' metadata).
 func Load(path string) (*Topology, error) {
-	return LoadContext(context.Background(), path)
+	return LoadContext(context.Background(), path, Options{})
 }
 
-// LoadContext is Load that gives up when ctx is done: a path that never delivers (a FIFO
-// without a writer) ends with ctx's error, which does not match ErrInvalid. The read itself
-// then stays blocked in the background until the process ends or a writer comes.
-func LoadContext(ctx context.Context, path string) (*Topology, error) {
+// LoadContext is Load with opts that gives up when ctx is done: a path that never delivers (a
+// FIFO without a writer) ends with ctx's error, which does not match ErrInvalid. The read
+// itself then stays blocked in the background until the process ends or a writer comes.
+func LoadContext(ctx context.Context, path string, opts Options) (*Topology, error) {
 	type result struct {
 		src []byte
 		err error
@@ -37,7 +38,7 @@ func LoadContext(ctx context.Context, path string) (*Topology, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		return Parse(r.src, path)
+		return ParseContext(ctx, r.src, path, opts)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("read %s: %w", path, context.Cause(ctx))
 	}
@@ -59,8 +60,15 @@ func readLimited(path string) ([]byte, error) {
 
 // Parse defaults and validates the topology in src; filename names it in diagnostics.
 // Every error of the file is reported together in one *Error. A source over MaxFileSize or
-// nested deeper than MaxDepth is refused before HCL parses it.
+// nested deeper than MaxDepth is refused before HCL parses it. Fence parameters are judged
+// secret by name alone: Parse runs nothing.
 func Parse(src []byte, filename string) (*Topology, error) {
+	return ParseContext(context.Background(), src, filename, Options{})
+}
+
+// ParseContext is Parse with opts: with Options.FenceAgents it reads the metadata of the fence
+// agents the file names (under ctx; its end is the one error that does not match ErrInvalid).
+func ParseContext(ctx context.Context, src []byte, filename string, opts Options) (*Topology, error) {
 	if diags := checkLimits(src, filename); diags.HasErrors() {
 		return nil, newError(diags)
 	}
@@ -69,6 +77,12 @@ func Parse(src []byte, filename string) (*Topology, error) {
 		return nil, newError(diags)
 	}
 	p, diags := decode(file.Body, filename, src)
+	meta, warnings, err := readFenceMeta(ctx, opts.FenceAgents, p)
+	if err != nil {
+		return nil, err
+	}
+	p.fenceMeta = meta
+	p.t.Warnings = append(p.t.Warnings, warnings...)
 	diags = append(diags, validate(p)...)
 	if diags.HasErrors() {
 		return nil, newError(diags)

@@ -436,34 +436,31 @@ func (c *checker) fences() {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			if secretParam(k) {
-				c.errorf(s.keyAt("params", k), "Secret in params: "+k,
-					"%s: secrets never live in the topology (%s looks like one: %s); use password_script (or the agent's equivalent *_script parameter) instead.",
-					s.title(), k, secretPattern)
-			}
+			c.secretParam(s, f, k)
 		}
 	}
 }
 
-// secretPattern describes the fence parameter names taken as secrets (docs/topology.md).
-const secretPattern = "a name containing pass, secret, token, community or key (any case), unless it ends in _script, _file, _path or is a _user/_login name"
-
-// secretParam reports whether a fence parameter name carries a secret: passwords (password,
-// passwd, snmp_priv_passwd, …), secret keys, tokens, SNMP communities, private keys. Names of
-// scripts or files that hold the secret (password_script, identity_file) are not secrets.
-func secretParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, suffix := range []string{"_script", "_file", "_path", "_user", "_login", "_username"} {
-		if strings.HasSuffix(n, suffix) {
-			return false
-		}
+// secretParam refuses a fence parameter that carries a secret, at its key, with the agent's
+// parameter to give instead when its metadata names one.
+func (c *checker) secretParam(s *src, f Fence, k string) {
+	secret, listed, p, instead := c.p.fenceMeta.secret(f.Agent, k)
+	if !secret {
+		return
 	}
-	for _, part := range []string{"pass", "secret", "token", "community", "key"} {
-		if strings.Contains(n, part) {
-			return true
+	if listed {
+		hint := f.Agent + " has no script parameter for it: leave it out, or configure the device to take its credential another way (docs/topology.md#secrets)"
+		if instead != "" {
+			hint = fmt.Sprintf("give %s instead, a script that prints it", instead)
 		}
+		c.errorf(s.keyAt("params", k), "Secret in params: "+k,
+			"%s: secrets never live in the topology, and the metadata of %s describes %s as one (%q); %s.",
+			s.title(), f.Agent, k, p.ShortDesc, hint)
+		return
 	}
-	return false
+	c.errorf(s.keyAt("params", k), "Secret in params: "+k,
+		"%s: secrets never live in the topology, and %s looks like one (judged by name: %s); use password_script (or the agent's equivalent *_script parameter) instead.",
+		s.title(), k, secretPattern)
 }
 
 // fenceParams refuses the parameters by which vipctl confines a fence device to its one host.
