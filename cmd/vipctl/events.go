@@ -35,7 +35,7 @@ func newCmdEvents(g *globals) *cobra.Command {
 			return eventsRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().DurationVar(&opts.Since, "since", 0, "only events of the last D (e.g. 1h); 0: all")
+	nonNegativeDurationVar(cmd.Flags(), &opts.Since, "since", 0, "only events of the last D (e.g. 1h); 0: all")
 	cmd.Flags().StringVar(&opts.Journal, "journal", journal.DefaultPath, "the journal file")
 	return cmd
 }
@@ -44,9 +44,6 @@ func newCmdEvents(g *globals) *cobra.Command {
 func isVIPResource(id string) bool { return strings.HasPrefix(id, cib.PrefixVIP) }
 
 func eventsRun(_ context.Context, opts *eventsOptions) error {
-	if opts.Since < 0 {
-		return usageErrorf("--since must not be negative, not %v", opts.Since)
-	}
 	var since time.Time
 	if opts.Since > 0 {
 		since = opts.now().Add(-opts.Since)

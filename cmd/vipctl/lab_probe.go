@@ -35,7 +35,7 @@ func newCmdLabProbe(g *globals, runF func(context.Context, *labProbeOptions) err
 	}
 	positiveDurationVar(cmd.Flags(), &opts.Probe.Interval, "interval", 20*time.Millisecond, "time between connection attempts")
 	positiveDurationVar(cmd.Flags(), &opts.Probe.Timeout, "timeout", 200*time.Millisecond, "connect and read timeout of one attempt")
-	cmd.Flags().DurationVar(&opts.Probe.For, "for", 0, "stop after this long (0: until interrupted)")
+	nonNegativeDurationVar(cmd.Flags(), &opts.Probe.For, "for", 0, "stop after this long (0: until interrupted)")
 	cmd.Flags().BoolVar(&opts.Probe.UntilOK, "until-ok", false, "stop after the first successful connection")
 	return cmd
 }

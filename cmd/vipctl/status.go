@@ -54,9 +54,6 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Timeout <= 0 {
-		return usageErrorf("--timeout must be positive, not %v", opts.Timeout)
-	}
 	host, err := resolveHost(t, opts.Host, hostIfMember)
 	if err != nil {
 		return err

@@ -39,14 +39,12 @@ func (p *placement) from(g *globals) {
 
 // addTimeout defines --timeout.
 func (p *placement) addTimeout(cmd *cobra.Command, what string) {
-	cmd.Flags().DurationVar(&p.Timeout, "timeout", move.DefaultTimeout, "how long to wait for "+what)
+	positiveDurationVar(cmd.Flags(), &p.Timeout, "timeout", move.DefaultTimeout, "how long to wait for "+what)
 }
 
-// prepare checks --timeout, loads the topology and returns the options of the move package.
+// prepare loads the topology and returns the options of the move package (--timeout is
+// positive: its flag refuses anything else).
 func (p *placement) prepare() (*topology.Topology, move.Options, error) {
-	if p.Timeout <= 0 {
-		return nil, move.Options{}, usageErrorf("--timeout must be positive, not %v", p.Timeout)
-	}
 	t, err := p.load()
 	if err != nil {
 		return nil, move.Options{}, err
@@ -79,15 +77,12 @@ func newCmdVipMove(g *globals, runF func(context.Context, *vipMoveOptions) error
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "host of the group to move the VIP to (default: away from the current holder)")
-	cmd.Flags().DurationVar(&opts.Lifetime, "lifetime", 0, "how long Pacemaker keeps the move constraint, e.g. 30m (default: until vip unmove)")
+	positiveDurationVar(cmd.Flags(), &opts.Lifetime, "lifetime", 0, "how long Pacemaker keeps the move constraint, e.g. 30m (default: until vip unmove)")
 	opts.addTimeout(cmd, "the VIP to answer on the new host")
 	return cmd
 }
 
 func vipMoveRun(ctx context.Context, opts *vipMoveOptions) error {
-	if opts.Lifetime < 0 {
-		return usageErrorf("--lifetime must not be negative, not %v", opts.Lifetime)
-	}
 	t, mo, err := opts.prepare()
 	if err != nil {
 		return err
