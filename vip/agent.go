@@ -299,14 +299,8 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 	}
 	if here == nil {
 		if p.Addr.Is4() && p.DADProbe {
-			mac, err := probe(ctx, wire, link, p.Addr, p.DADProbeWindow)
-			if errors.Is(err, ErrProbeNotSent) {
-				fmt.Fprintf(a.Stderr, "warning: duplicate check skipped: %v\n", err)
-			} else if err != nil {
+			if err := a.untilFree(ctx, wire, link, p); err != nil {
 				return err
-			}
-			if mac != nil {
-				return fmt.Errorf("%w: %s answers for %s on %s", ErrDuplicate, mac, p.Addr, link.Name)
 			}
 		}
 		err := h.Add(link, prefix, AddOptions{Label: p.Label, NoPrefixRoute: p.NoPrefixRoute, NoDAD: p.NoDAD, PreferredLft: p.PreferredLft})
@@ -326,6 +320,73 @@ func (a *Agent) start(ctx context.Context, h *Host, p Params) error {
 		}
 	}
 	return a.announce(ctx, h, link, p.Addr, p.ARPCount, p.ARPInterval, wire)
+}
+
+// Waiting for an address in use (see untilFree).
+const (
+	// freeReserve is what start keeps of its deadline, after the last probe, to add the
+	// address and send the first announcement.
+	freeReserve = time.Second
+	// freeRetry is the pause between two probes while another host answers.
+	freeRetry = 100 * time.Millisecond
+)
+
+// untilFree runs the duplicate probe and returns nil once no other host answers for the
+// address. While one does, it probes again every freeRetry until freeReserve before ctx's
+// deadline, and fails with ErrDuplicate only if the address is still in use then. The holder
+// is most often a host the cluster has just lost that has not let go yet (fenced a moment ago,
+// or, without fencing, still up); a start that fails at once would ban this host from the VIP
+// for failure-timeout, and with every host banned a second fault leaves the VIP nowhere.
+func (a *Agent) untilFree(ctx context.Context, wire *os.File, link Link, p Params) error {
+	until := time.Now() // no deadline: one probe
+	if dl, ok := ctx.Deadline(); ok {
+		until = dl.Add(-freeReserve)
+	}
+	start := time.Now()
+	var holder net.HardwareAddr
+	for {
+		mac, err := probe(ctx, wire, link, p.Addr, p.DADProbeWindow)
+		switch {
+		case errors.Is(err, ErrProbeNotSent) && holder == nil:
+			fmt.Fprintf(a.Stderr, "warning: duplicate check skipped: %v\n", err)
+			return nil
+		case errors.Is(err, ErrProbeNotSent):
+			// A holder answered before: not knowing now is no reason to go on.
+		case err != nil:
+			return err
+		case mac == nil && holder != nil:
+			fmt.Fprintf(a.Stderr, "%s let go of %s after %s: starting\n", holder, p.Addr, time.Since(start).Round(time.Millisecond))
+			return nil
+		case mac == nil:
+			return nil
+		default:
+			if holder == nil {
+				fmt.Fprintf(a.Stderr, "%s answers for %s on %s: probing every %s until it lets go, for at most %s\n",
+					mac, p.Addr, link.Name, freeRetry, max(time.Until(until), 0).Round(time.Millisecond))
+			}
+			holder = mac
+		}
+		if time.Until(until) < freeRetry+p.DADProbeWindow {
+			return fmt.Errorf("%w: %s answers for %s on %s (probed for %s, until 1s before the start times out)",
+				ErrDuplicate, holder, p.Addr, link.Name, time.Since(start).Round(time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s answers for %s on %s: %w", ErrDuplicate, holder, p.Addr, link.Name, ctx.Err())
+		case <-time.After(freeRetry):
+		}
+		drain(wire) // what arrived during the pause is older than the next probe
+	}
+}
+
+// drain discards the frames queued on sock.
+func drain(sock *os.File) {
+	buf := make([]byte, 1600)
+	for {
+		if _, _, err := unix.Recvfrom(int(sock.Fd()), buf, unix.MSG_DONTWAIT); err != nil {
+			return
+		}
+	}
 }
 
 // waitDAD waits until duplicate address detection of addr on link has ended, or ctx's deadline

@@ -177,18 +177,66 @@ func TestStartAnnouncesIPv6AfterDAD(t *testing.T) {
 	}
 }
 
+// TestStartFailsOnDuplicateIPv4: a peer that holds the address for the whole start: start
+// probes until freeReserve before its deadline (CRM_meta_timeout 3 s: 2.7 s, so until 1.7 s),
+// then fails naming the peer's MAC, and adds nothing.
 func TestStartFailsOnDuplicateIPv4(t *testing.T) {
 	pair := viptest.NewPair(t)
 	viptest.IP(t, pair.B, "addr", "add", "10.99.0.100/24", "dev", pair.IfB)
-	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA})
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA, "CRM_meta_timeout": "3000"})
+	began := time.Now()
 	code, stderr := e.run("start")
+	took := time.Since(began)
 	if code != OCFErrGeneric {
 		t.Errorf("start: %d, want %d (%s)", code, OCFErrGeneric, stderr)
 	}
-	if !strings.HasPrefix(stderr, "ocf-exit-reason:") || !strings.Contains(stderr, pair.MACB.String()) {
-		t.Errorf("reason %q does not name the peer's MAC %s", stderr, pair.MACB)
+	reason := stderr[strings.LastIndex(stderr, "\n"+"ocf-exit-reason:")+1:]
+	if !strings.HasPrefix(reason, "ocf-exit-reason:") || !strings.Contains(reason, ErrDuplicate.Error()) || !strings.Contains(reason, pair.MACB.String()) {
+		t.Errorf("stderr %q: no exit reason naming %q and the peer's MAC %s", stderr, ErrDuplicate, pair.MACB)
+	}
+	// It kept probing until about 1.7 s, and returned well inside the 2.7 s budget.
+	if took < 1500*time.Millisecond || took > 2500*time.Millisecond {
+		t.Errorf("start took %s, want about 1.7 s (probing until 1 s before its 2.7 s budget)", took)
 	}
 	wantAddrs(t, pair.A, netip.MustParseAddr("10.99.0.100"))
+}
+
+// TestStartWaitsForDuplicateToLetGo: the peer holds the address when start begins and lets go
+// of it 800 ms later (as a lost holder that stops, or is fenced): start keeps probing, adds the
+// address soon after it is free, and succeeds.
+func TestStartWaitsForDuplicateToLetGo(t *testing.T) {
+	pair := viptest.NewPair(t)
+	vip := netip.MustParseAddr("10.99.0.100")
+	viptest.IP(t, pair.B, "addr", "add", "10.99.0.100/24", "dev", pair.IfB)
+	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA, "CRM_meta_timeout": "20000"})
+	letGo := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(800 * time.Millisecond)
+		out, err := exec.Command("ip", "-n", pair.B, "addr", "del", "10.99.0.100/24", "dev", pair.IfB).CombinedOutput()
+		if err != nil {
+			t.Errorf("ip addr del in %s: %v: %s", pair.B, err, out)
+		}
+		letGo <- time.Now()
+	}()
+	code, stderr := e.run("start")
+	done := time.Now()
+	if code != OCFSuccess {
+		t.Fatalf("start: %d (%s), want %d", code, stderr, OCFSuccess)
+	}
+	freed := <-letGo
+	if done.Before(freed) {
+		t.Errorf("start returned before the peer let go of the address (%s)", stderr)
+	}
+	// One pause and one probe window after the address is free, with room for a loaded machine.
+	if late := done.Sub(freed); late > freeRetry+time.Second {
+		t.Errorf("start returned %s after the peer let go, want within %s", late, freeRetry+time.Second)
+	}
+	if !strings.Contains(stderr, pair.MACB.String()+" answers for") || !strings.Contains(stderr, "let go of 10.99.0.100") {
+		t.Errorf("stderr %q does not say whom it waited for and when it let go", stderr)
+	}
+	wantAddrs(t, pair.A, vip, pair.IfA+" 10.99.0.100/24")
+	e.run("stop")
+	waitHelperGone(t, e.runDir)
 }
 
 // TestStartFailsOnSlowDuplicateIPv4: a peer that answers each ARP probe only after a delay, far
@@ -207,7 +255,7 @@ func TestStartFailsOnSlowDuplicateIPv4(t *testing.T) {
 			pair := viptest.NewPair(t)
 			vip := netip.MustParseAddr("10.99.0.100")
 			answered := slowARPResponder(t, pair, vip, tc.delay)
-			params := map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA}
+			params := map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA, "CRM_meta_timeout": "2000"}
 			for k, v := range tc.params {
 				params[k] = v
 			}
