@@ -61,3 +61,24 @@ func TestBound(t *testing.T) {
 		}
 	}
 }
+
+// make soak-short (seed 1, ten drills) holds the sequence that once left the VIP nowhere: the
+// holder's corosync killed, then the holder's link cut at once after the heal (drills 4 and 5,
+// replayed alone by seed 14581358548721462154). A change of the plan's draw must keep such a
+// pair in the short soak, or move this test to the new seeds.
+func TestShortSoakHoldsCorosyncKillThenHolderFault(t *testing.T) {
+	seed := uint64(1)
+	var ps []plan
+	for range 10 {
+		p := planOf(seed, kinds)
+		ps = append(ps, p)
+		seed = p.nextSeed
+	}
+	if ps[3].seed != 14581358548721462154 {
+		t.Fatalf("drill 4 of seed 1 has seed %d, want 14581358548721462154", ps[3].seed)
+	}
+	if ps[3].kind != "kill-corosync" || !ps[3].holder || ps[4].kind != "link" || !ps[4].holder {
+		t.Errorf("drills 4 and 5 of seed 1: %s (holder %v), %s (holder %v); want kill-corosync then link, both of the holder",
+			ps[3].kind, ps[3].holder, ps[4].kind, ps[4].holder)
+	}
+}
