@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/corosync"
 	"github.com/vipctl/vipctl/internal/pcmk"
@@ -456,7 +457,7 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backup, err := nomad.RenderBackup(f.topo, f.topo.Clusters[0])
+	set, err := backup.Render(f.topo, f.topo.Clusters[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,12 +465,12 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 		mode fs.FileMode
 		data []byte
 	}{
-		CorosyncConfPath:              {0o644, conf},
-		AuthkeyPath:                   {0o400, key},
-		vip.AgentPath:                 {0o755, exe},
-		vip.HealthAgentPath:           {0o755, exe},
-		nomad.HostBackupScript("app"): {0o755, backup.HostScript.Data},
-		nomad.HostCronFile("app"):     {0o644, backup.Cron.Data},
+		CorosyncConfPath:             {0o644, conf},
+		AuthkeyPath:                  {0o400, key},
+		vip.AgentPath:                {0o755, exe},
+		vip.HealthAgentPath:          {0o755, exe},
+		backup.HostScriptPath("app"): {0o755, set.HostScript.Data},
+		backup.HostCronPath("app"):   {0o644, set.Cron.Data},
 	}
 	for p, w := range wantFiles {
 		st, err := os.Stat(f.root + p)
@@ -482,8 +483,8 @@ func TestFreshHostThenIdempotent(t *testing.T) {
 			t.Errorf("%s: mode %v, %d bytes; want %v, %d bytes", p, st.Mode().Perm(), len(got), w.mode, len(w.data))
 		}
 	}
-	if !strings.Contains(string(backup.Cron.Data), nomad.HostBackupScript("app")) {
-		t.Errorf("the cron entry does not call %s", nomad.HostBackupScript("app"))
+	if !strings.Contains(string(set.Cron.Data), backup.HostScriptPath("app")) {
+		t.Errorf("the cron entry does not call %s", backup.HostScriptPath("app"))
 	}
 
 	before := tree(t, f.root)
@@ -588,7 +589,7 @@ func TestFailingStepStopsTheRest(t *testing.T) {
 	if slices.Contains(calls, "systemctl start pacemaker") || f.cib.writes != 0 {
 		t.Errorf("steps after the failure ran: %v, CIB writes %d", calls, f.cib.writes)
 	}
-	if _, err := os.Stat(f.root + nomad.HostCronFile("app")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(f.root + backup.HostCronPath("app")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("cron file written after the failure: %v", err)
 	}
 }
@@ -1129,7 +1130,7 @@ func TestBackupScheduler(t *testing.T) {
 				t.Errorf("%s step %s, want changed (removed)", st, got)
 			}
 		}
-		for _, p := range []string{nomad.HostCronFile("app"), nomad.HostBackupScript("app")} {
+		for _, p := range []string{backup.HostCronPath("app"), backup.HostScriptPath("app")} {
 			if _, err := os.Stat(f.root + p); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("%s still there: %v", p, err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/pcmk"
 	"github.com/vipctl/vipctl/internal/wait"
@@ -554,13 +555,13 @@ func backupFiles(t *topology.Topology, host string) ([]backupFile, error) {
 		if !c.Backup.Enabled {
 			continue
 		}
-		set, err := nomad.RenderBackup(t, c)
+		set, err := backup.Render(t, c)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out,
-			backupFile{cluster: c.Name, path: nomad.HostBackupScript(c.Name), mode: set.HostScript.Mode, data: set.HostScript.Data},
-			backupFile{cluster: c.Name, path: nomad.HostCronFile(c.Name), mode: set.Cron.Mode, data: set.Cron.Data, cron: true})
+			backupFile{cluster: c.Name, path: backup.HostScriptPath(c.Name), mode: set.HostScript.Mode, data: set.HostScript.Data},
+			backupFile{cluster: c.Name, path: backup.HostCronPath(c.Name), mode: set.Cron.Mode, data: set.Cron.Data, cron: true})
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package nomad
 
 import (
+	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/topology"
@@ -36,7 +37,7 @@ func Bundle(t *topology.Topology) ([]bundle.File, error) {
 	}
 	files = append(files, hx...)
 	for _, c := range t.Clusters {
-		bf, err := BackupFiles(t, c)
+		bf, err := backup.Files(t, c)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/topology"
@@ -82,14 +83,14 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 		d.Members = append(d.Members, composeMember{Name: fmt.Sprintf("pg-%d", i), Consul: consul})
 	}
 
-	var backup []bundle.File
+	var bound []bundle.File // the in-container backup files
 	if c.Backup.Enabled {
-		set, err := RenderBackup(t, c)
+		set, err := backup.Render(t, c)
 		if err != nil {
 			return nil, fmt.Errorf("compose: %w", err)
 		}
-		backup = []bundle.File{set.Conf, set.StanzaInit, set.BackupIfPrimary}
-		d.ArchiveCommand = ArchiveCommand(c)
+		bound = []bundle.File{set.Conf, set.StanzaInit, set.BackupIfPrimary}
+		d.ArchiveCommand = backup.ArchiveCommand(c)
 		d.RepoPath = c.Backup.Repo.Path
 		d.PosixRepo = c.Backup.Repo.Type == topology.RepoPosix
 		d.S3 = c.Backup.Repo.Type == topology.RepoS3
@@ -113,7 +114,7 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 		files = append(files, bundle.File{Path: path.Join("compose", o.name), Mode: o.mode, Data: data})
 	}
 	// The cluster's in-container backup files, bound into each member.
-	for _, f := range backup {
+	for _, f := range bound {
 		files = append(files, bundle.File{Path: path.Join("compose", path.Base(f.Path)), Mode: f.Mode, Data: f.Data})
 	}
 	return files, nil
@@ -126,7 +127,7 @@ func PatroniConfig(c topology.Cluster) ([]byte, error) {
 	d := composeData{Cluster: c.Name, Backup: c.Backup.Enabled, PatroniConf: c.Container().PatroniConf,
 		PGSocketDir: c.Container().PGSocketDir, Patroni: c.Patroni}
 	if c.Backup.Enabled {
-		d.ArchiveCommand = ArchiveCommand(c)
+		d.ArchiveCommand = backup.ArchiveCommand(c)
 	}
 	return renderTemplate("patroni.yml.tmpl", d)
 }

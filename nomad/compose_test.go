@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -25,7 +26,7 @@ func renderCompose(t *testing.T, tp *topology.Topology) []bundle.File {
 		t.Fatalf("ComposeFiles: %v", err)
 	}
 	again, err := ComposeFiles(tp)
-	if err != nil || !bkSameFiles(files, again) {
+	if err != nil || !bundletest.SameFiles(files, again) {
 		t.Fatalf("ComposeFiles is not idempotent (err %v)", err)
 	}
 	return files
@@ -33,27 +34,27 @@ func renderCompose(t *testing.T, tp *topology.Topology) []bundle.File {
 
 // composeS3Topology is the example whose first cluster backs up to S3.
 func composeS3Topology() *topology.Topology {
-	tp := backupExampleTopology()
-	tp.Clusters = []topology.Cluster{backupS3Cluster()}
+	tp := bundletest.BackupExample()
+	tp.Clusters = []topology.Cluster{bundletest.BackupS3Cluster()}
 	return tp
 }
 
 // composeNoBackupTopology is the example whose first cluster has no backup.
 func composeNoBackupTopology() *topology.Topology {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	tp.Clusters[0].Backup = topology.Backup{Enabled: false}
 	return tp
 }
 
 func TestComposeFilesGolden(t *testing.T) {
-	bkCheckGolden(t, filepath.Join("testdata", "compose-example"), renderCompose(t, backupExampleTopology()))
-	bkCheckGolden(t, filepath.Join("testdata", "compose-s3"), renderCompose(t, composeS3Topology()))
-	bkCheckGolden(t, filepath.Join("testdata", "compose-nobackup"), renderCompose(t, composeNoBackupTopology()))
+	bundletest.CheckGolden(t, filepath.Join("testdata", "compose-example"), renderCompose(t, bundletest.BackupExample()), *updateGolden)
+	bundletest.CheckGolden(t, filepath.Join("testdata", "compose-s3"), renderCompose(t, composeS3Topology()), *updateGolden)
+	bundletest.CheckGolden(t, filepath.Join("testdata", "compose-nobackup"), renderCompose(t, composeNoBackupTopology()), *updateGolden)
 }
 
 func TestComposeFilesList(t *testing.T) {
 	var got []string
-	for _, f := range renderCompose(t, backupExampleTopology()) {
+	for _, f := range renderCompose(t, bundletest.BackupExample()) {
 		got = append(got, f.Path+" "+f.Mode.String())
 	}
 	want := []string{
@@ -72,7 +73,7 @@ func TestComposeFilesList(t *testing.T) {
 }
 
 func TestComposeFilesNoCluster(t *testing.T) {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	tp.Clusters = nil
 	if _, err := ComposeFiles(tp); !errors.Is(err, ErrRender) {
 		t.Fatalf("ComposeFiles(no cluster) error = %v, want ErrRender", err)
@@ -87,7 +88,7 @@ func TestComposeReferencedFilesRendered(t *testing.T) {
 		tp    *topology.Topology
 		binds []string
 	}{
-		"example":  {backupExampleTopology(), []string{"patroni.yml", "pgbackrest.conf", "stanza_init.sh", "backup_if_primary.sh"}},
+		"example":  {bundletest.BackupExample(), []string{"patroni.yml", "pgbackrest.conf", "stanza_init.sh", "backup_if_primary.sh"}},
 		"s3":       {composeS3Topology(), []string{"patroni.yml", "pgbackrest.conf", "stanza_init.sh", "backup_if_primary.sh"}},
 		"nobackup": {composeNoBackupTopology(), []string{"patroni.yml"}},
 	} {
@@ -145,13 +146,13 @@ func TestComposeConfigAccepted(t *testing.T) {
 		tp  *topology.Topology
 		env []string
 	}{
-		"example":  {backupExampleTopology(), nil},
+		"example":  {bundletest.BackupExample(), nil},
 		"nobackup": {composeNoBackupTopology(), nil},
 		"s3":       {composeS3Topology(), []string{"PGBACKREST_REPO1_S3_KEY=k", "PGBACKREST_REPO1_S3_KEY_SECRET=s"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			bkWriteFiles(t, dir, renderCompose(t, tc.tp))
+			bundletest.WriteFiles(t, dir, renderCompose(t, tc.tp))
 			pw := []string{"PATRONI_SUPERUSER_PASSWORD=su-secret", "PATRONI_REPLICATION_PASSWORD=repl-secret"}
 			if out, err := composeConfig(t, dir, append(pw, tc.env...)); err != nil {
 				t.Fatalf("docker-compose config: %v\n%s", err, out)
@@ -175,7 +176,7 @@ func TestComposeHAProxyAndScripts(t *testing.T) {
 	bash := testenv.RequireTool(t, "bash")
 	shellcheck := testenv.RequireTool(t, "shellcheck")
 	dir := t.TempDir()
-	bkWriteFiles(t, dir, renderCompose(t, backupExampleTopology()))
+	bundletest.WriteFiles(t, dir, renderCompose(t, bundletest.BackupExample()))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, args := range [][]string{

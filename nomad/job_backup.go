@@ -1,12 +1,13 @@
 package nomad
 
 import (
+	"fmt"
 	"path"
-
-	"github.com/vipctl/vipctl/bundle"
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/backup"
+	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -17,7 +18,7 @@ import (
 func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 	var x patroniExtras
 	if c.Backup.Enabled {
-		set, err := RenderBackup(t, c)
+		set, err := backup.Render(t, c)
 		if err != nil {
 			return nil, err
 		}
@@ -53,9 +54,9 @@ func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 // group; the script acts only where the local member is the Patroni primary. It is the
 // alternative to the cron entry of the bundle.
 func BackupJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
-	set, err := RenderBackup(t, c)
+	set, err := backup.Render(t, c)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrRender, err)
 	}
 	return backupJob(t, c, string(set.HostScript.Data))
 }

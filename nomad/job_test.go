@@ -15,8 +15,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/vipctl/vipctl/bundle"
-
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -24,6 +22,8 @@ import (
 	"github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/vipctl/vipctl/backup"
+	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/topology"
@@ -270,7 +270,7 @@ func TestBackupJob(t *testing.T) {
 	if len(task.Templates) != 1 || !strings.Contains(*task.Templates[0].EmbeddedTmpl, "docker exec") {
 		t.Fatalf("backup task does not carry pgsql_backup.sh: %+v", task.Templates)
 	}
-	files, err := BackupFiles(tp, tp.Clusters[0])
+	files, err := backup.Files(tp, tp.Clusters[0])
 	if err != nil {
 		t.Fatal(err)
 	}

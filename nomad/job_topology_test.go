@@ -11,11 +11,11 @@ import (
 // exampleTopology loads examples/vipctl.hcl.
 func exampleTopology(t testing.TB) *topology.Topology { return bundletest.Example(t) }
 
-// goldenUpdate reports whether the tests run with -update (the flag is the package's one).
-func goldenUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
+// updateGolden rewrites the golden files of the package: go test ./nomad -run Golden -update.
+var updateGolden = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// goldenUpdate reports whether the tests run with -update.
+func goldenUpdate() bool { return *updateGolden }
 
 // manyClusters is bundletest.ManyClusters: n clusters on groups host groups of three hosts.
 func manyClusters(tb testing.TB, n, groups int) *topology.Topology {

@@ -1,22 +1,24 @@
-package nomad
+package backup_test
 
 import (
 	"fmt"
 
 	"github.com/vipctl/vipctl/topology"
+
+	"github.com/vipctl/vipctl/backup"
 )
 
 func ExampleArchiveCommand() {
-	fmt.Println(ArchiveCommand(topology.Cluster{Name: "msrvc01"}))
+	fmt.Println(backup.ArchiveCommand(topology.Cluster{Name: "msrvc01"}))
 	// Output: pgbackrest --stanza=msrvc01 archive-push %p
 }
 
-func ExampleBackupFiles() {
+func ExampleFiles() {
 	tp := &topology.Topology{Groups: []topology.HostGroup{{Name: "db-a", Hosts: []string{"pg-01"}}}}
 	c := topology.Cluster{Name: "msrvc01", HostGroup: "db-a", PatroniPort: 8008,
 		Backup: topology.Backup{Enabled: true, Schedule: "0 3 * * *",
 			Repo: topology.Repo{Type: topology.RepoPosix, Path: "/var/lib/pgbackrest"}}}
-	files, err := BackupFiles(tp, c)
+	files, err := backup.Files(tp, c)
 	if err != nil {
 		fmt.Println(err)
 		return

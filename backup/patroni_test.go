@@ -1,4 +1,4 @@
-package nomad
+package backup_test
 
 import (
 	"context"
@@ -20,8 +20,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
+
+	"github.com/vipctl/vipctl/nomad"
 )
 
 // patroniMember is one real Patroni process of a test.
@@ -152,7 +155,7 @@ func imageOverlay(t *testing.T, dir string, image []bundle.File) string {
 			p, ok := dest[path.Base(f.Path)]
 			rel, under := strings.CutPrefix(p, lower+"/")
 			if ok && under {
-				bkWriteFiles(t, stage, []bundle.File{{Path: rel, Mode: f.Mode, Data: f.Data}})
+				bundletest.WriteFiles(t, stage, []bundle.File{{Path: rel, Mode: f.Mode, Data: f.Data}})
 			}
 		}
 		upper, work := filepath.Join(scratch, name), filepath.Join(scratch, name+".work")
@@ -205,7 +208,7 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	}
 	// The leader's data directory is the one pgbackrest is pointed at.
 	pg.env = append(pg.env, "PGBACKREST_PG1_PATH="+filepath.Join(pg.dir, "pgsql-0", "pgdata"))
-	conf, err := PatroniConfig(c)
+	conf, err := nomad.PatroniConfig(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +219,9 @@ func TestBackupWithRealPatroni(t *testing.T) {
 
 	// The leader starts as the container does: the image's entrypoint.sh starts stanza_init.sh
 	// in the background, then Patroni; the stanza appears without any other step.
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	tp.Clusters = []topology.Cluster{c}
-	image, err := ComposeFiles(tp)
+	image, err := nomad.ComposeFiles(tp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package nomad
+package quote
 
 import (
 	"regexp"
@@ -9,10 +9,10 @@ import (
 // shellSafe matches words that the shell reads literally without quotes.
 var shellSafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`) })
 
-// shellQuote returns s as one shell word that bash reads back as exactly s: unchanged when
+// Shell returns s as one shell word that bash reads back as exactly s: unchanged when
 // it holds only safe characters, else in single quotes, each quote inside written as quote,
 // backslash, quote, quote.
-func shellQuote(s string) string {
+func Shell(s string) string {
 	if shellSafe().MatchString(s) {
 		return s
 	}

@@ -1,4 +1,4 @@
-package nomad
+package backup
 
 import (
 	"bytes"
@@ -14,54 +14,56 @@ import (
 	"text/template"
 
 	"github.com/vipctl/vipctl/bundle"
+	"github.com/vipctl/vipctl/internal/quote"
 	"github.com/vipctl/vipctl/topology"
 )
 
-// ErrInvalidBackup is matched (errors.Is) by every error about a cluster's backup settings
-// that the backup files cannot carry.
-var ErrInvalidBackup = errors.New("invalid backup settings")
+// ErrInvalid is matched (errors.Is) by every error about a cluster's backup settings that
+// the backup files cannot carry.
+var ErrInvalid = errors.New("invalid backup settings")
 
-//go:embed scripts/*.tmpl
-var scriptFS embed.FS
+// ErrDisabled is matched by Render's error for a cluster whose backup is off.
+var ErrDisabled = errors.New("backup is disabled")
 
-// scriptTemplates are every template of scripts/: backup files and the compose micro-cluster.
-// They are parsed on first use, not at start-up: every run of the vipctl binary, the OCF agent's
-// included, would pay for it.
-var scriptTemplates = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").
-		Funcs(template.FuncMap{"q": shellQuote, "y": composeQuote, "yaml": yamlString}).
-		ParseFS(scriptFS, "scripts/*.tmpl"))
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// templates are the backup files' templates. They are parsed on first use, not at start-up:
+// every run of the vipctl binary, the OCF agent's included, would pay for it.
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{"q": quote.Shell}).
+		ParseFS(templateFS, "templates/*.tmpl"))
 })
 
-// BackupSet is the backup files of one cluster, each named by its role. The paths are the
+// Set is the backup files of one cluster, each named by its role. The paths are the
 // bundle's (backup/<cluster>/<name>); where each file goes on a host or in the container is the
-// role's: Cluster.Container for the first three, HostBackupScript and HostCronFile for the others.
-type BackupSet struct {
+// role's: Cluster.Container for the first three, HostScriptPath and HostCronPath for the others.
+type Set struct {
 	Conf            bundle.File // pgbackrest.conf, in the container at Container().PgbackrestConf
 	StanzaInit      bundle.File // stanza_init.sh, in the container at Container().StanzaInit
 	BackupIfPrimary bundle.File // backup_if_primary.sh, in the container at Container().BackupIfPrimary
-	HostScript      bundle.File // pgsql_backup.sh, on each host of the group at HostBackupScript
-	Cron            bundle.File // cron_backup, on each host of the group at HostCronFile
+	HostScript      bundle.File // pgsql_backup.sh, on each host of the group at HostScriptPath
+	Cron            bundle.File // cron_backup, on each host of the group at HostCronPath
 }
 
 // Files returns the set in the bundle's order.
-func (s BackupSet) Files() []bundle.File {
+func (s Set) Files() []bundle.File {
 	return []bundle.File{s.Conf, s.StanzaInit, s.BackupIfPrimary, s.HostScript, s.Cron}
 }
 
-// HostBackupScript is where pgsql_backup.sh of a cluster is installed on each host of its group.
-func HostBackupScript(cluster string) string { return "/root/pgsql_backup-" + cluster + ".sh" }
+// HostScriptPath is where pgsql_backup.sh of a cluster is installed on each host of its group.
+func HostScriptPath(cluster string) string { return "/root/pgsql_backup-" + cluster + ".sh" }
 
-// HostCronFile is where cron_backup of a cluster is installed on each host of its group.
-func HostCronFile(cluster string) string { return "/etc/cron.d/vipctl-backup-" + cluster }
+// HostCronPath is where cron_backup of a cluster is installed on each host of its group.
+func HostCronPath(cluster string) string { return "/etc/cron.d/vipctl-backup-" + cluster }
 
-// HostBackupLog is the log file the cron entry of a cluster appends to.
-func HostBackupLog(cluster string) string { return "/var/log/pgsql_backup-" + cluster + ".log" }
+// HostLogPath is the log file the cron entry of a cluster appends to.
+func HostLogPath(cluster string) string { return "/var/log/pgsql_backup-" + cluster + ".log" }
 
 // ArchiveCommand returns PostgreSQL's archive_command for the cluster's Patroni configuration:
 // pgbackrest pushes each WAL segment into the cluster's stanza.
 func ArchiveCommand(c topology.Cluster) string {
-	return "pgbackrest --stanza=" + shellQuote(c.Name) + " archive-push %p"
+	return "pgbackrest --stanza=" + quote.Shell(c.Name) + " archive-push %p"
 }
 
 // backupData is what the backup templates see; every value is raw, templates quote with q.
@@ -85,27 +87,27 @@ type backupData struct {
 	LogFile       string
 }
 
-// BackupFiles renders the pgbackrest files of one cluster under backup/<cluster>/ in the
-// bundle's order (RenderBackup's set). It returns nil when the cluster's backup is disabled.
-func BackupFiles(t *topology.Topology, c topology.Cluster) ([]bundle.File, error) {
+// Files renders the pgbackrest files of one cluster under backup/<cluster>/ in the bundle's
+// order (Render's set). It returns nil when the cluster's backup is disabled.
+func Files(t *topology.Topology, c topology.Cluster) ([]bundle.File, error) {
 	if !c.Backup.Enabled {
 		return nil, nil
 	}
-	set, err := RenderBackup(t, c)
+	set, err := Render(t, c)
 	if err != nil {
 		return nil, err
 	}
 	return set.Files(), nil
 }
 
-// RenderBackup renders the pgbackrest files of one cluster with backup on: pgbackrest.conf,
+// Render renders the pgbackrest files of one cluster with backup on: pgbackrest.conf,
 // stanza_init.sh, backup_if_primary.sh, pgsql_backup.sh and cron_backup.
-func RenderBackup(t *topology.Topology, c topology.Cluster) (BackupSet, error) {
+func Render(t *topology.Topology, c topology.Cluster) (Set, error) {
 	if !c.Backup.Enabled {
-		return BackupSet{}, fmt.Errorf("%w: cluster %q: backup is disabled", ErrRender, c.Name)
+		return Set{}, fmt.Errorf("cluster %q: %w", c.Name, ErrDisabled)
 	}
-	if err := checkBackup(c); err != nil {
-		return BackupSet{}, err
+	if err := check(c); err != nil {
+		return Set{}, err
 	}
 	ct := c.Container()
 	d := backupData{
@@ -123,11 +125,11 @@ func RenderBackup(t *topology.Topology, c topology.Cluster) (BackupSet, error) {
 		InnerScript:   ct.BackupIfPrimary,
 		ContainerConf: ct.PgbackrestConf,
 		Schedule:      strings.Join(strings.Fields(c.Backup.Schedule), " "),
-		HostScript:    HostBackupScript(c.Name),
-		CronPath:      HostCronFile(c.Name),
-		LogFile:       HostBackupLog(c.Name),
+		HostScript:    HostScriptPath(c.Name),
+		CronPath:      HostCronPath(c.Name),
+		LogFile:       HostLogPath(c.Name),
 	}
-	var set BackupSet
+	var set Set
 	for _, o := range []struct {
 		f    *bundle.File
 		name string // file name under backup/<cluster>/ and template name without .tmpl
@@ -141,7 +143,7 @@ func RenderBackup(t *topology.Topology, c topology.Cluster) (BackupSet, error) {
 	} {
 		data, err := renderTemplate(o.name+".tmpl", d)
 		if err != nil {
-			return BackupSet{}, fmt.Errorf("cluster %s: %w", c.Name, err)
+			return Set{}, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		*o.f = bundle.File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data}
 	}
@@ -150,7 +152,7 @@ func RenderBackup(t *topology.Topology, c topology.Cluster) (BackupSet, error) {
 
 func renderTemplate(name string, data any) ([]byte, error) {
 	var b bytes.Buffer
-	if err := scriptTemplates().ExecuteTemplate(&b, name, data); err != nil {
+	if err := templates().ExecuteTemplate(&b, name, data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
 	}
 	return b.Bytes(), nil
@@ -162,18 +164,18 @@ var clusterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 // cronField matches one field of a cron schedule (numbers, names, *, ranges, steps, lists).
 var cronField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z*,/-]+$`) })
 
-// checkBackup refuses values that no quoting can carry: pgbackrest.conf is line based and a
+// check refuses values that no quoting can carry: pgbackrest.conf is line based and a
 // cron schedule cannot be quoted.
-func checkBackup(c topology.Cluster) error {
+func check(c topology.Cluster) error {
 	if !clusterName().MatchString(c.Name) {
-		return fmt.Errorf("cluster name %q does not match %s: %w", c.Name, clusterName(), ErrInvalidBackup)
+		return fmt.Errorf("cluster name %q does not match %s: %w", c.Name, clusterName(), ErrInvalid)
 	}
 	if !clusterName().MatchString(c.HostGroup) {
-		return fmt.Errorf("cluster %s: host group name %q does not match %s: %w", c.Name, c.HostGroup, clusterName(), ErrInvalidBackup)
+		return fmt.Errorf("cluster %s: host group name %q does not match %s: %w", c.Name, c.HostGroup, clusterName(), ErrInvalid)
 	}
 	r := c.Backup.Repo
 	if r.Type != topology.RepoPosix && r.Type != topology.RepoS3 {
-		return fmt.Errorf("cluster %s: backup repo type %q: %w", c.Name, r.Type, ErrInvalidBackup)
+		return fmt.Errorf("cluster %s: backup repo type %q: %w", c.Name, r.Type, ErrInvalid)
 	}
 	values := map[string]string{"repo path": r.Path}
 	if r.Type == topology.RepoS3 {
@@ -182,14 +184,14 @@ func checkBackup(c topology.Cluster) error {
 	for what, v := range values {
 		if v == "" || v != strings.TrimSpace(v) || strings.ContainsAny(v, "\n\r\x00") {
 			return fmt.Errorf("cluster %s: %s %q is empty or holds blanks at its ends or control characters: %w",
-				c.Name, what, v, ErrInvalidBackup)
+				c.Name, what, v, ErrInvalid)
 		}
 	}
 	if r.Type == topology.RepoPosix && !path.IsAbs(r.Path) {
-		return fmt.Errorf("cluster %s: posix repo path %q is not absolute: %w", c.Name, r.Path, ErrInvalidBackup)
+		return fmt.Errorf("cluster %s: posix repo path %q is not absolute: %w", c.Name, r.Path, ErrInvalid)
 	}
 	if c.PatroniPort < 1 || c.PatroniPort > 65535 {
-		return fmt.Errorf("cluster %s: patroni_port %d: %w", c.Name, c.PatroniPort, ErrInvalidBackup)
+		return fmt.Errorf("cluster %s: patroni_port %d: %w", c.Name, c.PatroniPort, ErrInvalid)
 	}
 	fields := strings.Fields(c.Backup.Schedule)
 	ok := len(fields) == 5
@@ -198,7 +200,7 @@ func checkBackup(c topology.Cluster) error {
 	}
 	if !ok {
 		return fmt.Errorf("cluster %s: backup schedule %q is not five cron fields: %w",
-			c.Name, c.Backup.Schedule, ErrInvalidBackup)
+			c.Name, c.Backup.Schedule, ErrInvalid)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package nomad
+package backup_test
 
 import (
 	"bufio"
@@ -12,8 +12,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
+
+	"github.com/vipctl/vipctl/backup"
 )
 
 // parseINI reads pgbackrest.conf the way pgbackrest does: [section] headers, key=value lines,
@@ -47,7 +50,7 @@ func parseINI(data []byte) (map[string]map[string]string, error) {
 }
 
 // FuzzBackupFiles renders the backup files of a cluster with arbitrary repository values and
-// schedule: either they are refused with ErrInvalidBackup, or pgbackrest.conf carries each
+// schedule: either they are refused with backup.ErrInvalid, or pgbackrest.conf carries each
 // value back unchanged and every script passes bash -n.
 func FuzzBackupFiles(f *testing.F) {
 	bash := testenv.RequireTool(f, "bash")
@@ -57,14 +60,14 @@ func FuzzBackupFiles(f *testing.F) {
 	f.Add("s3", "/p", "b\nrepo1-type=posix", "e", "r", "0 3 * * *")
 	f.Add("posix", "/x", "", "", "", "0 3 * * * root rm -rf /")
 	f.Fuzz(func(t *testing.T, typ, path, bucket, endpoint, region, schedule string) {
-		tp := backupExampleTopology()
+		tp := bundletest.BackupExample()
 		c := tp.Clusters[0]
 		c.Backup.Schedule = schedule
 		c.Backup.Repo = topology.Repo{Type: typ, Path: path, Bucket: bucket, Endpoint: endpoint, Region: region}
-		files, err := BackupFiles(tp, c)
+		files, err := backup.Files(tp, c)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidBackup) {
-				t.Fatalf("error not ErrInvalidBackup: %v", err)
+			if !errors.Is(err, backup.ErrInvalid) {
+				t.Fatalf("error not backup.ErrInvalid: %v", err)
 			}
 			return
 		}

@@ -1,4 +1,4 @@
-package nomad
+package backup_test
 
 import (
 	"encoding/xml"

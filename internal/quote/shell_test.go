@@ -1,4 +1,4 @@
-package nomad
+package quote
 
 import (
 	"context"
@@ -25,8 +25,8 @@ func TestShellQuote(t *testing.T) {
 		{"a\nb", "'a\nb'"},
 		{"'", `''\'''`},
 	} {
-		if got := shellQuote(tc.in); got != tc.want {
-			t.Errorf("shellQuote(%q) = %s, want %s", tc.in, got, tc.want)
+		if got := Shell(tc.in); got != tc.want {
+			t.Errorf("Shell(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }
@@ -36,7 +36,7 @@ func bashEcho(t testing.TB, bash string, words []string) []string {
 	t.Helper()
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = shellQuote(w)
+		quoted[i] = Shell(w)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package nomad
+package backup_test
 
 import (
 	"context"
@@ -14,36 +14,39 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
+
+	"github.com/vipctl/vipctl/backup"
 )
 
 func renderBackup(t *testing.T, tp *topology.Topology, c topology.Cluster) []bundle.File {
 	t.Helper()
-	files, err := BackupFiles(tp, c)
+	files, err := backup.Files(tp, c)
 	if err != nil {
-		t.Fatalf("BackupFiles(%s): %v", c.Name, err)
+		t.Fatalf("backup.Files(%s): %v", c.Name, err)
 	}
-	again, err := BackupFiles(tp, c)
-	if err != nil || !bkSameFiles(files, again) {
-		t.Fatalf("BackupFiles(%s) is not idempotent (err %v)", c.Name, err)
+	again, err := backup.Files(tp, c)
+	if err != nil || !bundletest.SameFiles(files, again) {
+		t.Fatalf("backup.Files(%s) is not idempotent (err %v)", c.Name, err)
 	}
 	return files
 }
 
 func TestBackupFilesGolden(t *testing.T) {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	var files []bundle.File
 	for _, c := range tp.Clusters {
 		files = append(files, renderBackup(t, tp, c)...)
 	}
-	bkCheckGolden(t, filepath.Join("testdata", "backup-example"), files)
+	bundletest.CheckGolden(t, filepath.Join("testdata", "backup-example"), files, *updateGolden)
 
-	bkCheckGolden(t, filepath.Join("testdata", "backup-s3"), renderBackup(t, tp, backupS3Cluster()))
+	bundletest.CheckGolden(t, filepath.Join("testdata", "backup-s3"), renderBackup(t, tp, bundletest.BackupS3Cluster()), *updateGolden)
 }
 
 func TestBackupFilesLayout(t *testing.T) {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	files := renderBackup(t, tp, tp.Clusters[0])
 	type entry struct {
 		Path string
@@ -68,9 +71,9 @@ func TestBackupFilesLayout(t *testing.T) {
 // TestRenderBackupRoles: each role of the set is the file of that name, and the set's files
 // are BackupFiles'. A disabled backup has no set.
 func TestRenderBackupRoles(t *testing.T) {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	c := tp.Clusters[1]
-	set, err := RenderBackup(tp, c)
+	set, err := backup.Render(tp, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,24 +88,24 @@ func TestRenderBackupRoles(t *testing.T) {
 		t.Errorf("set.Files() differs from BackupFiles (-BackupFiles +set):\n%s", d)
 	}
 	c.Backup.Enabled = false
-	if _, err := RenderBackup(tp, c); !errors.Is(err, ErrRender) {
-		t.Errorf("RenderBackup(disabled): err = %v, want ErrRender", err)
+	if _, err := backup.Render(tp, c); !errors.Is(err, backup.ErrDisabled) {
+		t.Errorf("backup.Render(disabled): err = %v, want backup.ErrDisabled", err)
 	}
 }
 
 func TestBackupFilesDisabled(t *testing.T) {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	c := tp.Clusters[0]
 	c.Backup.Enabled = false
 	c.Backup.Schedule = "not a schedule" // not looked at when disabled
-	files, err := BackupFiles(tp, c)
+	files, err := backup.Files(tp, c)
 	if err != nil || files != nil {
-		t.Fatalf("BackupFiles(disabled) = %v, %v; want nil, nil", files, err)
+		t.Fatalf("backup.Files(disabled) = %v, %v; want nil, nil", files, err)
 	}
 }
 
 func TestBackupFilesRefusesBadValues(t *testing.T) {
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	for name, mutate := range map[string]func(*topology.Cluster){
 		"schedule with four fields": func(c *topology.Cluster) { c.Backup.Schedule = "0 3 * *" },
 		"schedule with a command":   func(c *topology.Cluster) { c.Backup.Schedule = "0 3 * * ; rm" },
@@ -117,17 +120,17 @@ func TestBackupFilesRefusesBadValues(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := tp.Clusters[0]
 			mutate(&c)
-			files, err := BackupFiles(tp, c)
-			if !errors.Is(err, ErrInvalidBackup) || files != nil {
-				t.Fatalf("BackupFiles = %d files, %v; want ErrInvalidBackup", len(files), err)
+			files, err := backup.Files(tp, c)
+			if !errors.Is(err, backup.ErrInvalid) || files != nil {
+				t.Fatalf("BackupFiles = %d files, %v; want backup.ErrInvalid", len(files), err)
 			}
 		})
 	}
 }
 
 func TestArchiveCommand(t *testing.T) {
-	c := backupExampleTopology().Clusters[0]
-	if got, want := ArchiveCommand(c), "pgbackrest --stanza=msrvc01 archive-push %p"; got != want {
+	c := bundletest.BackupExample().Clusters[0]
+	if got, want := backup.ArchiveCommand(c), "pgbackrest --stanza=msrvc01 archive-push %p"; got != want {
 		t.Errorf("ArchiveCommand = %q, want %q", got, want)
 	}
 }
@@ -137,10 +140,10 @@ func TestArchiveCommand(t *testing.T) {
 func TestBackupScriptsCheck(t *testing.T) {
 	bash := testenv.RequireTool(t, "bash")
 	shellcheck := testenv.RequireTool(t, "shellcheck")
-	tp := backupExampleTopology()
-	files := append(renderBackup(t, tp, tp.Clusters[0]), renderBackup(t, tp, backupS3Cluster())...)
+	tp := bundletest.BackupExample()
+	files := append(renderBackup(t, tp, tp.Clusters[0]), renderBackup(t, tp, bundletest.BackupS3Cluster())...)
 	dir := t.TempDir()
-	bkWriteFiles(t, dir, files)
+	bundletest.WriteFiles(t, dir, files)
 	var scripts int
 	for _, f := range files {
 		if !strings.HasSuffix(f.Path, ".sh") {
@@ -169,8 +172,8 @@ func TestBackupS3ConfigPgbackrest(t *testing.T) {
 	t.Parallel() // slow: runs real tools; independent of every other test
 	pgbackrest := testenv.RequireTool(t, "pgbackrest")
 	dir := t.TempDir()
-	c := backupS3Cluster()
-	bkWriteFiles(t, dir, renderBackup(t, backupExampleTopology(), c))
+	c := bundletest.BackupS3Cluster()
+	bundletest.WriteFiles(t, dir, renderBackup(t, bundletest.BackupExample(), c))
 	conf := filepath.Join(dir, "backup", c.Name, "pgbackrest.conf")
 	info := func(env ...string) (stdout, stderr string, err error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

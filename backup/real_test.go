@@ -1,4 +1,4 @@
-package nomad
+package backup_test
 
 import (
 	"bytes"
@@ -22,8 +22,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vipctl/vipctl/internal/bundletest"
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
+
+	"github.com/vipctl/vipctl/backup"
 )
 
 // pgBinDir holds Debian's PostgreSQL 15 server binaries.
@@ -118,7 +121,7 @@ func prepareRealPG(t *testing.T, mutate func(*topology.Cluster), env ...string) 
 		}
 	}
 
-	tp := backupExampleTopology()
+	tp := bundletest.BackupExample()
 	c := tp.Clusters[0]
 	c.Backup.Repo.Path = pg.repo
 	if mutate != nil {
@@ -126,7 +129,7 @@ func prepareRealPG(t *testing.T, mutate func(*topology.Cluster), env ...string) 
 	}
 	pg.stanza = c.Name
 	files := renderBackup(t, tp, c)
-	bkWriteFiles(t, pg.files, files)
+	bundletest.WriteFiles(t, pg.files, files)
 
 	pgdata := filepath.Join(dir, "pgdata")
 	pg.env = []string{
@@ -169,7 +172,7 @@ wal_level = replica
 max_wal_senders = 3
 archive_mode = on
 archive_command = '%s'
-`, pg.port, filepath.Join(dir, "sock"), strings.ReplaceAll(ArchiveCommand(c), "'", "''"))
+`, pg.port, filepath.Join(dir, "sock"), strings.ReplaceAll(backup.ArchiveCommand(c), "'", "''"))
 	f, err := os.OpenFile(filepath.Join(pgdata, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
