@@ -9,8 +9,11 @@ TEST_TIMEOUT ?= 75m
 
 all: build
 
+# vipctl-metrics (the Prometheus exporter) is built beside vipctl: `vipctl metrics` runs it from
+# there, and it is a program of its own so that vipctl, the OCF agent, never links client_golang.
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/vipctl ./cmd/vipctl
+	CGO_ENABLED=0 $(GO) build -o bin/vipctl-metrics ./cmd/vipctl-metrics
 
 deps:
 	scripts/install-deps.sh

@@ -195,7 +195,7 @@ func collect(ctx context.Context, t *topology.Topology, opts Options, p probes) 
 				ctx, cancel := context.WithTimeout(ctx, timeout)
 				defer cancel()
 				stats := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(c.StatsPort))
-				cl.HAProxy = readHAProxy(ctx, p.http, stats, c.Name)
+				cl.HAProxy = ReadHAProxy(ctx, p.http, stats, c.Name)
 			})
 		}
 	}

@@ -198,7 +198,7 @@ func waitHAProxy(t *testing.T, topo *topology.Topology, ok func(HAProxy) bool) H
 	var h HAProxy
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		h = readHAProxy(ctx, &http.Client{}, addr, c.Name)
+		h = ReadHAProxy(ctx, &http.Client{}, addr, c.Name)
 		cancel()
 		if h.Error == "" && ok(h) {
 			return h

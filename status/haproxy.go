@@ -97,8 +97,10 @@ func parseStatsCSV(r io.Reader, proxy string) ([]Server, error) {
 	return servers, nil
 }
 
-// readHAProxy reads the stats page at addr and the servers of proxy on it.
-func readHAProxy(ctx context.Context, client *http.Client, addr netip.AddrPort, proxy string) HAProxy {
+// ReadHAProxy reads the stats page at addr (the CSV of the stats listener vipctl's haproxy.cfg
+// serves) and the servers of proxy on it. A page that cannot be read is reported in HAProxy.Error.
+// It is the one reader of HAProxy's stats in status and metrics.
+func ReadHAProxy(ctx context.Context, client *http.Client, addr netip.AddrPort, proxy string) HAProxy {
 	h := HAProxy{URL: "http://" + addr.String() + statsCSVPath, Servers: []Server{}}
 	fail := func(err error) HAProxy {
 		if ctx.Err() != nil {
