@@ -63,23 +63,6 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(f.root, "filler")
-	fill := func() {
-		t.Helper()
-		fh, err := os.Create(filler)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		buf := make([]byte, 4096)
-		for {
-			if _, err := fh.Write(buf); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatal(err)
-				}
-				return
-			}
-		}
-	}
 	noTemp := func() {
 		t.Helper()
 		ents, err := os.ReadDir(f.root + "/etc/corosync")
@@ -93,7 +76,7 @@ func TestFullDisk(t *testing.T) {
 		}
 	}
 
-	fill()
+	testenv.Fill(t, filler, 0)
 	r, err := f.run(f.options())
 	if !errors.Is(err, syscall.ENOSPC) || r.Failed != "authkey" {
 		t.Fatalf("full disk: failed %q, %v; want authkey, ENOSPC", r.Failed, err)
@@ -114,7 +97,7 @@ func TestFullDisk(t *testing.T) {
 	if err := os.WriteFile(f.root+AuthkeyPath, must(os.ReadFile(f.key)), 0o400); err != nil {
 		t.Fatal(err)
 	}
-	fill()
+	testenv.Fill(t, filler, 0)
 	r, err = f.run(f.options())
 	if !errors.Is(err, syscall.ENOSPC) || r.Failed != "corosync.conf" {
 		t.Fatalf("full disk: failed %q, %v; want corosync.conf, ENOSPC", r.Failed, err)

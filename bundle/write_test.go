@@ -5,9 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -221,33 +219,15 @@ func TestWriteHonoursContext(t *testing.T) {
 	}
 }
 
-// fullDiskEnv names the tmpfs mount point when the test binary runs as the child of
-// TestWriteFullDisk inside its private mount namespace.
-const fullDiskEnv = "VIPCTL_BUNDLE_FULLDISK"
-
 // TestWriteFullDisk writes a bundle that does not fit into a missing deep path on a small
-// tmpfs (mounted in a private mount namespace, so nothing outside sees it): Write fails with
-// ENOSPC and leaves the file system as it was: no temporary directory and none of the parent
-// directories it created; an existing bundle there stays whole.
+// tmpfs of its own (testenv.PrivateTmpfs): Write fails with ENOSPC and leaves the file system as
+// it was: no temporary directory and none of the parent directories it created; an existing
+// bundle there stays whole.
 func TestWriteFullDisk(t *testing.T) {
-	if mnt := os.Getenv(fullDiskEnv); mnt != "" {
-		fullDiskChild(t, mnt)
+	mnt := testenv.PrivateTmpfs(t, "256k")
+	if mnt == "" {
 		return
 	}
-	testenv.RequireRoot(t)
-	unshare := testenv.RequireTool(t, "unshare")
-	mnt := t.TempDir()
-	script := `mount -t tmpfs -o size=256k vipctl-bundle-test "$1" && exec "$2" -test.run='^TestWriteFullDisk$' -test.count=1 -test.v`
-	cmd := exec.CommandContext(t.Context(), unshare, "-m", "--propagation", "private", "--", "sh", "-c", script, "sh", mnt, os.Args[0])
-	cmd.Env = append(os.Environ(), fullDiskEnv+"="+mnt)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestWriteFullDisk") {
-		t.Fatalf("child in a private mount namespace: %v\n%s", err, out)
-	}
-	t.Logf("child:\n%s", out)
-}
-
-func fullDiskChild(t *testing.T, mnt string) {
 	big := make([]byte, 400<<10) // more than the tmpfs holds
 	files := []File{{Path: "cib.xml", Mode: 0o644, Data: []byte("<cib/>\n")}, {Path: "nomad/big.json", Mode: 0o644, Data: big}}
 
