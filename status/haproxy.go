@@ -2,14 +2,13 @@ package status
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
+
+	"github.com/vipctl/vipctl/internal/haproxystats"
 )
 
 // statsCSVPath is the CSV form of the stats page that nomad's haproxy.cfg serves on the
@@ -40,59 +39,18 @@ type Server struct {
 // failing checks but not yet marked down ("UP 1/3").
 func (s Server) IsUp() bool { return s.Status == "UP" || strings.HasPrefix(s.Status, "UP ") }
 
-// errNoProxy is reported when the stats page does not list the cluster's proxy.
-var errNoProxy = errors.New("the stats page lists no proxy of that name")
-
-// parseStatsCSV returns the servers of proxy in HAProxy's stats CSV ("show stat" format:
-// a header line "# pxname,svname,...", then one line per frontend, server and backend).
-// Columns are found by name, so versions that add columns read the same.
+// parseStatsCSV returns the servers of proxy in HAProxy's stats CSV (haproxystats.Read), in
+// HAProxy's order; a page that does not list proxy matches haproxystats.ErrNoProxy.
 func parseStatsCSV(r io.Reader, proxy string) ([]Server, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
-	header, err := cr.Read()
+	recs, err := haproxystats.Read(r, proxy)
 	if err != nil {
-		return nil, fmt.Errorf("stats CSV header: %w", err)
-	}
-	if len(header) == 0 || !strings.HasPrefix(header[0], "# ") {
-		return nil, fmt.Errorf("stats CSV: header %q does not start with \"# pxname\"", strings.Join(header, ","))
-	}
-	header[0] = strings.TrimPrefix(header[0], "# ")
-	col := func(name string) int { return slices.Index(header, name) }
-	px, sv, st, addr, chk := col("pxname"), col("svname"), col("status"), col("addr"), col("check_status")
-	if px < 0 || sv < 0 || st < 0 {
-		return nil, fmt.Errorf("stats CSV: header lacks pxname, svname or status")
-	}
-	field := func(rec []string, i int) string {
-		if i < 0 || i >= len(rec) {
-			return ""
-		}
-		return rec[i]
+		return nil, err
 	}
 	servers := []Server{}
-	found := false
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, rec := range recs {
+		if rec.IsServer() {
+			servers = append(servers, Server{Name: rec.Name, Status: rec.Status, Address: rec.Address, Check: rec.Check})
 		}
-		if err != nil {
-			return nil, fmt.Errorf("stats CSV: %w", err)
-		}
-		if field(rec, px) != proxy {
-			continue
-		}
-		found = true
-		name := field(rec, sv)
-		if name == "FRONTEND" || name == "BACKEND" {
-			continue
-		}
-		// HAProxy marks a check still running with "* " before the last result.
-		check := strings.TrimPrefix(field(rec, chk), "* ")
-		servers = append(servers, Server{Name: name, Status: field(rec, st), Address: field(rec, addr), Check: check})
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: %q", errNoProxy, proxy)
 	}
 	return servers, nil
 }

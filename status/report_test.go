@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/vipctl/vipctl/journal"
+
+	"github.com/vipctl/vipctl/internal/haproxystats"
 )
 
 // healthyReport is what collect reports for a sound one-group, one-cluster system seen from
@@ -183,7 +185,7 @@ func TestParseStatsCSV(t *testing.T) {
 	if !got[0].IsUp() || got[1].IsUp() {
 		t.Errorf("IsUp: %v %v; want true false", got[0].IsUp(), got[1].IsUp())
 	}
-	if _, err := parseStatsCSV(strings.NewReader(statsCSV), "msrvc02"); !errors.Is(err, errNoProxy) {
+	if _, err := parseStatsCSV(strings.NewReader(statsCSV), "msrvc02"); !errors.Is(err, haproxystats.ErrNoProxy) {
 		t.Error("no error for a proxy the page does not list")
 	}
 	for _, bad := range []string{"", "<html>stats</html>\n", "# a,b\nx,y\n"} {

@@ -3,7 +3,6 @@ package vip
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/vipctl/vipctl/internal/pcmk"
+
+	"github.com/vipctl/vipctl/internal/haproxystats"
 )
 
 // The health agent ocf:vipctl:health, cloned on the hosts of one group, publishes through a
@@ -442,40 +443,17 @@ func (c *chunkReader) crlf() error {
 	return nil
 }
 
-// statsBackendUp reads HAProxy's stats CSV (a header "# pxname,svname,…,status,…", then one
-// record per frontend, server and backend) and reports whether proxy's BACKEND record has the
+// statsBackendUp reads HAProxy's stats CSV and reports whether proxy's BACKEND record has the
 // status UP. A CSV without that record is an error.
 func statsBackendUp(r io.Reader, proxy string) (bool, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	recs, err := haproxystats.Read(r, proxy)
 	if err != nil {
 		return false, fmt.Errorf("stats CSV: %w", err)
 	}
-	px, sv, st := -1, -1, -1
-	for i, h := range header {
-		switch strings.TrimPrefix(h, "# ") {
-		case "pxname":
-			px = i
-		case "svname":
-			sv = i
-		case "status":
-			st = i
+	for _, rec := range recs {
+		if rec.Name == haproxystats.Backend {
+			return rec.Status == "UP", nil
 		}
 	}
-	if px < 0 || sv < 0 || st < 0 {
-		return false, errors.New("stats CSV: the header lacks pxname, svname or status")
-	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return false, fmt.Errorf("stats CSV: no backend of proxy %q", proxy)
-		}
-		if err != nil {
-			return false, fmt.Errorf("stats CSV: %w", err)
-		}
-		if len(rec) > max(px, sv, st) && rec[px] == proxy && rec[sv] == "BACKEND" {
-			return rec[st] == "UP", nil
-		}
-	}
+	return false, fmt.Errorf("stats CSV: no backend of proxy %q", proxy)
 }
