@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/vipctl/vipctl/internal/bundletest"
+	"github.com/vipctl/vipctl/internal/syncbuf"
 	"github.com/vipctl/vipctl/internal/testenv"
 )
 
@@ -197,7 +197,7 @@ func TestHAProxyFollowsTheLeader(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, haproxy, "-db", "-f", p)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -248,24 +248,6 @@ func TestHAProxyFollowsTheLeader(t *testing.T) {
 			t.Fatalf("after the failover a connection got %q (%v)\nhaproxy:\n%s", got, err, logs.String())
 		}
 	}
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // greet connects and reads the first line the backend sends.

@@ -6,7 +6,6 @@
 package nomadagent
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -14,13 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/internal/syncbuf"
 	"github.com/vipctl/vipctl/internal/testenv"
 )
 
@@ -35,7 +34,7 @@ type Agent struct {
 	Client *api.Client // talks to Addr
 	Node   bool        // its client node became ready before Start returned
 
-	log *lockedBuffer
+	log *syncbuf.Buffer
 }
 
 // Start starts `nomad agent -dev` on free 127.0.0.1 ports with a data directory of its own,
@@ -94,7 +93,7 @@ consul {
 		t.Fatal(err)
 	}
 
-	a := &Agent{Binary: bin, Addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), log: &lockedBuffer{}}
+	a := &Agent{Binary: bin, Addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), log: &syncbuf.Buffer{}}
 	cmd := exec.Command(bin, "agent", "-dev", "-bind", "127.0.0.1", "-network-interface", "lo",
 		"-data-dir", filepath.Join(dir, "data"), "-config", cfgFile)
 	cmd.Env = a.Env()
@@ -213,22 +212,4 @@ func freePorts(t testing.TB, n int) []int {
 		_ = l.Close()
 	}
 	return ports
-}
-
-// lockedBuffer collects the agent's output from its two pipes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
