@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/bench/internal/benchrun"
 	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/lab"
@@ -133,19 +133,13 @@ func run() int {
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	var out io.Writer = os.Stdout
-	if *logFile != "" {
-		f, err := os.Create(*logFile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "soak:", err)
-			return 1
-		}
-		defer f.Close()
-		out = io.MultiWriter(os.Stdout, f)
+	r, err := benchrun.Start(*logFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		return 1
 	}
+	defer r.Close()
+	ctx, log, out := r.Ctx, r.Log, r.Out
 	s := soak{out: out, log: log, dir: *dir, slack: *slack, kept: *keep}
 	rs, err := s.run(ctx, *vipctl, *seed, *drills, enabled)
 	report(out, rs)

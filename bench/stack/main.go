@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/bench/internal/benchrun"
 	"github.com/vipctl/vipctl/lab"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -120,19 +120,13 @@ func run() int {
 		}
 		ps = append(ps, p)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	var out io.Writer = os.Stdout
-	if *logFile != "" {
-		f, err := os.Create(*logFile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "stack:", err)
-			return 1
-		}
-		defer f.Close()
-		out = io.MultiWriter(os.Stdout, f)
+	r, err := benchrun.Start(*logFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stack:", err)
+		return 1
 	}
+	defer r.Close()
+	ctx, log, out := r.Ctx, r.Log, r.Out
 
 	d := drillSet{kinds: ks, drills: *drills, steady: *steady, writer: *writer, progress: *progress, log: log, out: out}
 	if *existing {
