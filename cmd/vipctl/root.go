@@ -167,6 +167,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		newCmdHost(g),
 		newCmdEvents(g),
 		newCmdAlert(g),
+		newCmdMetrics(g, nil),
 		newCmdVersion(g, nil),
 		newCmdCompletion(g, nil),
 	)
