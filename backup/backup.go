@@ -1,7 +1,6 @@
 package backup
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/internal/quote"
+	"github.com/vipctl/vipctl/internal/tmplset"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -28,12 +28,8 @@ var ErrDisabled = errors.New("backup is disabled")
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
-// templates are the backup files' templates. They are parsed on first use, not at start-up:
-// every run of the vipctl binary, the OCF agent's included, would pay for it.
-var templates = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").Funcs(template.FuncMap{"q": quote.Shell}).
-		ParseFS(templateFS, "templates/*.tmpl"))
-})
+// templates are the backup files' templates.
+var templates = tmplset.New(templateFS, "templates/*.tmpl", template.FuncMap{"q": quote.Shell})
 
 // Set is the backup files of one cluster, each named by its role. The paths are the
 // bundle's (backup/<cluster>/<name>); where each file goes on a host or in the container is the
@@ -141,21 +137,13 @@ func Render(t *topology.Topology, c topology.Cluster) (Set, error) {
 		{&set.HostScript, "pgsql_backup.sh", 0o755},
 		{&set.Cron, "cron_backup", 0o644},
 	} {
-		data, err := renderTemplate(o.name+".tmpl", d)
+		data, err := templates.Render(o.name+".tmpl", d)
 		if err != nil {
 			return Set{}, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		*o.f = bundle.File{Path: path.Join("backup", c.Name, o.name), Mode: o.mode, Data: data}
 	}
 	return set, nil
-}
-
-func renderTemplate(name string, data any) ([]byte, error) {
-	var b bytes.Buffer
-	if err := templates().ExecuteTemplate(&b, name, data); err != nil {
-		return nil, fmt.Errorf("render %s: %w", strings.TrimSuffix(name, ".tmpl"), err)
-	}
-	return b.Bytes(), nil
 }
 
 // clusterName is the topology's rule for cluster and group names (they become stanza, job and file names).

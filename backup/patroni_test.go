@@ -24,7 +24,8 @@ import (
 	"github.com/vipctl/vipctl/internal/testenv"
 	"github.com/vipctl/vipctl/topology"
 
-	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/compose"
+	"github.com/vipctl/vipctl/patroni"
 )
 
 // patroniMember is one real Patroni process of a test.
@@ -208,7 +209,7 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	}
 	// The leader's data directory is the one pgbackrest is pointed at.
 	pg.env = append(pg.env, "PGBACKREST_PG1_PATH="+filepath.Join(pg.dir, "pgsql-0", "pgdata"))
-	conf, err := nomad.PatroniConfig(c)
+	conf, err := patroni.Config(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestBackupWithRealPatroni(t *testing.T) {
 	// in the background, then Patroni; the stanza appears without any other step.
 	tp := bundletest.BackupExample()
 	tp.Clusters = []topology.Cluster{c}
-	image, err := nomad.ComposeFiles(tp)
+	image, err := compose.Files(tp)
 	if err != nil {
 		t.Fatal(err)
 	}

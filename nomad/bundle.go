@@ -3,6 +3,7 @@ package nomad
 import (
 	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/bundle"
+	"github.com/vipctl/vipctl/compose"
 	"github.com/vipctl/vipctl/haproxy"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -44,7 +45,7 @@ func Bundle(t *topology.Topology) ([]bundle.File, error) {
 		files = append(files, bf...)
 	}
 	if len(t.Clusters) > 0 {
-		cf, err := ComposeFiles(t)
+		cf, err := compose.Files(t)
 		if err != nil {
 			return nil, err
 		}

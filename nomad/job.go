@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/vipctl/vipctl/haproxy"
+	"github.com/vipctl/vipctl/patroni"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -112,7 +113,7 @@ func patroniJob(t *topology.Topology, c topology.Cluster, x patroniExtras) (*api
 	if c.Image == "" {
 		return nil, fmt.Errorf("%w: cluster %q: no image", ErrRender, c.Name)
 	}
-	patroniConf, err := PatroniConfig(c)
+	patroniConf, err := patroni.Config(c)
 	if err != nil {
 		return nil, err
 	}

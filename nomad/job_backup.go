@@ -13,7 +13,7 @@ import (
 
 // PatroniJob returns the Patroni job pgsql-<cluster>: one PostgreSQL member per host of the
 // cluster's group, registered in Consul by Patroni itself under the job name. Its patroni.yml is
-// PatroniConfig's; with backup on, the members archive WAL through pgbackrest and carry the
+// patroni.Config's; with backup on, the members archive WAL through pgbackrest and carry the
 // cluster's pgbackrest files, which the image's entrypoint uses (stanza_init.sh at start).
 func PatroniJob(t *topology.Topology, c topology.Cluster) (*api.Job, error) {
 	var x patroniExtras

@@ -1,3 +1,3 @@
 // Package quote writes values into the files vipctl renders so that their reader reads them
-// back unchanged: Shell for bash.
+// back unchanged: Shell for bash, YAML for YAML.
 package quote

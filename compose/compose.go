@@ -1,17 +1,40 @@
-package nomad
+// Package compose renders the local micro-cluster of a topology's first cluster (compose/ of
+// the bundle): docker-compose.yml, the postgres-patroni image's Dockerfile and entrypoint.sh,
+// HAProxy's configuration, and the cluster's files each member binds.
+package compose
 
 import (
-	"encoding/json"
+	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
+	"sync"
+	"text/template"
 
 	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/haproxy"
+	"github.com/vipctl/vipctl/internal/quote"
+	"github.com/vipctl/vipctl/internal/tmplset"
+	"github.com/vipctl/vipctl/patroni"
 	"github.com/vipctl/vipctl/topology"
 )
+
+// ErrRender is matched (errors.Is) by every error about a topology that the micro-cluster
+// cannot carry.
+var ErrRender = errors.New("cannot render compose")
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// templates are the micro-cluster's templates.
+var templates = tmplset.New(templateFS, "templates/*.tmpl", template.FuncMap{"q": quote.Shell, "y": composeQuote})
+
+// clusterName is the topology's rule for cluster names (they become service and file names).
+var clusterName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]*$`) })
 
 // Images of the compose micro-cluster besides the cluster's own.
 const (
@@ -46,13 +69,13 @@ type composeData struct {
 	HoldValid                            int    // HAProxy's resolution interval (ms)
 }
 
-// ComposeFiles renders the local micro-cluster of the topology's first cluster under compose/:
+// Files renders the local micro-cluster of the topology's first cluster under compose/:
 // docker-compose.yml (three Consul servers, three Patroni members, HAProxy), the Dockerfile of
 // the postgres-patroni image with the one file it copies (entrypoint.sh), haproxy.cfg, and the
 // cluster's files that the compose file binds into each member: patroni.yml and, with backups
 // on, pgbackrest.conf, stanza_init.sh and backup_if_primary.sh. The image holds nothing of any
 // one cluster, so the Nomad jobs of every cluster can run it with their own files.
-func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
+func Files(t *topology.Topology) ([]bundle.File, error) {
 	if len(t.Clusters) == 0 {
 		return nil, fmt.Errorf("%w: compose: the topology has no cluster", ErrRender)
 	}
@@ -107,7 +130,13 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 		{"patroni.yml", 0o644},
 		{"haproxy.cfg", 0o644},
 	} {
-		data, err := renderTemplate(o.name+".tmpl", d)
+		var data []byte
+		var err error
+		if o.name == "patroni.yml" { // the image's, as the Patroni job carries it
+			data, err = patroni.Config(c)
+		} else {
+			data, err = templates.Render(o.name+".tmpl", d)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("compose: %w", err)
 		}
@@ -120,24 +149,6 @@ func ComposeFiles(t *topology.Topology) ([]bundle.File, error) {
 	return files, nil
 }
 
-// PatroniConfig returns the patroni.yml of the postgres-patroni image for a cluster: the
-// bootstrap and PostgreSQL settings shared by every member, with WAL archiving through
-// pgbackrest when the cluster's backup is on. Per-member values come from PATRONI_* variables.
-func PatroniConfig(c topology.Cluster) ([]byte, error) {
-	d := composeData{Cluster: c.Name, Backup: c.Backup.Enabled, PatroniConf: c.Container().PatroniConf,
-		PGSocketDir: c.Container().PGSocketDir, Patroni: c.Patroni}
-	if c.Backup.Enabled {
-		d.ArchiveCommand = backup.ArchiveCommand(c)
-	}
-	return renderTemplate("patroni.yml.tmpl", d)
-}
-
-// yamlString returns s as a YAML double-quoted scalar: a JSON string is one.
-func yamlString(s string) string {
-	b, _ := json.Marshal(s) // a string always marshals
-	return string(b)
-}
-
 // composeQuote returns s as a YAML scalar that docker-compose reads back as s: every $ is
 // doubled, so compose does not take it for an interpolation.
-func composeQuote(s string) string { return yamlString(strings.ReplaceAll(s, "$", "$$")) }
+func composeQuote(s string) string { return quote.YAML(strings.ReplaceAll(s, "$", "$$")) }

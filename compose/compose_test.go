@@ -1,8 +1,9 @@
-package nomad
+package compose
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,13 +20,16 @@ import (
 	"github.com/vipctl/vipctl/topology"
 )
 
+// updateGolden rewrites the golden files of the package: go test ./compose -run Golden -update.
+var updateGolden = flag.Bool("update", false, "rewrite golden files under testdata/")
+
 func renderCompose(t *testing.T, tp *topology.Topology) []bundle.File {
 	t.Helper()
-	files, err := ComposeFiles(tp)
+	files, err := Files(tp)
 	if err != nil {
 		t.Fatalf("ComposeFiles: %v", err)
 	}
-	again, err := ComposeFiles(tp)
+	again, err := Files(tp)
 	if err != nil || !bundletest.SameFiles(files, again) {
 		t.Fatalf("ComposeFiles is not idempotent (err %v)", err)
 	}
@@ -75,8 +79,8 @@ func TestComposeFilesList(t *testing.T) {
 func TestComposeFilesNoCluster(t *testing.T) {
 	tp := bundletest.BackupExample()
 	tp.Clusters = nil
-	if _, err := ComposeFiles(tp); !errors.Is(err, ErrRender) {
-		t.Fatalf("ComposeFiles(no cluster) error = %v, want ErrRender", err)
+	if _, err := Files(tp); !errors.Is(err, ErrRender) {
+		t.Fatalf("Files(no cluster) error = %v, want ErrRender", err)
 	}
 }
 
