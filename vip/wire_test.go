@@ -202,16 +202,25 @@ func TestStartFailsOnDuplicateIPv4(t *testing.T) {
 }
 
 // TestStartWaitsForDuplicateToLetGo: the peer holds the address when start begins and lets go
-// of it 800 ms later (as a lost holder that stops, or is fenced): start keeps probing, adds the
-// address soon after it is free, and succeeds.
+// of it once start has been answered twice (its third probe is on the wire: it kept probing
+// after two answers, as for a lost holder that stops, or is fenced): start keeps probing, adds
+// the address soon after it is free, and succeeds.
 func TestStartWaitsForDuplicateToLetGo(t *testing.T) {
 	pair := viptest.NewPair(t)
 	vip := netip.MustParseAddr("10.99.0.100")
 	viptest.IP(t, pair.B, "addr", "add", "10.99.0.100/24", "dev", pair.IfB)
+	cap := viptest.NewCapture(t, pair.B, pair.IfB)
 	e := newAgentEnv(t, pair, map[string]string{"ip": "10.99.0.100", "cidr_netmask": "24", "nic": pair.IfA, "CRM_meta_timeout": "20000"})
+	probe := func(p *arp.Packet) bool { return p.SenderIP.IsUnspecified() && p.TargetIP == vip }
 	letGo := make(chan time.Time, 1)
 	go func() {
-		time.Sleep(800 * time.Millisecond)
+		defer close(letGo)
+		// B's kernel answers every probe while it holds the address: a third probe means two
+		// were answered and start probed again instead of giving up or adding the address.
+		if _, ok := cap.WaitFor(15*time.Second, func(f [][]byte) bool { return len(arpFrames(f, probe)) >= 3 }); !ok {
+			t.Errorf("the peer saw %d probes from start in 15 s, want 3", len(arpFrames(cap.Frames(), probe)))
+			return
+		}
 		out, err := exec.Command("ip", "-n", pair.B, "addr", "del", "10.99.0.100/24", "dev", pair.IfB).CombinedOutput()
 		if err != nil {
 			t.Errorf("ip addr del in %s: %v: %s", pair.B, err, out)
@@ -220,10 +229,13 @@ func TestStartWaitsForDuplicateToLetGo(t *testing.T) {
 	}()
 	code, stderr := e.run("start")
 	done := time.Now()
+	freed, ok := <-letGo // the peer's goroutine has ended either way
 	if code != OCFSuccess {
 		t.Fatalf("start: %d (%s), want %d", code, stderr, OCFSuccess)
 	}
-	freed := <-letGo
+	if !ok {
+		t.FailNow()
+	}
 	if done.Before(freed) {
 		t.Errorf("start returned before the peer let go of the address (%s)", stderr)
 	}
@@ -385,8 +397,8 @@ func TestStopEndsBurst(t *testing.T) {
 		t.Fatalf("stop: %d %s", code, stderr)
 	}
 	after := len(arpFrames(cap.Frames(), gratuitous(vip)))
-	// A quiet period, not a wait for something: a helper left running would send a frame
-	// every arp_interval_ms (50 ms), six of them in this time.
+	// A quiet period, not a wait for something (an absence cannot be polled for): a helper
+	// left running would send a frame every arp_interval_ms (20 ms), 15 of them in this time.
 	time.Sleep(300 * time.Millisecond)
 	if n := len(arpFrames(cap.Frames(), gratuitous(vip))); n != after {
 		t.Errorf("%d announcements after stop", n-after)
