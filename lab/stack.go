@@ -24,7 +24,7 @@ import (
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/internal/pcmkhost"
 	"github.com/vipctl/vipctl/internal/wait"
-	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/stack"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -100,7 +100,7 @@ const patroniConsulModule = "/usr/lib/python3/dist-packages/consul"
 // member replicating and passing Consul's checks, and a client reaching each cluster's
 // primary through VIP:port.
 func (l *Lab) startStack(ctx context.Context) error {
-	files, err := nomad.Bundle(l.topo)
+	files, err := stack.Files(l.topo)
 	if err != nil {
 		return fmt.Errorf("lab: rendering the stack's bundle: %w", err)
 	}

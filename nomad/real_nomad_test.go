@@ -30,23 +30,27 @@ func writeBundleJobs(t *testing.T) (string, []string) {
 // writeTopologyJobs is writeBundleJobs for another topology.
 func writeTopologyJobs(t *testing.T, topo *topology.Topology) (string, []string) {
 	t.Helper()
-	files, err := Bundle(topo)
+	jobs, err := Jobs(topo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	var ids []string
-	for _, f := range files {
-		if !strings.HasPrefix(f.Path, "nomad/") {
-			continue
-		}
-		p := filepath.Join(dir, filepath.Base(f.Path))
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+	for _, j := range jobs { // as the bundle's nomad/<job>.nomad and .json
+		h, err := JobHCL(j)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if id, ok := strings.CutSuffix(filepath.Base(f.Path), ".nomad"); ok {
-			ids = append(ids, id)
+		js, err := JobJSON(j)
+		if err != nil {
+			t.Fatal(err)
 		}
+		for name, data := range map[string][]byte{*j.ID + ".nomad": h, *j.ID + ".json": js} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids = append(ids, *j.ID)
 	}
 	if len(ids) == 0 {
 		t.Fatal("the bundle has no Nomad job")

@@ -11,7 +11,7 @@ import (
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/corosync"
-	"github.com/vipctl/vipctl/nomad"
+	"github.com/vipctl/vipctl/stack"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -73,7 +73,7 @@ func renderBundle(t *topology.Topology) ([]bundle.File, error) {
 	if err != nil {
 		return nil, badTopology(t, err)
 	}
-	rest, err := nomad.Bundle(t)
+	rest, err := stack.Files(t)
 	if err != nil {
 		return nil, badTopology(t, err)
 	}

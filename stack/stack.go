@@ -1,30 +1,33 @@
-package nomad
+// Package stack lists the files of a topology's PostgreSQL stack in the bundle: the Nomad jobs,
+// haproxy.cfg, the backup files and compose, each from the package named for it.
+package stack
 
 import (
 	"github.com/vipctl/vipctl/backup"
 	"github.com/vipctl/vipctl/bundle"
 	"github.com/vipctl/vipctl/compose"
 	"github.com/vipctl/vipctl/haproxy"
+	"github.com/vipctl/vipctl/nomad"
 	"github.com/vipctl/vipctl/topology"
 )
 
-// Bundle returns the files of the bundle that this package renders, in a fixed order:
+// Files returns the stack's files of the bundle, in a fixed order:
 // nomad/<job>.nomad and .json for every job, haproxy/<cluster>.cfg, backup/<cluster>/* for
 // clusters with backup on, and compose/* (the micro-cluster of the first cluster, when there is
 // one). (cib.xml and corosync/corosync.conf come from
 // their own packages; vipctl render adds them.)
-func Bundle(t *topology.Topology) ([]bundle.File, error) {
-	jobs, err := Jobs(t)
+func Files(t *topology.Topology) ([]bundle.File, error) {
+	jobs, err := nomad.Jobs(t)
 	if err != nil {
 		return nil, err
 	}
 	var files []bundle.File
 	for _, j := range jobs {
-		h, err := JobHCL(j)
+		h, err := nomad.JobHCL(j)
 		if err != nil {
 			return nil, err
 		}
-		js, err := JobJSON(j)
+		js, err := nomad.JobJSON(j)
 		if err != nil {
 			return nil, err
 		}
