@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/topology"
 )
 
@@ -419,5 +420,38 @@ func (a *alloc) start(ctx context.Context) error {
 		return err
 	}
 	a.lab.log.Info("starting task", "host", a.host.Name, "job", *a.job.ID, "index", a.index, "own_network", a.bridged())
-	return a.lab.startDetached(h, a.host, *a.job.ID+".log", files, argv...)
+	pid, err := a.lab.startDetached(h, a.host, *a.job.ID+".log", files, argv...)
+	if err != nil {
+		return err
+	}
+	// The root of the task's processes, so that the lab can tell them from every other process
+	// of the same name (another cluster's task on this host, another lab's, the machine's own).
+	if err := os.WriteFile(a.pidFile(), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	return nil
+}
+
+// pidFile holds the pid (as seen from the lab) of the process that runs the task, written
+// when it starts.
+func (a *alloc) pidFile() string { return filepath.Join(a.dir(), "task.pid") }
+
+// procs returns the pids of the allocation's task named comm ("" for all): the descendants of
+// the pid in its pid file among procs (the processes of its host).
+func (a *alloc) procs(procs []procscan.Proc, comm string) ([]int, error) {
+	b, err := os.ReadFile(a.pidFile())
+	if err != nil {
+		return nil, fmt.Errorf("lab: %s: the task of job %s: %w", a.host.Name, *a.job.ID, err)
+	}
+	root, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("lab: %s: bad pid file: %w", a.pidFile(), err)
+	}
+	var pids []int
+	for _, p := range procscan.Descendants(root, procs) {
+		if comm == "" || p.Comm == comm {
+			pids = append(pids, p.Pid)
+		}
+	}
+	return pids, nil
 }

@@ -3,39 +3,62 @@ package lab
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/vipctl/vipctl/internal/procscan"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
 
-// haproxyPids returns the pids (as seen from here) of the HAProxy processes of a stack host.
-func (l *Lab) haproxyPids(host string) ([]int, error) {
-	h, err := l.Host(host)
+// haproxyPids returns the pids (as seen from here) of the HAProxy processes of cluster c on a
+// stack host: those below the root of that cluster's HAProxy task (its pid file), never another
+// cluster's, another lab's or the machine's own HAProxy.
+func (l *Lab) haproxyPids(c topology.Cluster, host string) ([]int, error) {
+	a, err := l.haproxyAlloc(c, host)
 	if err != nil {
 		return nil, err
 	}
-	var pids []int
+	h, err := l.host(a.host)
+	if err != nil {
+		return nil, err
+	}
+	var procs []procscan.Proc
 	for _, pid := range h.Pids() {
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err == nil && strings.TrimSpace(string(comm)) == "haproxy" {
-			pids = append(pids, pid)
+		if p, ok := procscan.Read(pid); ok && p.Alive() {
+			procs = append(procs, p)
 		}
 	}
-	return pids, nil
+	return a.procs(procs, "haproxy")
+}
+
+// haproxyAlloc is the allocation of cluster c's HAProxy job on host.
+func (l *Lab) haproxyAlloc(c topology.Cluster, host string) (*alloc, error) {
+	hs, err := l.state.host(host)
+	if err != nil {
+		return nil, err
+	}
+	idx, ok := l.placement(c, host)
+	if !ok {
+		return nil, fmt.Errorf("lab: %s is no host of cluster %s", host, c.Name)
+	}
+	j, err := l.readJob(c.HAProxyJobName())
+	if err != nil {
+		return nil, err
+	}
+	return &alloc{lab: l, host: hs, cluster: c, job: j, index: idx}, nil
 }
 
 // StopHAProxy kills the HAProxy of cluster c on host (master and workers, SIGKILL, as a crash
-// would) and waits until none is left. Only a stack lab runs HAProxy.
+// would) and waits until none of them is left. Only that task's processes are touched: the
+// HAProxy of another cluster on the host, of another lab or of the machine runs on. Only a stack
+// lab runs HAProxy.
 func (l *Lab) StopHAProxy(ctx context.Context, c topology.Cluster, host string) error {
 	if !l.state.Stack {
 		return fmt.Errorf("lab: %s runs no HAProxy: the lab is not a stack lab", host)
 	}
-	pids, err := l.haproxyPids(host)
+	pids, err := l.haproxyPids(c, host)
 	if err != nil {
 		return err
 	}
@@ -50,7 +73,7 @@ func (l *Lab) StopHAProxy(ctx context.Context, c topology.Cluster, host string) 
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return wait.Until(wctx, 50*time.Millisecond, func() (bool, error) {
-		left, err := l.haproxyPids(host)
+		left, err := l.haproxyPids(c, host)
 		return len(left) == 0, err
 	})
 }

@@ -109,7 +109,7 @@ func TestHealthInStackLab(t *testing.T) {
 		d.t = t
 		old := ""
 		for _, h := range g.Hosts {
-			if hs, _ := l.haproxyPids(h); len(hs) == 0 {
+			if hs, _ := l.haproxyPids(c, h); len(hs) == 0 {
 				old = h
 			}
 		}

@@ -188,11 +188,12 @@ func (l *Lab) hostDir(name string) string { return filepath.Join(l.dir, hostsSub
 
 // startDetached starts argv inside the host for as long as the host lives (it is in the
 // host's pid namespace), logging to logName in the host's directory.
-// files become the child's descriptors from 3 on.
-func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, files []*os.File, argv ...string) error {
+// files become the child's descriptors from 3 on. It returns the pid (as seen here) of the
+// process it started, the root of the task's process tree.
+func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, files []*os.File, argv ...string) (int, error) {
 	logf, err := os.OpenFile(filepath.Join(l.hostDir(hs.Name), logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
-		return fmt.Errorf("lab: %w", err)
+		return 0, fmt.Errorf("lab: %w", err)
 	}
 	defer logf.Close()
 	cmd := h.Command(context.Background(), argv[0], argv[1:]...)
@@ -200,10 +201,10 @@ func (l *Lab) startDetached(h *pcmkhost.Host, hs *HostState, logName string, fil
 	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("lab: %s: %s: %w", hs.Name, argv[0], err)
+		return 0, fmt.Errorf("lab: %s: %s: %w", hs.Name, argv[0], err)
 	}
 	go func() { _ = cmd.Wait() }()
-	return nil
+	return cmd.Process.Pid, nil
 }
 
 // consulConfig is the agent configuration of a lab host: a server of a cluster of every lab
@@ -274,7 +275,8 @@ func (l *Lab) startConsul(_ context.Context, hs *HostState) error {
 		return fmt.Errorf("lab: %w", err)
 	}
 	l.log.Info("starting Consul", "host", hs.Name)
-	return l.startDetached(h, hs, "consul.log", nil, consul, "agent", "-config-file", p)
+	_, err = l.startDetached(h, hs, "consul.log", nil, consul, "agent", "-config-file", p)
+	return err
 }
 
 // hostGet runs curl inside the host against url and returns the HTTP status and body.

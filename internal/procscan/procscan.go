@@ -121,3 +121,23 @@ func FirstChild(pid int) int {
 	c, _ := strconv.Atoi(f[0])
 	return c
 }
+
+// Descendants returns the processes of procs below root (its children, theirs, ...), in the
+// order of procs. root itself need not be among procs.
+func Descendants(root int, procs []Proc) []Proc {
+	parent := make(map[int]int, len(procs))
+	for _, p := range procs {
+		parent[p.Pid] = p.PPid
+	}
+	var out []Proc
+	for _, p := range procs {
+		// Walk up at most len(procs) steps: a pid reused while we read cannot make a loop.
+		for pp, n := p.PPid, 0; pp > 0 && n <= len(procs); pp, n = parent[pp], n+1 {
+			if pp == root {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -52,3 +52,22 @@ func TestReadSelfAndChild(t *testing.T) {
 		t.Error("NSInit(self) in the initial pid namespace")
 	}
 }
+
+func TestDescendants(t *testing.T) {
+	procs := []Proc{
+		{Pid: 10, PPid: 1}, // root's parent side: not below it
+		{Pid: 20, PPid: 10},
+		{Pid: 21, PPid: 20},
+		{Pid: 22, PPid: 21},
+		{Pid: 30, PPid: 10}, // a sibling tree
+		{Pid: 31, PPid: 30},
+		{Pid: 40, PPid: 41}, // a loop of reused pids
+		{Pid: 41, PPid: 40},
+	}
+	if got := Pids(Descendants(20, procs)); !slices.Equal(got, []int{21, 22}) {
+		t.Errorf("Descendants(20) = %v, want [21 22]", got)
+	}
+	if got := Pids(Descendants(99, procs)); len(got) != 0 {
+		t.Errorf("Descendants(99) = %v, want none", got)
+	}
+}
