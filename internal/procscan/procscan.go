@@ -108,18 +108,27 @@ func NSInit(pid int) bool {
 	return false
 }
 
-// FirstChild returns the first child of pid, or 0.
+// FirstChild returns the first child of pid (the lowest pid among its children), or 0.
+// Each thread of a process lists only the children it forked itself in its own
+// task/TID/children file, so every thread's file is read: a Go program forks from any thread.
 func FirstChild(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return 0
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
+	first := 0
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil && (first == 0 || c < first) {
+				first = c
+			}
+		}
 	}
-	c, _ := strconv.Atoi(f[0])
-	return c
+	return first
 }
 
 // Descendants returns the processes of procs below root (its children, theirs, ...), in the
