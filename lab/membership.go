@@ -20,9 +20,8 @@ var ErrNotFresh = errors.New("lab: membership changes need a lab made with --fre
 type hostChange int
 
 const (
-	addMachine     hostChange = iota // a new machine
-	removeMachine                    // a machine gone for good
-	replaceMachine                   // a machine gone, a new one of the same name in its place
+	addMachine    hostChange = iota // a new machine
+	removeMachine                   // a machine gone for good
 )
 
 // AddHost gives the lab a new machine for the named host of topologyFile, as `lab up --fresh`
@@ -40,13 +39,6 @@ func (l *Lab) AddHost(ctx context.Context, topologyFile, name string) error {
 // not touched: the runbook (docs/bootstrap.md) does that before.
 func (l *Lab) RemoveHost(ctx context.Context, topologyFile, name string) error {
 	return l.changeHosts(ctx, topologyFile, name, removeMachine)
-}
-
-// ReplaceHost is RemoveHost and AddHost of the same name: the old machine (typically powered
-// off by Fail) is gone with its disk, and a new one takes its name with the address
-// topologyFile gives it.
-func (l *Lab) ReplaceHost(ctx context.Context, topologyFile, name string) error {
-	return l.changeHosts(ctx, topologyFile, name, replaceMachine)
 }
 
 func (l *Lab) changeHosts(ctx context.Context, file, name string, change hostChange) error {
@@ -67,9 +59,8 @@ func (l *Lab) changeHosts(ctx context.Context, file, name string, change hostCha
 	if err := checkChange(l.state.Hosts, l.topo, t, name, change); err != nil {
 		return err
 	}
-	at := len(l.state.Hosts) // where the new machine goes in the lab's list
-	if change != addMachine {
-		if at, err = l.decommission(ctx, name); err != nil {
+	if change == removeMachine {
+		if err := l.decommission(ctx, name); err != nil {
 			return err
 		}
 	}
@@ -88,7 +79,7 @@ func (l *Lab) changeHosts(ctx context.Context, file, name string, change hostCha
 	if err != nil {
 		return err
 	}
-	l.state.Hosts = slices.Insert(l.state.Hosts, at, hs)
+	l.state.Hosts = append(l.state.Hosts, hs)
 	if err := l.save(); err != nil {
 		return err
 	}
@@ -96,7 +87,7 @@ func (l *Lab) changeHosts(ctx context.Context, file, name string, change hostCha
 	if err := l.buildHostNetwork(ctx, hs); err != nil {
 		return err
 	}
-	return l.startHost(ctx, &l.state.Hosts[at])
+	return l.startHost(ctx, &l.state.Hosts[len(l.state.Hosts)-1])
 }
 
 // checkChange accepts a new topology for the lab that changes only the named host: the lab's
@@ -107,11 +98,11 @@ func checkChange(hosts []HostState, old, t *topology.Topology, name string, chan
 	switch {
 	case change == addMachine && inLab:
 		return fmt.Errorf("lab: host %s is in the lab already", name)
-	case change != addMachine && !inLab:
+	case change == removeMachine && !inLab:
 		return fmt.Errorf("lab: %w %q", topology.ErrUnknownHost, name)
 	case change == removeMachine && inNew:
 		return fmt.Errorf("lab: %s still names host %s: remove it from the topology first", t.File, name)
-	case change != removeMachine && !inNew:
+	case change == addMachine && !inNew:
 		return fmt.Errorf("lab: %s has no host %s", t.File, name)
 	}
 	for _, hs := range hosts {
@@ -136,31 +127,31 @@ func checkChange(hosts []HostState, old, t *topology.Topology, name string, chan
 }
 
 // decommission powers the named machine off for good and removes its namespaces and its disk
-// (its state directory) from the lab. It returns where the machine was in the lab's list.
-func (l *Lab) decommission(ctx context.Context, name string) (int, error) {
+// (its state directory) from the lab.
+func (l *Lab) decommission(ctx context.Context, name string) error {
 	if _, err := l.state.host(name); err != nil {
-		return 0, err
+		return err
 	}
 	i := slices.IndexFunc(l.state.Hosts, func(hs HostState) bool { return hs.Name == name })
 	hs := l.state.Hosts[i]
 	l.log.Info("removing a machine", "host", name)
 	if err := killIn(ctx, []string{hs.NetNS}, l.log); err != nil {
-		return 0, err
+		return err
 	}
 	if _, err := os.Stat("/run/netns/" + hs.NetNS); err == nil {
 		if err := l.ip(ctx, "", "netns", "delete", hs.NetNS); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	l.state.Created = slices.DeleteFunc(l.state.Created, func(n string) bool { return n == hs.NetNS })
 	l.state.Hosts = slices.Delete(l.state.Hosts, i, i+1)
 	if err := l.save(); err != nil {
-		return 0, err
+		return err
 	}
 	if err := os.RemoveAll(filepath.Join(l.dir, hostsSubdir, name)); err != nil {
-		return 0, fmt.Errorf("lab: %w", err)
+		return fmt.Errorf("lab: %w", err)
 	}
-	return i, nil
+	return nil
 }
 
 // freePort is the first switch port name hN that no host of the lab uses.

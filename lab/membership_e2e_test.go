@@ -219,6 +219,138 @@ func checkMembers(t *testing.T, ctx context.Context, l *Lab, want []string) {
 	}
 }
 
+// members is a running fresh lab whose membership a test changes with bootstrap.
+type members struct {
+	l   *Lab
+	b   *bootstrapper
+	ctx context.Context
+	key string // the cluster's authkey, for a new machine's bootstrap
+}
+
+// names lists the hosts of the topology the lab runs, sorted.
+func (m *members) names() []string {
+	var names []string
+	for _, h := range m.l.Topology().Hosts {
+		names = append(names, h.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// join is the runbook of a new host: the lab gets the machine and runs topoFile, bootstrap runs
+// on each member (a new corosync.conf, reloaded: Pacemaker untouched), then on the new host
+// with the key (everything started). It returns how many members applied the CIB.
+func (m *members) join(t *testing.T, topoFile, name string) int {
+	t.Helper()
+	old := m.names()
+	if err := m.l.AddHost(m.ctx, topoFile, name); err != nil {
+		t.Fatal(err)
+	}
+	topo := m.l.State().Topology
+	wroteCIB := 0
+	for _, h := range old {
+		_, r, err := m.b.on(h, "-f", topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statusOf(r, "corosync.conf"); got != bootstrap.StatusChanged {
+			t.Errorf("%s: corosync.conf step %s, want changed", h, got)
+		}
+		for _, s := range r.Steps {
+			switch {
+			case s.Step == "corosync" && (s.Status != bootstrap.StatusChanged || !strings.Contains(s.Detail, "corosync-cfgtool -R")):
+				t.Errorf("%s: corosync step %s (%s), want a reload", h, s.Status, s.Detail)
+			case s.Step == "pacemaker" && s.Status != bootstrap.StatusOK:
+				t.Errorf("%s: pacemaker step %s (%s), want ok", h, s.Status, s.Detail)
+			case s.Step == "cib" && s.Status == bootstrap.StatusChanged:
+				wroteCIB++
+			}
+		}
+	}
+	_, r, err := m.b.on(name, "-f", topo, "--authkey", m.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"authkey", "corosync.conf", "corosync", "pacemaker"} {
+		if got := statusOf(r, step); got != bootstrap.StatusChanged {
+			t.Errorf("%s: step %s is %s, want changed (a new machine)", name, step, got)
+		}
+	}
+	return wroteCIB
+}
+
+// forget is the runbook of a stopped host leaving the cluster: the lab loses the machine and
+// runs topoFile (without it); bootstrap on each member reloads the corosync.conf without it
+// and stops at the cib step (exit 1: Pacemaker still knows the host, and the refusal says how
+// to remove it); crm_node --force --remove on one member; once no member's CIB names the host
+// (nodes and status sections), bootstrap again exits 0 everywhere, one member applying the CIB.
+func (m *members) forget(t *testing.T, topoFile, name string) {
+	t.Helper()
+	if err := m.l.RemoveHost(m.ctx, topoFile, name); err != nil {
+		t.Fatal(err)
+	}
+	topo := m.l.State().Topology
+	left := m.names()
+	for _, h := range left {
+		code, r, _ := m.b.on(h, "-f", topo)
+		if code != 1 || r == nil || r.Failed != "cib" {
+			t.Fatalf("%s: bootstrap exit %d, report %+v; want exit 1 at cib (the CIB still names %s)", h, code, r, name)
+		}
+		for _, s := range r.Steps {
+			switch {
+			case s.Step == "corosync" && (s.Status != bootstrap.StatusChanged || !strings.Contains(s.Detail, "corosync-cfgtool -R")):
+				t.Errorf("%s: corosync step %s (%s), want a reload", h, s.Status, s.Detail)
+			case s.Step == "cib" && !strings.Contains(s.Detail, "crm_node --force --remove"):
+				t.Errorf("%s: the cib step's refusal does not say how to remove the host: %s", h, s.Detail)
+			}
+		}
+	}
+	var out bytes.Buffer
+	if code, err := m.l.Exec(m.ctx, left[0], []string{"crm_node", "--force", "--remove", name}, nil, &out, &out); err != nil || code != 0 {
+		t.Fatalf("crm_node --force --remove %s in %s: exit %d, %v\n%s", name, left[0], code, err, out.String())
+	}
+	// Once every member's CIB has forgotten it, bootstrap applies the group without it.
+	wctx, cancel := context.WithTimeout(m.ctx, time.Minute)
+	defer cancel()
+	err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+		for _, h := range left {
+			nodes, states := cibNodes(t, m.ctx, m.l, h)
+			if slices.Contains(nodes, name) || slices.Contains(states, name) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		nodes, states := cibNodes(t, m.ctx, m.l, left[0])
+		t.Fatalf("a minute after crm_node --remove the CIB still names %s: nodes %v, node_state %v", name, nodes, states)
+	}
+	wroteCIB := 0
+	for _, h := range left {
+		_, r, err := m.b.on(h, "-f", topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if statusOf(r, "cib") == bootstrap.StatusChanged {
+			wroteCIB++
+		}
+	}
+	if wroteCIB != 1 {
+		t.Errorf("%d members applied the CIB without %s, want 1", wroteCIB, name)
+	}
+}
+
+// without lists the lab's hosts but name, as topology host blocks.
+func (m *members) without(name string) []labHost {
+	var hs []labHost
+	for _, h := range m.l.Topology().Hosts {
+		if h.Name != name {
+			hs = append(hs, labHost{h.Name, h.Address.String(), h.NodeID})
+		}
+	}
+	return hs
+}
+
 // TestMembershipFreshLab changes the members of a running cluster made by bootstrap from
 // nothing, with the commands of docs/bootstrap.md's runbooks, while a client connects to the
 // VIP every 20 ms. Adding a fourth host: the members write the new corosync.conf and reload it
@@ -232,29 +364,23 @@ func TestMembershipFreshLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	l, dir, vipctl := upLabWith(t, ctx, Options{Fresh: true})
-	key := filepath.Join(dir, "authkey")
 	g := l.Topology().Groups[0]
 	cs := l.Topology().ClustersOf(g.Name)
 	if len(cs) == 0 {
 		t.Fatal("the lab's topology has no cluster port to probe")
 	}
 	vipAddr := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
-	b := &bootstrapper{l: l, ctx: ctx, vipctl: vipctl}
-	b.all(t, true, "-f", l.State().Topology, "--authkey", key)
+	m := &members{l: l, b: &bootstrapper{l: l, ctx: ctx, vipctl: vipctl}, ctx: ctx, key: filepath.Join(dir, "authkey")}
+	m.b.all(t, true, "-f", l.State().Topology, "--authkey", m.key)
 	if err := l.WaitHeld(ctx); err != nil {
 		t.Fatal(err)
 	}
-	three := []labHost{{"lab-1", "192.0.2.11", 1}, {"lab-2", "192.0.2.12", 2}, {"lab-3", "192.0.2.13", 3}}
-	members := func() []string {
-		var names []string
-		for _, h := range l.Topology().Hosts {
-			names = append(names, h.Name)
-		}
-		slices.Sort(names)
-		return names
-	}
-	holder := func() string {
+	// holder waits until exactly one host holds the VIP (netlink) and returns it.
+	holder := func(t *testing.T) string {
 		t.Helper()
+		if err := l.WaitHeld(ctx); err != nil {
+			t.Fatal(err)
+		}
 		hs, err := l.Holders(g.Name)
 		if err != nil || len(hs) != 1 {
 			t.Fatalf("VIP holders %v (%v), want one", hs, err)
@@ -263,55 +389,19 @@ func TestMembershipFreshLab(t *testing.T) {
 	}
 
 	t.Run("add a host while the cluster serves", func(t *testing.T) {
-		was := holder()
-		old := members()
+		was := holder(t)
+		old := m.names()
 		corosyncPid := map[string]string{}
 		for _, h := range old {
 			corosyncPid[h] = pidIn(t, ctx, l, h, "corosync")
 		}
 		probe := startProbe(t, ctx, l, vipctl, vipAddr)
 		started := time.Now()
-
-		// The runbook: the new host in the topology, on every host (the lab's file is the one
-		// every host sees); bootstrap on each member, then on the new host with the key.
-		four := labTopology(t, filepath.Join(dir, "four.hcl"), append(slices.Clone(three), labHost{"lab-4", "192.0.2.14", 4}))
-		if err := l.AddHost(ctx, four, "lab-4"); err != nil {
-			t.Fatal(err)
+		four := labTopology(t, filepath.Join(dir, "four.hcl"), append(m.without(""), labHost{"lab-4", "192.0.2.14", 4}))
+		if wrote := m.join(t, four, "lab-4"); wrote != 1 {
+			t.Errorf("%d members applied the CIB (the group's new host), want 1", wrote)
 		}
-		topo := l.State().Topology
-		wroteCIB := 0
-		for _, h := range old {
-			_, r, err := b.on(h, "-f", topo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := statusOf(r, "corosync.conf"); got != bootstrap.StatusChanged {
-				t.Errorf("%s: corosync.conf step %s, want changed", h, got)
-			}
-			for _, s := range r.Steps {
-				switch {
-				case s.Step == "corosync" && (s.Status != bootstrap.StatusChanged || !strings.Contains(s.Detail, "corosync-cfgtool -R")):
-					t.Errorf("%s: corosync step %s (%s), want a reload", h, s.Status, s.Detail)
-				case s.Step == "pacemaker" && s.Status != bootstrap.StatusOK:
-					t.Errorf("%s: pacemaker step %s (%s), want ok", h, s.Status, s.Detail)
-				case s.Step == "cib" && s.Status == bootstrap.StatusChanged:
-					wroteCIB++
-				}
-			}
-		}
-		if wroteCIB != 1 {
-			t.Errorf("%d members applied the CIB (the group's new host), want 1", wroteCIB)
-		}
-		_, r, err := b.on("lab-4", "-f", topo, "--authkey", key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, step := range []string{"authkey", "corosync.conf", "corosync", "pacemaker"} {
-			if got := statusOf(r, step); got != bootstrap.StatusChanged {
-				t.Errorf("lab-4: step %s is %s, want changed (a new machine)", step, got)
-			}
-		}
-		checkMembers(t, ctx, l, members())
+		checkMembers(t, ctx, l, m.names())
 		if err := l.Settle(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +411,7 @@ func TestMembershipFreshLab(t *testing.T) {
 				t.Errorf("%s: corosync pid %s → %s: it was restarted, not reloaded", h, corosyncPid[h], now)
 			}
 		}
-		if now := holder(); now != was {
+		if now := holder(t); now != was {
 			t.Errorf("the VIP moved from %s to %s", was, now)
 		}
 		out := outage(changes, started)
@@ -332,92 +422,32 @@ func TestMembershipFreshLab(t *testing.T) {
 	})
 
 	t.Run("remove a host", func(t *testing.T) {
-		victim := holder()
-		var kept []labHost
-		for _, h := range l.Topology().Hosts {
-			if h.Name != victim {
-				kept = append(kept, labHost{h.Name, h.Address.String(), h.NodeID})
-			}
-		}
+		victim := holder(t)
 		probe := startProbe(t, ctx, l, vipctl, vipAddr)
 		started := time.Now()
-		// 1. Its VIP moves away first.
+		// Its VIP moves away first; then its cluster daemons stop.
 		if code, _, _ := vipctlIn(t, ctx, l, vipctl, victim, "host", "drain", victim); code != 0 {
 			t.Fatalf("host drain %s: exit %d", victim, code)
 		}
 		drained := time.Now()
-		to := holder()
+		to := holder(t)
 		if to == victim {
 			t.Fatalf("%s still holds the VIP after the drain", victim)
 		}
-		// 2. Its cluster daemons stop.
 		var out bytes.Buffer
 		if code, err := l.Exec(ctx, victim, []string{"systemctl", "stop", "pacemaker", "corosync"}, nil, &out, &out); err != nil || code != 0 {
 			t.Fatalf("systemctl stop pacemaker corosync in %s: exit %d, %v\n%s", victim, code, err, out.String())
 		}
-		// 3. The topology without it on the others (here the machine goes too), bootstrap on
-		// each: the new corosync.conf, reloaded; the cib step refuses while Pacemaker still
-		// knows the host.
-		topoFile := labTopology(t, filepath.Join(dir, "without-"+victim+".hcl"), kept)
-		if err := l.RemoveHost(ctx, topoFile, victim); err != nil {
-			t.Fatal(err)
-		}
-		for _, h := range members() {
-			code, r, _ := b.on(h, "-f", l.State().Topology)
-			if code != 1 || r == nil || r.Failed != "cib" {
-				t.Fatalf("%s: bootstrap exit %d, report %+v; want exit 1 at cib (the CIB still names %s)", h, code, r, victim)
-			}
-			for _, s := range r.Steps {
-				switch {
-				case s.Step == "corosync" && (s.Status != bootstrap.StatusChanged || !strings.Contains(s.Detail, "corosync-cfgtool -R")):
-					t.Errorf("%s: corosync step %s (%s), want a reload", h, s.Status, s.Detail)
-				case s.Step == "cib" && !strings.Contains(s.Detail, "crm_node --force --remove"):
-					t.Errorf("%s: the cib step's refusal does not say how to remove the host: %s", h, s.Detail)
-				}
-			}
-		}
-		// 4. Pacemaker forgets it; bootstrap again applies the group without it.
-		out.Reset()
-		if code, err := l.Exec(ctx, to, []string{"crm_node", "--force", "--remove", victim}, nil, &out, &out); err != nil || code != 0 {
-			t.Fatalf("crm_node --force --remove %s in %s: exit %d, %v\n%s", victim, to, code, err, out.String())
-		}
-		wroteCIB := 0
-		for _, h := range members() {
-			_, r, err := b.on(h, "-f", l.State().Topology)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if statusOf(r, "cib") == bootstrap.StatusChanged {
-				wroteCIB++
-			}
-		}
-		if wroteCIB != 1 {
-			t.Errorf("%d members applied the CIB without %s, want 1", wroteCIB, victim)
-		}
-		left := members()
-		err := wait.Until(ctx, 500*time.Millisecond, func() (bool, error) {
-			for _, h := range left {
-				nodes, states := cibNodes(t, ctx, l, h)
-				if slices.Contains(nodes, victim) || slices.Contains(states, victim) {
-					return false, nil
-				}
-			}
-			return true, nil
-		})
-		if err != nil {
-			nodes, states := cibNodes(t, ctx, l, to)
-			t.Errorf("the CIB still names %s: nodes %v, node_state %v", victim, nodes, states)
-		}
-		checkMembers(t, ctx, l, left)
+		m.forget(t, labTopology(t, filepath.Join(dir, "without-"+victim+".hcl"), m.without(victim)), victim)
+		checkMembers(t, ctx, l, m.names())
 		if err := l.Settle(ctx); err != nil {
 			t.Fatal(err)
 		}
 		changes := probe.stop(t)
-		if now := holder(); now != to {
+		if now := holder(t); now != to {
 			t.Errorf("the VIP moved on from %s to %s after the drain", to, now)
 		}
-		after := outage(changes, drained)
-		if after > 0 {
+		if after := outage(changes, drained); after > 0 {
 			t.Errorf("after the drain the client saw an outage of %v: %+v", after, changes)
 		}
 		t.Logf("removed %s in %.1f s; the drain moved the VIP to %s (client outage %v), then no outage",
