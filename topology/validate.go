@@ -29,6 +29,10 @@ var (
 	hostName = nameRule{lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`), 253}
 	// corosync.cluster_name: a bare word of corosync.conf (corosync's own limit is 255).
 	clusterName = nameRule{lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`), 255}
+	// fence.agent: the type of a stonith primitive, a file name of fence-agents (fence_ipmilan)
+	// or a cluster-glue plugin (external/ipmi), as `crm_resource --list-agents stonith` lists
+	// them: no dot, so no path can climb out of the agents' directory.
+	fenceAgent = lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9_-]*(/[a-zA-Z0-9][a-zA-Z0-9_-]*)?$`)
 )
 
 func lazyRegexp(expr string) func() *regexp.Regexp {
@@ -421,8 +425,12 @@ func (c *checker) fences() {
 	for i, s := range c.p.fences {
 		f := c.p.t.Fences[i]
 		c.name(s, lowerName, names)
-		if s.set["agent"] && f.Agent == "" {
+		switch {
+		case s.set["agent"] && f.Agent == "":
 			c.errorf(s.at("agent"), `Invalid agent ""`, "%s: agent must name a fence agent.", s.title())
+		case s.set["agent"] && (len(f.Agent) > 255 || !fenceAgent().MatchString(f.Agent)):
+			c.errorf(s.at("agent"), "Invalid agent "+quote(f.Agent),
+				"%s: agent must name a fence agent as `crm_resource --list-agents stonith` lists it (fence_ipmilan, external/ipmi): letters, digits, _ and -, at most one /.", s.title())
 		}
 		if s.set["host"] {
 			if _, ok := c.p.t.Host(f.Host); !ok {
