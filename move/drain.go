@@ -38,8 +38,8 @@ func moveConstraints(constraints, rsc string) []string {
 // take the VIP, unless force is set; forced, it waits only until the VIP left the host.
 func Drain(ctx context.Context, t *topology.Topology, host string, force bool, opts Options) (DrainResult, error) {
 	o := newOp(t, opts)
-	if _, ok := t.Host(host); !ok {
-		return DrainResult{}, fmt.Errorf("%w: no host %q in %s", ErrUsage, host, t.File)
+	if _, err := t.LookupHost(host); err != nil {
+		return DrainResult{}, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	res := DrainResult{Host: host, Groups: []Moved{}}
 	r, err := o.status(ctx)
@@ -119,8 +119,8 @@ func (o *op) waitGone(ctx context.Context, g topology.HostGroup, host string, st
 // where it runs (stickiness).
 func Undrain(ctx context.Context, t *topology.Topology, host string, opts Options) (DrainResult, error) {
 	o := newOp(t, opts)
-	if _, ok := t.Host(host); !ok {
-		return DrainResult{}, fmt.Errorf("%w: no host %q in %s", ErrUsage, host, t.File)
+	if _, err := t.LookupHost(host); err != nil {
+		return DrainResult{}, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	res := DrainResult{Host: host, Standby: true, Groups: []Moved{}}
 	start := time.Now()

@@ -232,9 +232,9 @@ func (o *op) waitRuns(ctx context.Context, g topology.HostGroup, ok func(string)
 			say("still on " + last[0])
 			return false, nil
 		}
-		h, found := o.t.Host(last[0])
-		if !found {
-			return false, fmt.Errorf("%s runs on %s, which is not a host of %s", rsc, last[0], o.t.File)
+		h, err := o.t.LookupHost(last[0])
+		if err != nil {
+			return false, fmt.Errorf("%s runs on %s: %w", rsc, last[0], err)
 		}
 		say("started on " + last[0] + ", waiting for the address to answer")
 		how, err := o.opts.Answers(ctx, g.VIP.Prefix.Addr(), h)

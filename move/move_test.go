@@ -300,6 +300,28 @@ func TestDrainAndUndrain(t *testing.T) {
 	}
 }
 
+// TestDrainUnknownHost: drain and undrain of a name the topology lacks are usage errors that
+// name the topology's hosts, wrap topology.ErrUnknownHost and run nothing.
+func TestDrainUnknownHost(t *testing.T) {
+	tp := loadTopo(t)
+	for name, run := range map[string]func(f *fakeCluster) error{
+		"drain": func(f *fakeCluster) error {
+			_, err := Drain(context.Background(), tp, "nope", false, f.opts())
+			return err
+		},
+		"undrain": func(f *fakeCluster) error { _, err := Undrain(context.Background(), tp, "nope", f.opts()); return err },
+	} {
+		f := newFake("a")
+		err := run(f)
+		if !errors.Is(err, ErrUsage) || !errors.Is(err, topology.ErrUnknownHost) || !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("%s nope: err = %v, want ErrUsage and topology.ErrUnknownHost naming it", name, err)
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("%s of an unknown host ran %q", name, f.calls)
+		}
+	}
+}
+
 func TestDrainOfTheLastHostIsRefused(t *testing.T) {
 	f := newFake("c")
 	f.standby["a"], f.offline["b"] = true, true
