@@ -2,12 +2,16 @@ package lab
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vipctl/vipctl/cib"
 	"github.com/vipctl/vipctl/internal/wait"
+	"github.com/vipctl/vipctl/metrics"
 )
 
 // healthMonitor is the monitor interval of ocf:vipctl:health that the rendered CIB sets.
@@ -53,13 +57,15 @@ func waitHealth(t *testing.T, ctx context.Context, l *Lab, group, value string, 
 // TestHealthInStackLab: with real HAProxy behind the VIP, stopping the holder's HAProxy moves
 // the VIP within one health monitor interval plus the move; starting it again does not move
 // the VIP back; when the holder's HAProxy stops while no other host's runs, the VIP stays up
-// where it is.
+// where it is. Between the first two, `vipctl metrics --textfile` on the stopped host and on the
+// new holder exports what their HAProxy really does.
 func TestHealthInStackLab(t *testing.T) {
 	requireLabTools(t)
 	requireStackTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	l, _, _ := upLabWith(t, ctx, Options{Stack: true})
+	l, _, vipctl := upLabWith(t, ctx, Options{Stack: true})
+	buildMetricsProgram(t, vipctl)
 	if err := l.WaitStack(ctx, 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +108,68 @@ func TestHealthInStackLab(t *testing.T) {
 		}
 		if got := healthValues(t, ctx, l, moved, g.Name)[old]; got != "0" {
 			t.Errorf("health of %s = %q, want 0", old, got)
+		}
+	})
+
+	t.Run("metrics: the stopped HAProxy reads 0, the new holder's backend is UP", func(t *testing.T) {
+		if moved == "" {
+			t.Skip("the VIP did not move (the subtest before failed)")
+		}
+		// textfile runs `vipctl metrics --textfile` in host once and parses what it wrote. The
+		// file goes to the lab's state directory, which the hosts share with the test.
+		textfile := func(host string) metrics.Samples {
+			t.Helper()
+			h, err := l.Host(host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(filepath.Dir(l.State().Topology), host+"-metrics.prom")
+			if out, err := h.Command(ctx, vipctl, "metrics", "-f", l.State().Topology, "--host", host, "--textfile", path).CombinedOutput(); err != nil {
+				t.Fatalf("vipctl metrics --textfile on %s: %v\n%s", host, err, out)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s, err := metrics.Parse(f)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			return s
+		}
+		// values checks that the samples of name are there, for c's backend on host, each want.
+		values := func(s metrics.Samples, name, host string, want float64) {
+			t.Helper()
+			got := s.Select(name)
+			if len(got) == 0 {
+				t.Errorf("%s exports no %s", host, name)
+			}
+			for k, v := range got {
+				if !strings.Contains(k, `host="`+host+`"`) || !strings.Contains(k, `backend="`+c.Name+`"`) {
+					t.Errorf("%s exports %s; want only host %s, backend %s", host, k, host, c.Name)
+				}
+				if v != want {
+					t.Errorf("%s: %s = %v, want %v", host, k, v, want)
+				}
+			}
+		}
+		var stopped string
+		for _, h := range g.Hosts {
+			if hs, _ := l.haproxyPids(c, h); len(hs) == 0 {
+				stopped = h
+			}
+		}
+		down := textfile(stopped)
+		values(down, metrics.NameHAProxyUp, stopped, 0)
+		if got := down.Select(metrics.NameBackendUp); len(got) != 0 {
+			t.Errorf("%s's HAProxy is stopped, yet it exports a backend state: %v", stopped, got)
+		}
+		up := textfile(moved)
+		values(up, metrics.NameHAProxyUp, moved, 1)
+		values(up, metrics.NameBackendUp, moved, 1)
+		if up[`vipctl_vip_address_present{group="`+g.Name+`",host="`+moved+`"}`] != 1 {
+			t.Errorf("%s holds the VIP, yet exports the address as absent: %v", moved, up.Select(metrics.NamePresent))
 		}
 	})
 
