@@ -108,6 +108,14 @@ alive() {
 	case $st in "" | Z | X) return 1 ;; esac
 }
 
+# gone PID: the process PID has exited (no such process, or a zombie). Unlike alive, it does
+# not look at the name: a child forked a moment ago still carries this script's until its exec.
+gone() {
+	st=$(sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | cut -c1)
+	case $st in "" | Z | X) return 0 ;; esac
+	return 1
+}
+
 start_corosync() {
 	corosync -f &
 	corosync=$!
@@ -115,7 +123,7 @@ start_corosync() {
 	tries=0
 	until corosync-cfgtool -s >/dev/null 2>&1; do
 		tries=$((tries + 1))
-		if [ "$tries" -gt 300 ] || ! alive "$corosync" corosync; then
+		if [ "$tries" -gt 300 ] || gone "$corosync"; then
 			echo "pcmkhost: corosync did not come up" >&2
 			return 1
 		fi
