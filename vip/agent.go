@@ -367,8 +367,8 @@ func (a *Agent) untilFree(ctx context.Context, wire *os.File, link Link, p Param
 			holder = mac
 		}
 		if time.Until(until) < freeRetry+p.DADProbeWindow {
-			return fmt.Errorf("%w: %s answers for %s on %s (probed for %s, until 1s before the start times out)",
-				ErrDuplicate, holder, p.Addr, link.Name, time.Since(start).Round(time.Millisecond))
+			return fmt.Errorf("%w: %s answers for %s on %s (probed for %s, until %s before the start times out)",
+				ErrDuplicate, holder, p.Addr, link.Name, time.Since(start).Round(time.Millisecond), freeReserve)
 		}
 		select {
 		case <-ctx.Done():
