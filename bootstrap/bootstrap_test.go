@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -1220,5 +1221,88 @@ func TestSubmitThroughNomadAPI(t *testing.T) {
 	}
 	if !strings.Contains(r.Steps[len(r.Steps)-1].Detail, "registered before it: pgsql-app") {
 		t.Errorf("detail %q does not say what was registered", r.Steps[len(r.Steps)-1].Detail)
+	}
+}
+
+// A fence device's agent must be installed on every host but the one it fences: Pacemaker's
+// fencer runs it there. The tools step names each device whose agent is missing or not
+// executable, and nothing later runs.
+func TestMissingFenceAgent(t *testing.T) {
+	f := newFixture(t)
+	src := strings.Replace(testTopology, `host "h1" {`, `fence "h1-dev" {
+  agent  = "fence_self"
+  host   = "h1"
+  params = { ip = "10.99.1.1" }
+}
+fence "h2-dev" {
+  agent  = "fence_foo"
+  host   = "h2"
+  params = { ip = "10.99.1.2" }
+}
+fence "h2-lha" {
+  agent  = "external/ipmi"
+  host   = "h2"
+  params = { ipaddr = "10.99.1.2" }
+}
+fence "h3-dev" {
+  agent  = "fence_bar"
+  host   = "h3"
+  params = { ip = "10.99.1.3" }
+}
+host "h1" {`, 1)
+	topo, err := topology.Parse([]byte(src), "fence.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.topo = topo
+	dir := filepath.Join(f.root, pcmk.FenceAgentDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fence_bar"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, f.root)
+	refused := func(want string) {
+		t.Helper()
+		r, err := f.run(f.options())
+		if !errors.Is(err, ErrMissingTool) || r.Failed != "tools" {
+			t.Fatalf("err = %v, failed %q; want ErrMissingTool at tools", err, r.Failed)
+		}
+		d := r.Steps[0].Detail
+		for _, s := range []string{want, `fence agent fence_foo of fence "h2-dev" in fence.hcl`, "to fence h2", "apt-get install fence-agents"} {
+			if !strings.Contains(d, s) {
+				t.Errorf("detail %q does not say %q", d, s)
+			}
+		}
+		for _, s := range []string{"fence_self", "fence_bar", "external/ipmi", "\n"} {
+			if strings.Contains(d, s) {
+				t.Errorf("detail %q names %q: h1 never runs the device that fences it, fence_bar is installed, external/ipmi is not looked for; one line", d, s)
+			}
+		}
+		if got := tree(t, f.root); !maps.Equal(got, before) {
+			t.Errorf("files changed: %v, were %v", got, before)
+		}
+	}
+	refused("no such file or directory")
+	r, err := f.run(f.options())
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("err = %v (%+v), want it to match fs.ErrNotExist", err, r.Steps[0])
+	}
+	foo := filepath.Join(dir, "fence_foo")
+	if err := os.WriteFile(foo, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before = tree(t, f.root)
+	refused("is no executable file")
+	if err := os.Chmod(foo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err = f.run(f.options())
+	if err != nil {
+		t.Fatalf("every fence agent installed: %v", err)
+	}
+	if r.Steps[0].Status != StatusOK || !strings.Contains(r.Steps[0].What, "fence agent fence_foo, fence_bar") {
+		t.Errorf("tools step %+v, want ok, saying it checked fence_foo and fence_bar", r.Steps[0])
 	}
 }

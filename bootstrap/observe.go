@@ -27,6 +27,9 @@ import (
 type hostState struct {
 	missingTools []string
 	ipaddr2      error // the IPaddr2 agent cannot be found (only read when a group uses it)
+	// fenceAgents are the fence devices this host may have to run whose agent is not installed
+	// here as an executable file, with why.
+	fenceAgents []missingFenceAgent
 
 	nic    vip.NICCheck // only for a host in a group
 	nicErr error
@@ -99,6 +102,7 @@ func (p *Plan) observe(ctx context.Context) *hostState {
 			o.ipaddr2 = err
 		}
 	}
+	o.fenceAgents = p.observeFenceAgents()
 	if p.Group != nil {
 		check := p.opts.CheckNIC
 		if check == nil {
@@ -124,6 +128,37 @@ func (p *Plan) observe(ctx context.Context) *hostState {
 		o.submit, o.todoJobs, o.submitErr = p.plannedJobs(ctx)
 	}
 	return o
+}
+
+// missingFenceAgent is a fence device whose agent this host lacks.
+type missingFenceAgent struct {
+	fence topology.Fence
+	err   error
+}
+
+// observeFenceAgents finds the fence devices whose agent is not installed on this host as an
+// executable file in pcmk.FenceAgentDir. Pacemaker's fencer runs a device's agent on any member
+// but the host the device fences (the CIB bans it there), so every other host needs it. Agents
+// not named fence_NAME (cluster-glue's stonith plugins, external/ipmi) are not looked for.
+func (p *Plan) observeFenceAgents() []missingFenceAgent {
+	var missing []missingFenceAgent
+	for _, f := range p.topo.Fences {
+		agentPath, ok := pcmk.FenceAgentPath(f.Agent)
+		if f.Host == p.Host.Name || !ok {
+			continue
+		}
+		path := p.path(agentPath)
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
+		case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+			err = fmt.Errorf("%s is no executable file (mode %v)", path, fi.Mode())
+		default:
+			continue
+		}
+		missing = append(missing, missingFenceAgent{fence: f, err: err})
+	}
+	return missing
 }
 
 // liveCluster asks the running Corosync which cluster it runs (pcmk.ClusterName): a wrong

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -33,7 +34,7 @@ var ErrConfEdited = errors.New("corosync.conf was edited by hand")
 // buildSteps lists the plan's steps in the order they run.
 func (p *Plan) buildSteps() []step {
 	steps := []step{
-		{name: "tools", what: "Corosync and Pacemaker are installed", decide: p.decideTools},
+		{name: "tools", what: p.toolsWhat(), decide: p.decideTools},
 	}
 	if p.Group != nil {
 		steps = append(steps, step{name: "nic", what: "the interface can carry VIP " + p.Group.VIP.Prefix.String() + " of group " + p.Group.Name, decide: p.decideNIC})
@@ -81,7 +82,30 @@ func (p *Plan) decideTools(o *hostState) action {
 	if o.ipaddr2 != nil {
 		return refuse(fmt.Errorf("%w: %s (ocf:heartbeat:IPaddr2; Debian: apt-get install resource-agents): %w", ErrMissingTool, IPaddr2Path, o.ipaddr2))
 	}
+	if len(o.fenceAgents) > 0 {
+		// One line, every device named, each error wrapped (fs.ErrNotExist for a missing file).
+		parts, args := []string{}, []any{ErrMissingTool}
+		for _, m := range o.fenceAgents {
+			parts = append(parts, "fence agent %s of fence %q in %s, which Pacemaker runs on this host to fence %s: %w")
+			args = append(args, m.fence.Agent, m.fence.Name, p.topo.File, m.fence.Host, m.err)
+		}
+		return refuse(fmt.Errorf("%w: "+strings.Join(parts, "; ")+" (Debian: apt-get install fence-agents)", args...))
+	}
 	return action{}
+}
+
+// toolsWhat says what the tools step makes sure of.
+func (p *Plan) toolsWhat() string {
+	var agents []string
+	for _, f := range p.topo.Fences {
+		if _, ok := pcmk.FenceAgentPath(f.Agent); ok && f.Host != p.Host.Name && !slices.Contains(agents, f.Agent) {
+			agents = append(agents, f.Agent)
+		}
+	}
+	if len(agents) == 0 {
+		return "Corosync and Pacemaker are installed"
+	}
+	return "Corosync, Pacemaker and fence agent " + strings.Join(agents, ", ") + " are installed"
 }
 
 func (p *Plan) decideNIC(o *hostState) action {

@@ -16,6 +16,16 @@ const FenceAgentDir = "/usr/sbin"
 // fenceAgentName is the shape of a fence agent's file name: nothing that leaves Dir.
 var fenceAgentName = regexp.MustCompile(`^fence_[A-Za-z0-9_]+$`)
 
+// FenceAgentPath returns where the fence agent named agent is installed, in FenceAgentDir; ok is
+// false for a name that is not a fence-agents agent's (fence_NAME), such as cluster-glue's
+// stonith plugins (external/ipmi), which Pacemaker finds elsewhere.
+func FenceAgentPath(agent string) (path string, ok bool) {
+	if !fenceAgentName.MatchString(agent) {
+		return "", false
+	}
+	return filepath.Join(FenceAgentDir, agent), true
+}
+
 // FenceAgents reads fence agents' own metadata, the XML `fence_X -o metadata` prints, from the
 // agents installed in Dir.
 type FenceAgents struct {
