@@ -67,10 +67,16 @@ const AlertBudget = 20 * time.Second
 // AlertTimeout is the timeout the CIB gives the alert: the agent's budget and a margin.
 const AlertTimeout = AlertBudget + 10*time.Second
 
-// Placer says where the VIPs run as this host sees them. With settle it first waits, within
-// ctx, until Pacemaker has nothing left to do.
+// Placer says where the VIPs run as this host sees them.
 type Placer interface {
+	// Placement says where each VIP runs; with settle it first waits, within ctx, until
+	// Pacemaker has nothing left to do.
 	Placement(ctx context.Context, settle bool) ([]Sighting, error)
+	// Handover says where resource ran before it started on node at started: the other node
+	// Pacemaker stopped it on just before (within HandoverWindow); false when there is none.
+	Handover(ctx context.Context, resource, node string, started time.Time) (Sighting, bool, error)
+	// Keeps reports whether resource is one of the VIPs placements are about.
+	Keeps(resource string) bool
 }
 
 // Alert is one run of the alert agent.
@@ -84,8 +90,16 @@ type Alert struct {
 
 // Run appends the event of this run to the journal named by the alert's recipient
 // (CRM_alert_recipient; else DefaultPath) and returns the exit code, 0 when the event was
-// written or is not journaled. After a node event it also records where each VIP runs, right
-// away and once the cluster has settled (KindPlacement). It ends within AlertBudget.
+// written or is not journaled. It also records placements (KindPlacement), so that each host's
+// journal holds both ends of every move it takes part in, although Pacemaker alerts an
+// operation only on the host that ran it:
+//   - after a node event, where each VIP runs, right away and once the cluster has settled;
+//   - after a VIP's successful stop here, where each VIP runs once the cluster has settled
+//     (where it went);
+//   - after a VIP's successful start here, the node it was stopped on just before (where it
+//     came from), dated at that stop.
+//
+// It ends within AlertBudget.
 func (a *Alert) Run(ctx context.Context) int {
 	if a.Getenv("CRM_alert_version") == "" {
 		fmt.Fprintln(a.Stderr, "vipctl alert: run by Pacemaker as an alert agent (CRM_alert_version is not set)")
@@ -102,16 +116,45 @@ func (a *Alert) Run(ctx context.Context) int {
 		fmt.Fprintf(a.Stderr, "vipctl alert: %v\n", err)
 		return 1
 	}
-	if e.Kind != KindNode || a.Placer == nil {
+	if a.Placer == nil {
 		return 0
 	}
-	for _, settle := range []bool{false, true} {
-		if err := a.place(ctx, j, settle); err != nil {
-			fmt.Fprintf(a.Stderr, "vipctl alert: placement: %v\n", err)
-			return 1
+	var err error
+	switch {
+	case e.Kind == KindNode:
+		for _, settle := range []bool{false, true} {
+			if err = a.place(ctx, j, settle); err != nil {
+				break
+			}
 		}
+	case !a.handedOver(e):
+	case e.Task == "stop":
+		err = a.place(ctx, j, true)
+	case e.Task == "start":
+		err = a.cameFrom(ctx, j, e)
+	}
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "vipctl alert: placement: %v\n", err)
+		return 1
 	}
 	return 0
+}
+
+// handedOver reports whether e is a VIP's successful start or stop on this host, which moves
+// it between hosts (a probe, a recurring monitor or a failed operation does not by itself).
+func (a *Alert) handedOver(e Event) bool {
+	return e.Kind == KindResource && e.IntervalMS == 0 && e.Succeeded() && e.Node == a.Hostname &&
+		(e.Task == "start" || e.Task == "stop") && a.Placer.Keeps(e.Resource)
+}
+
+// cameFrom records where the VIP started by e ran before, when Pacemaker stopped it on another
+// node just before.
+func (a *Alert) cameFrom(ctx context.Context, j Journal, e Event) error {
+	s, ok, err := a.Placer.Handover(ctx, e.Resource, e.Node, e.Time)
+	if err != nil || !ok {
+		return err
+	}
+	return j.Append(ctx, Event{Time: s.At, Kind: KindPlacement, Resource: s.Resource, Node: s.Node, RecordedBy: a.Hostname, Desc: DescStopped})
 }
 
 // place appends one placement line per VIP.
@@ -129,7 +172,11 @@ func (a *Alert) place(ctx context.Context, j Journal, settle bool) error {
 		if at.IsZero() {
 			at = now().UTC()
 		}
-		if err := j.Append(ctx, Event{Time: at, Kind: KindPlacement, Resource: s.Resource, Node: s.Node, RecordedBy: a.Hostname}); err != nil {
+		desc := ""
+		if s.Stopped {
+			desc = DescStopped
+		}
+		if err := j.Append(ctx, Event{Time: at, Kind: KindPlacement, Resource: s.Resource, Node: s.Node, RecordedBy: a.Hostname, Desc: desc}); err != nil {
 			return err
 		}
 	}

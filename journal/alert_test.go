@@ -56,12 +56,25 @@ func TestFromAlert(t *testing.T) {
 type fakePlacer struct {
 	calls []bool
 	where [][]Sighting
+	keep  string    // the one VIP; "" keeps none
+	from  *Sighting // Handover's answer; nil: none
+	asked []string  // Handover's questions: "resource node started"
 }
 
 func (f *fakePlacer) Placement(_ context.Context, settle bool) ([]Sighting, error) {
 	f.calls = append(f.calls, settle)
 	return f.where[len(f.calls)-1], nil
 }
+
+func (f *fakePlacer) Handover(_ context.Context, resource, node string, started time.Time) (Sighting, bool, error) {
+	f.asked = append(f.asked, resource+" "+node+" "+started.Format(time.RFC3339Nano))
+	if f.from == nil {
+		return Sighting{}, false, nil
+	}
+	return *f.from, true, nil
+}
+
+func (f *fakePlacer) Keeps(resource string) bool { return resource == f.keep }
 
 // TestAlertRun: the recipient names the journal; a node event is followed by where the VIPs run
 // right away and once settled; a resource event asks no placement.
@@ -153,4 +166,96 @@ func TestMoves(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("moves (-want +got):\n%s", diff)
 	}
+}
+
+// withEnv is startEnv with some variables changed.
+func withEnv(path string, kv ...string) func(string) string {
+	env := map[string]string{"CRM_alert_recipient": path}
+	for k, v := range startEnv {
+		env[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i]] = kv[i+1]
+	}
+	return envOf(env)
+}
+
+// TestAlertHandover: a planned move (crm_resource --move, a drain) stops the VIP on lab-1 and
+// starts it on lab-2, each alerted only on the host that ran it. The stop's alert on lab-1
+// records where the VIP went once settled, the start's alert on lab-2 where it came from
+// (Handover): each journal then holds the move, so vipctl_vip_moves_total counts it on both.
+func TestAlertHandover(t *testing.T) {
+	dir := t.TempDir()
+	old, cur := filepath.Join(dir, "lab-1.jsonl"), filepath.Join(dir, "lab-2.jsonl")
+	var stderr bytes.Buffer
+	run := func(host string, p *fakePlacer, getenv func(string) string) {
+		t.Helper()
+		a := &Alert{Getenv: getenv, Hostname: host, Stderr: &stderr, Placer: p}
+		if code := a.Run(context.Background()); code != 0 {
+			t.Fatalf("%s: exit %d: %s", host, code, stderr.String())
+		}
+	}
+	stopped := at("2026-12-07T03:34:39Z") // Pacemaker's last-rc-change of the stop: whole seconds
+
+	// lab-1 started it long before (nothing to hand over), then stopped it.
+	p1 := &fakePlacer{keep: "vip-lab", where: [][]Sighting{{{Resource: "vip-lab", Node: "lab-2"}}}}
+	run("lab-1", p1, withEnv(old, "CRM_alert_node", "lab-1", "CRM_alert_timestamp_epoch", "1796610000"))
+	run("lab-1", p1, withEnv(old, "CRM_alert_node", "lab-1", "CRM_alert_task", "stop", "CRM_alert_timestamp_epoch", "1796614479", "CRM_alert_timestamp_usec", "100000"))
+	if diff := cmp.Diff([]bool{true}, p1.calls); diff != "" {
+		t.Errorf("lab-1: placements asked (settle) (-want +got):\n%s", diff)
+	}
+	// lab-2 started it: it came from lab-1.
+	p2 := &fakePlacer{keep: "vip-lab", from: &Sighting{Resource: "vip-lab", Node: "lab-1", At: stopped, Stopped: true}}
+	run("lab-2", p2, withEnv(cur))
+	if want := []string{"vip-lab lab-2 2026-12-07T03:34:39.275154Z"}; !cmp.Equal(want, p2.asked) || len(p2.calls) != 0 {
+		t.Errorf("lab-2 asked handovers %v and %d placements; want %v and none", p2.asked, len(p2.calls), want)
+	}
+
+	for _, c := range []struct {
+		path string
+		want Move
+	}{
+		{old, Move{Resource: "vip-lab", Time: p1Now(t, old), From: "lab-1", To: "lab-2", Why: "stopped on lab-1"}},
+		{cur, Move{Resource: "vip-lab", Time: at("2026-12-07T03:34:39.275154Z"), From: "lab-1", To: "lab-2", Why: "stopped on lab-1"}},
+	} {
+		events, _, err := Journal{Path: c.path}.Read(time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]Move{c.want}, Moves(events, nil)); diff != "" {
+			t.Errorf("%s: moves (-want +got):\n%s\n%+v", filepath.Base(c.path), diff, events)
+		}
+	}
+
+	// Neither a probe, a recurring monitor, a failed start, another host's start nor another
+	// resource asks anything.
+	for _, kv := range [][]string{
+		{"CRM_alert_task", "monitor"},
+		{"CRM_alert_task", "monitor", "CRM_alert_interval", "10000"},
+		{"CRM_alert_rc", "1"},
+		{"CRM_alert_node", "lab-3"},
+		{"CRM_alert_rsc", "vipctl-health-lab"},
+	} {
+		p := &fakePlacer{keep: "vip-lab"}
+		run("lab-2", p, withEnv(filepath.Join(dir, "other.jsonl"), kv...))
+		if len(p.calls) != 0 || len(p.asked) != 0 {
+			t.Errorf("%v: %d placements and handovers %v asked, want none", kv, len(p.calls), p.asked)
+		}
+	}
+}
+
+// p1Now returns the time of the one placement line in a journal (the alert's own clock).
+func p1Now(t *testing.T, path string) time.Time {
+	t.Helper()
+	events, _, err := Journal{Path: path}.Read(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Kind == KindPlacement {
+			return e.Time
+		}
+	}
+	t.Fatalf("no placement line in %s: %+v", path, events)
+	return time.Time{}
 }

@@ -13,6 +13,10 @@ import (
 // each failover, not only the old and new holders'.
 const KindPlacement = "placement"
 
+// DescStopped is the Desc of a placement line that says where a VIP ran until Pacemaker stopped
+// it there, at that stop: what a host that started the VIP records of where it came from.
+const DescStopped = "stopped"
+
 // Move is one change of the host running a resource, derived from the journal.
 type Move struct {
 	Resource string    `json:"resource"`
@@ -98,6 +102,10 @@ func Moves(events []Event, keep func(resource string) bool) []Move {
 				continue
 			}
 			arrive(e.Resource, e.Node, e.Time, e.RecordedBy)
+			if e.Desc == DescStopped && e.Node != "" {
+				s := get(e.Resource)
+				s.why = append(s.why, "stopped on "+e.Node)
+			}
 		}
 	}
 	return moves

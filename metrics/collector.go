@@ -47,7 +47,7 @@ var (
 		"1 when this host's kernel holds the group's VIP address (netlink), else 0.",
 		[]string{"group", "host"}, nil)
 	descMoves = prometheus.NewDesc(NameMoves,
-		"Moves of the group's VIP from one host to another in this host's failover journal (it restarts lower when the journal's oldest generation is dropped).",
+		"Moves of the group's VIP from one host to another in this host's failover journal: the moves this host took part in and those after a node left or joined (it restarts lower when the journal's oldest generation is dropped).",
 		[]string{"group"}, nil)
 	descActionDuration = prometheus.NewDesc(NameActionDuration,
 		"How long the group's agents (vip, health) ran per operation, from the operations Pacemaker alerted into this host's journal.",
