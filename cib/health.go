@@ -64,7 +64,7 @@ func (r *renderer) health(resources, constraints *etree.Element, g topology.Host
 	r.nvpair(ia, "attribute", HealthAttribute(g.Name))
 	r.nvpair(ia, "clusters", strings.Join(checks, " "))
 	r.nvpair(ia, "check_timeout_ms", healthCheckTimeout)
-	r.managedMeta(p, id)
+	r.failureMeta(r.managedMeta(p, id))
 	ops := p.CreateElement("operations")
 	r.op(ops, id, "monitor", healthMonitor, opTimeout)
 	r.op(ops, id, "start", "0s", opTimeout)

@@ -37,6 +37,7 @@ func ExamplePlanFor() {
 	// Output:
 	// ~ crm_config cib-bootstrap-options: no-quorum-policy: ignore → stop
 	// + crm_config cib-bootstrap-options: stonith-enabled: true
+	// + crm_config cib-bootstrap-options: start-failure-is-fatal: false
 	// ~ rsc_defaults build-resource-defaults: resource-stickiness: 1 → 100
-	// 9 changes to CIB 0.10.0
+	// 10 changes to CIB 0.10.0
 }

@@ -110,6 +110,7 @@ func TestPlanOntoFreshCluster(t *testing.T) {
 	want := []headline{
 		{OpAdd, "crm_config", "nvpair", "stonith-enabled", BootstrapOptions},
 		{OpAdd, "crm_config", "nvpair", "no-quorum-policy", BootstrapOptions},
+		{OpAdd, "crm_config", "nvpair", StartFailureIsFatal, BootstrapOptions},
 		{OpAdd, "resources", "primitive", "vip-db", ""},
 		{OpAdd, "resources", "clone", "vipctl-health-db-clone", ""},
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db", ""},
@@ -150,6 +151,7 @@ func TestMergeKeepsHandEdits(t *testing.T) {
 	want := []headline{
 		{OpChange, "crm_config", "nvpair", "no-quorum-policy", BootstrapOptions},
 		{OpAdd, "crm_config", "nvpair", "stonith-enabled", BootstrapOptions},
+		{OpAdd, "crm_config", "nvpair", StartFailureIsFatal, BootstrapOptions},
 		{OpAdd, "resources", "primitive", "vip-db", ""},
 		{OpAdd, "resources", "clone", "vipctl-health-db-clone", ""},
 		{OpAdd, "constraints", "rsc_location", "vipctl-location-vip-db", ""},
@@ -177,6 +179,7 @@ func TestMergeKeepsHandEdits(t *testing.T) {
 		"no-quorum-policy":         "stop",
 		"cluster-recheck-interval": "5min",
 		"stonith-enabled":          "true",
+		StartFailureIsFatal:        "false",
 	}
 	if diff := cmp.Diff(wantProps, merged); diff != "" {
 		t.Errorf("merged cib-bootstrap-options (-want +got):\n%s", diff)

@@ -38,6 +38,9 @@ const (
 	// BootstrapOptions is the cluster_property_set that holds vipctl's cluster properties: a
 	// second set would be silently overridden by this one.
 	BootstrapOptions = "cib-bootstrap-options"
+	// StartFailureIsFatal is the cluster property vipctl sets to false: a failed start counts
+	// one failure against migration-threshold (docs/cib.md, "Failed starts and fail counts").
+	StartFailureIsFatal = "start-failure-is-fatal"
 	// AlertID is the id of vipctl's alert, which feeds the failover journal (`vipctl alert`).
 	AlertID = PrefixOwned + "alert"
 )
@@ -45,9 +48,9 @@ const (
 // rscDefaultsID is the id of vipctl's rsc_defaults meta attribute set.
 const rscDefaultsID = PrefixOwned + "rsc_defaults"
 
-// Fixed resource settings of every VIP.
+// Fixed resource settings of every VIP (and, for the failures, of every resource of vipctl's).
 const (
-	MigrationThreshold = 3     // failures on a host before the VIP leaves it
+	MigrationThreshold = 3     // failures on a host before a resource of vipctl's leaves it
 	FailureTimeout     = "60s" // failures expire, so a switch outage cannot ban every host for good
 	monitorInterval    = "10s"
 	opTimeout          = "20s"
@@ -230,6 +233,20 @@ func (r *renderer) crmConfig(crm *etree.Element) {
 	set.CreateAttr("id", BootstrapOptions)
 	r.nvpair(set, "stonith-enabled", strconv.FormatBool(r.t.Pacemaker.StonithEnabled))
 	r.nvpair(set, "no-quorum-policy", r.t.Pacemaker.NoQuorumPolicy)
+	// A failed start counts one failure against migration-threshold instead of setting the fail
+	// count to INFINITY (Pacemaker's default), which would ban the host from the resource for
+	// failure-timeout after a single start that waited for an address still answered elsewhere.
+	// The property is cluster-wide (Pacemaker 2.1 has no per-resource form): every resource of
+	// vipctl's carries migration-threshold and failure-timeout (failureMeta), so none of them is
+	// retried for ever on a host where it cannot start.
+	r.nvpair(set, StartFailureIsFatal, "false")
+}
+
+// failureMeta adds the failure handling of every vipctl resource to its meta attribute set:
+// MigrationThreshold failures on a host move it away, and they expire after FailureTimeout.
+func (r *renderer) failureMeta(meta *etree.Element) {
+	r.nvpair(meta, "failure-timeout", FailureTimeout)
+	r.nvpair(meta, "migration-threshold", strconv.Itoa(MigrationThreshold))
 }
 
 func (r *renderer) rscDefaults(d *etree.Element) {
@@ -259,7 +276,7 @@ func (r *renderer) fence(resources, constraints *etree.Element, f topology.Fence
 		r.nvpair(ia, k, f.Params[k])
 	}
 	r.nvpair(ia, "pcmk_host_list", f.Host)
-	r.managedMeta(p, id)
+	r.failureMeta(r.managedMeta(p, id))
 
 	ops := p.CreateElement("operations")
 	r.op(ops, id, "monitor", fenceMonitor, "")
@@ -370,8 +387,7 @@ func (r *renderer) vip(resources, constraints *etree.Element, g topology.HostGro
 
 	meta := p.CreateElement("meta_attributes")
 	meta.CreateAttr("id", r.id(id, "meta_attributes"))
-	r.nvpair(meta, "failure-timeout", FailureTimeout)
-	r.nvpair(meta, "migration-threshold", strconv.Itoa(MigrationThreshold))
+	r.failureMeta(meta)
 	for _, c := range r.t.ClustersOf(g.Name) {
 		ports := ClusterPorts{Port: c.Port, PatroniPort: c.PatroniPort, StatsPort: c.StatsPort}
 		r.nvpair(meta, ClusterMetaPrefix+c.Name, ports.String())

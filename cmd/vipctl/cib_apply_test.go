@@ -88,7 +88,8 @@ func TestCibDiffAndApply(t *testing.T) {
 	for _, line := range []string{
 		"~ crm_config cib-bootstrap-options: no-quorum-policy: ignore → stop\n",
 		"+ resources: primitive vip-db\n",
-		"9 changes (7 added, 2 changed) to the live CIB 0.10.0 of cluster pg-lab\n",
+		"+ crm_config cib-bootstrap-options: start-failure-is-fatal: false\n",
+		"10 changes (8 added, 2 changed) to the live CIB 0.10.0 of cluster pg-lab\n",
 	} {
 		if !strings.Contains(stdout, line) {
 			t.Errorf("cib diff output lacks %q:\n%s", line, stdout)
@@ -103,7 +104,7 @@ func TestCibDiffAndApply(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 		t.Fatalf("cib diff -o json: %v\n%s", err, stdout)
 	}
-	if !report.Changed || report.Cluster != "pg-lab" || report.Version != "0.10.0" || len(report.Changes) != 9 {
+	if !report.Changed || report.Cluster != "pg-lab" || report.Version != "0.10.0" || len(report.Changes) != 10 {
 		t.Errorf("cib diff -o json: %+v", report)
 	}
 	want := cib.Change{Op: cib.OpChange, Section: "crm_config", Element: "nvpair", ID: "no-quorum-policy", Set: "cib-bootstrap-options",
@@ -114,7 +115,7 @@ func TestCibDiffAndApply(t *testing.T) {
 
 	// --dry-run writes nothing.
 	code, stdout, stderr = runVipctl(t, "cib", "apply", "-f", hcl, "--dry-run", "--backup-dir", backupDir)
-	if code != exitOK || !strings.Contains(stdout, "dry run: apply would make 9 changes") {
+	if code != exitOK || !strings.Contains(stdout, "dry run: apply would make 10 changes") {
 		t.Fatalf("cib apply --dry-run: exit %d: %s%s", code, stdout, stderr)
 	}
 	if !bytes.Equal(cibReadFile(t, cibFile), original) {
@@ -133,7 +134,7 @@ func TestCibDiffAndApply(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &applied); err != nil {
 		t.Fatalf("cib apply -o json: %v\n%s", err, stdout)
 	}
-	if applied.Result != "applied" || applied.Before != "0.10.0" || applied.After == applied.Before || len(applied.Changes) != 9 {
+	if applied.Result != "applied" || applied.Before != "0.10.0" || applied.After == applied.Before || len(applied.Changes) != 10 {
 		t.Errorf("cib apply -o json: %+v", applied)
 	}
 	if filepath.Dir(applied.Backup) != backupDir || !bytes.Equal(cibReadFile(t, applied.Backup), original) {
