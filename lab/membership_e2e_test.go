@@ -221,10 +221,11 @@ func checkMembers(t *testing.T, ctx context.Context, l *Lab, want []string) {
 
 // members is a running fresh lab whose membership a test changes with bootstrap.
 type members struct {
-	l   *Lab
-	b   *bootstrapper
-	ctx context.Context
-	key string // the cluster's authkey, for a new machine's bootstrap
+	l     *Lab
+	b     *bootstrapper
+	ctx   context.Context
+	key   string // the cluster's authkey, for a new machine's bootstrap
+	group string // the host group whose VIP the test follows
 }
 
 // names lists the hosts of the topology the lab runs, sorted.
@@ -279,19 +280,17 @@ func (m *members) join(t *testing.T, topoFile, name string) int {
 	return wroteCIB
 }
 
-// forget is the runbook of a stopped host leaving the cluster: the lab loses the machine and
-// runs topoFile (without it); bootstrap on each member reloads the corosync.conf without it
-// and stops at the cib step (exit 1: Pacemaker still knows the host, and the refusal says how
-// to remove it); crm_node --force --remove on one member; once no member's CIB names the host
-// (nodes and status sections), bootstrap again exits 0 everywhere, one member applying the CIB.
-func (m *members) forget(t *testing.T, topoFile, name string) {
+// leaveCorosync takes a stopped host out of Corosync: the lab loses the machine and runs
+// topoFile (without it); bootstrap on each member reloads the corosync.conf without it and
+// stops at the cib step (exit 1: Pacemaker still knows the host, and the refusal says how to
+// remove it).
+func (m *members) leaveCorosync(t *testing.T, topoFile, name string) {
 	t.Helper()
 	if err := m.l.RemoveHost(m.ctx, topoFile, name); err != nil {
 		t.Fatal(err)
 	}
 	topo := m.l.State().Topology
-	left := m.names()
-	for _, h := range left {
+	for _, h := range m.names() {
 		code, r, _ := m.b.on(h, "-f", topo)
 		if code != 1 || r == nil || r.Failed != "cib" {
 			t.Fatalf("%s: bootstrap exit %d, report %+v; want exit 1 at cib (the CIB still names %s)", h, code, r, name)
@@ -305,6 +304,16 @@ func (m *members) forget(t *testing.T, topoFile, name string) {
 			}
 		}
 	}
+}
+
+// forget is the runbook of a stopped host leaving the cluster: leaveCorosync, then crm_node
+// --force --remove on one member; once no member's CIB names the host (nodes and status
+// sections), bootstrap again exits 0 everywhere, one member applying the CIB.
+func (m *members) forget(t *testing.T, topoFile, name string) {
+	t.Helper()
+	m.leaveCorosync(t, topoFile, name)
+	topo := m.l.State().Topology
+	left := m.names()
 	var out bytes.Buffer
 	if code, err := m.l.Exec(m.ctx, left[0], []string{"crm_node", "--force", "--remove", name}, nil, &out, &out); err != nil || code != 0 {
 		t.Fatalf("crm_node --force --remove %s in %s: exit %d, %v\n%s", name, left[0], code, err, out.String())
@@ -351,6 +360,36 @@ func (m *members) without(name string) []labHost {
 	return hs
 }
 
+// freshMembers makes a lab of fresh hosts and the cluster on them, with bootstrap inside every
+// host at once, and returns it with the lab's directory, the vipctl binary and the address
+// VIP:port of the first group's first cluster (for the client's probe).
+func freshMembers(t *testing.T, ctx context.Context) (m *members, dir, vipctl, vipAddr string) {
+	t.Helper()
+	l, dir, vipctl := upLabWith(t, ctx, Options{Fresh: true})
+	g := l.Topology().Groups[0]
+	cs := l.Topology().ClustersOf(g.Name)
+	if len(cs) == 0 {
+		t.Fatal("the lab's topology has no cluster port to probe")
+	}
+	vipAddr = netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
+	m = &members{l: l, b: &bootstrapper{l: l, ctx: ctx, vipctl: vipctl}, ctx: ctx, key: filepath.Join(dir, "authkey"), group: g.Name}
+	m.b.all(t, true, "-f", l.State().Topology, "--authkey", m.key)
+	return m, dir, vipctl, vipAddr
+}
+
+// holder waits until exactly one host holds the group's VIP (netlink) and returns it.
+func (m *members) holder(t *testing.T) string {
+	t.Helper()
+	if err := m.l.WaitHeld(m.ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := m.l.Holders(m.group)
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("VIP holders %v (%v), want one", hs, err)
+	}
+	return hs[0]
+}
+
 // TestMembershipFreshLab changes the members of a running cluster made by bootstrap from
 // nothing, with the commands of docs/bootstrap.md's runbooks, while a client connects to the
 // VIP every 20 ms. Adding a fourth host: the members write the new corosync.conf and reload it
@@ -363,29 +402,11 @@ func (m *members) without(name string) []labHost {
 func TestMembershipFreshLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, dir, vipctl := upLabWith(t, ctx, Options{Fresh: true})
-	g := l.Topology().Groups[0]
-	cs := l.Topology().ClustersOf(g.Name)
-	if len(cs) == 0 {
-		t.Fatal("the lab's topology has no cluster port to probe")
-	}
-	vipAddr := netip.AddrPortFrom(g.VIP.Prefix.Addr(), uint16(cs[0].Port)).String()
-	m := &members{l: l, b: &bootstrapper{l: l, ctx: ctx, vipctl: vipctl}, ctx: ctx, key: filepath.Join(dir, "authkey")}
-	m.b.all(t, true, "-f", l.State().Topology, "--authkey", m.key)
+	m, dir, vipctl, vipAddr := freshMembers(t, ctx)
+	l := m.l
+	holder := m.holder
 	if err := l.WaitHeld(ctx); err != nil {
 		t.Fatal(err)
-	}
-	// holder waits until exactly one host holds the VIP (netlink) and returns it.
-	holder := func(t *testing.T) string {
-		t.Helper()
-		if err := l.WaitHeld(ctx); err != nil {
-			t.Fatal(err)
-		}
-		hs, err := l.Holders(g.Name)
-		if err != nil || len(hs) != 1 {
-			t.Fatalf("VIP holders %v (%v), want one", hs, err)
-		}
-		return hs[0]
 	}
 
 	t.Run("add a host while the cluster serves", func(t *testing.T) {
