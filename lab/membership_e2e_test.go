@@ -365,7 +365,13 @@ func (m *members) without(name string) []labHost {
 // VIP:port of the first group's first cluster (for the client's probe).
 func freshMembers(t *testing.T, ctx context.Context) (m *members, dir, vipctl, vipAddr string) {
 	t.Helper()
-	l, dir, vipctl := upLabWith(t, ctx, Options{Fresh: true})
+	return freshMembersWith(t, ctx, Options{Fresh: true})
+}
+
+// freshMembersWith is freshMembers with a lab made with opts (such as another topology).
+func freshMembersWith(t *testing.T, ctx context.Context, opts Options) (m *members, dir, vipctl, vipAddr string) {
+	t.Helper()
+	l, dir, vipctl := upLabWith(t, ctx, opts)
 	g := l.Topology().Groups[0]
 	cs := l.Topology().ClustersOf(g.Name)
 	if len(cs) == 0 {
@@ -410,36 +416,9 @@ func TestMembershipFreshLab(t *testing.T) {
 	}
 
 	t.Run("add a host while the cluster serves", func(t *testing.T) {
-		was := holder(t)
-		old := m.names()
-		corosyncPid := map[string]string{}
-		for _, h := range old {
-			corosyncPid[h] = pidIn(t, ctx, l, h, "corosync")
-		}
-		probe := startProbe(t, ctx, l, vipctl, vipAddr)
-		started := time.Now()
 		four := labTopology(t, filepath.Join(dir, "four.hcl"), append(m.without(""), labHost{"lab-4", "192.0.2.14", 4}))
-		if wrote := m.join(t, four, "lab-4"); wrote != 1 {
-			t.Errorf("%d members applied the CIB (the group's new host), want 1", wrote)
-		}
-		checkMembers(t, ctx, l, m.names())
-		if err := l.Settle(ctx); err != nil {
-			t.Fatal(err)
-		}
-		changes := probe.stop(t)
-		for _, h := range old {
-			if now := pidIn(t, ctx, l, h, "corosync"); now != corosyncPid[h] || now == "" {
-				t.Errorf("%s: corosync pid %s → %s: it was restarted, not reloaded", h, corosyncPid[h], now)
-			}
-		}
-		if now := holder(t); now != was {
-			t.Errorf("the VIP moved from %s to %s", was, now)
-		}
-		out := outage(changes, started)
-		if got := answerers(changes); !slices.Equal(got, []string{was}) || out > 0 {
-			t.Errorf("the client saw answers from %v and an outage of %v; want %s alone, no outage: %+v", got, out, was, changes)
-		}
-		t.Logf("added lab-4 in %.1f s; the client's outage: %v (VIP on %s throughout)", time.Since(started).Seconds(), out, was)
+		was, took, out := m.addServing(t, vipctl, vipAddr, four, "lab-4", func() {})
+		t.Logf("added lab-4 in %.1f s; the client's outage: %v (VIP on %s throughout)", took.Seconds(), out, was)
 	})
 
 	t.Run("remove a host", func(t *testing.T) {
