@@ -113,6 +113,11 @@ func TestGrowTwoHostsFreshLab(t *testing.T) {
 	t.Run("add a third host while the cluster serves", func(t *testing.T) {
 		three := labTopology(t, filepath.Join(dir, "three.hcl"), append(m.without(""), labHost{"lab-3", "192.0.2.13", 3}))
 		was, took, out := m.addServing(t, vipctl, vipAddr, three, "lab-3", func() {
+			var qt bytes.Buffer
+			if _, err := l.Exec(ctx, "lab-3", []string{"corosync-quorumtool", "-s"}, nil, &qt, &qt); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("lab-3: corosync-quorumtool -s\n%s", qt.String())
 			for _, h := range m.names() {
 				if f := quorumFlags(t, ctx, l, h); slices.Contains(f, "2Node") || slices.Contains(f, "WaitForAll") || !slices.Contains(f, "Quorate") {
 					t.Errorf("three hosts: corosync-quorumtool -s in %s: flags %v; want Quorate without 2Node and WaitForAll", h, f)
