@@ -36,6 +36,11 @@ func Down(ctx context.Context, dir string, logger *slog.Logger) error {
 		}
 	}
 	var errs []error
+	if s, err := readState(dir); err == nil {
+		if err := stopBMC(ctx, dir, s.BMC); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := killIn(ctx, names, log); err != nil {
 		errs = append(errs, err)
 	}

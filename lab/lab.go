@@ -80,6 +80,7 @@ func (l *Lab) Topology() *topology.Topology { return l.topo }
 
 // State returns a copy of the lab's recorded state.
 func (l *Lab) State() State {
+	l.reload()
 	s := *l.state
 	s.Hosts = slices.Clone(s.Hosts)
 	return s
@@ -176,6 +177,10 @@ func Up(ctx context.Context, opts Options) (l *Lab, err error) {
 
 	l.log.Info("building the network", "hosts", len(t.Hosts))
 	if err := l.buildNetwork(ctx); err != nil {
+		return nil, err
+	}
+	l.log.Info("starting the BMC")
+	if err := l.startBMC(ctx); err != nil {
 		return nil, err
 	}
 	key := make([]byte, 256)
@@ -400,25 +405,23 @@ func (l *Lab) secondBridge(ctx context.Context) error {
 // FailLink sets one Corosync link of the named host down at the switch (link 0: its main link,
 // which also carries the VIP; 1: its second link). The host keeps running.
 func (l *Lab) FailLink(ctx context.Context, name string, link int) error {
-	hs, err := l.state.host(name)
-	if err != nil {
-		return err
-	}
-	switch {
-	case link == 0:
-		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "down"); err != nil {
-			return err
+	return l.changeHost(name, func(hs *HostState) error {
+		switch {
+		case link == 0:
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "down"); err != nil {
+				return err
+			}
+			hs.LinkDown = true
+		case link == 1 && hs.Link1 != nil:
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "down"); err != nil {
+				return err
+			}
+			hs.Link1.Down = true
+		default:
+			return fmt.Errorf("lab: host %s has no link %d", name, link)
 		}
-		hs.LinkDown = true
-	case link == 1 && hs.Link1 != nil:
-		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "down"); err != nil {
-			return err
-		}
-		hs.Link1.Down = true
-	default:
-		return fmt.Errorf("lab: host %s has no link %d", name, link)
-	}
-	return l.save()
+		return nil
+	})
 }
 
 func (l *Lab) hostConfig(h *HostState) (pcmkhost.Config, error) {
@@ -428,6 +431,7 @@ func (l *Lab) hostConfig(h *HostState) (pcmkhost.Config, error) {
 		StateDir: filepath.Join(l.dir, hostsSubdir, h.Name),
 		Share:    []string{l.dir},
 		Fresh:    l.state.Fresh,
+		Sbin:     map[string][]byte{FenceAgentName: l.fenceAgentScript()},
 	}
 	if cfg.Fresh {
 		return cfg, nil
@@ -513,6 +517,7 @@ func (l *Lab) host(hs *HostState) (*pcmkhost.Host, error) {
 
 // Host returns the named running host.
 func (l *Lab) Host(name string) (*pcmkhost.Host, error) {
+	l.reload()
 	hs, err := l.state.host(name)
 	if err != nil {
 		return nil, err
@@ -550,17 +555,58 @@ func waitClusterName(ctx context.Context, h *pcmkhost.Host) error {
 	return nil
 }
 
-// waitWhole waits until every running host sees every running host online, with quorum.
+// waitWhole waits until every running host sees every running host online, with quorum. With
+// fencing on, the lab's BMC may power a host off and on meanwhile: the state is read afresh
+// each round, and a host that is not running (yet) is waited for. Without fencing, a host
+// whose supervisor or daemons are gone fails the wait at once.
 func (l *Lab) waitWhole(ctx context.Context) error {
-	n := 0
-	for _, hs := range l.state.Hosts {
-		if !hs.PowerOff {
-			n++
-		}
-	}
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	return l.eachRunning(func(_ *HostState, h *pcmkhost.Host) error { return h.WaitOnline(wctx, n) })
+	fencing := l.topo.Pacemaker.StonithEnabled && len(l.topo.Fences) > 0
+	var last error
+	err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+		l.reload()
+		n := 0
+		for _, hs := range l.state.Hosts {
+			if !hs.PowerOff {
+				n++
+			}
+		}
+		for i := range l.state.Hosts {
+			hs := &l.state.Hosts[i]
+			if hs.PowerOff {
+				continue
+			}
+			h, err := l.host(hs)
+			if err == nil {
+				err = h.Check()
+			}
+			if err != nil {
+				if fencing {
+					last = err
+					return false, nil
+				}
+				return false, err
+			}
+			st, err := h.Status(wctx)
+			if err != nil {
+				last = err
+				return false, nil
+			}
+			if len(st.Online) < n || st.DC == "" || !st.Quorate {
+				last = fmt.Errorf("%s sees online %v of %d, DC %q, quorate %v", hs.Name, st.Online, n, st.DC, st.Quorate)
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		if last != nil {
+			return fmt.Errorf("lab: waiting for every host to see the whole cluster: %w (last: %w)", err, last)
+		}
+		return fmt.Errorf("lab: waiting for every host to see the whole cluster: %w", err)
+	}
+	return nil
 }
 
 // eachRunning calls f, in order, for every host that is powered on, and stops at its first error.
@@ -610,48 +656,32 @@ func (l *Lab) Exec(ctx context.Context, name string, argv []string, stdin io.Rea
 // keeps running, isolated; otherwise it is powered off: every process killed, its addresses
 // flushed as after a reboot, its link down.
 func (l *Lab) Fail(ctx context.Context, name string, linkOnly bool) error {
-	hs, err := l.state.host(name)
-	if err != nil {
-		return err
-	}
-	if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "down"); err != nil {
-		return err
-	}
-	hs.LinkDown = true
-	if hs.Link1 != nil { // isolated: every link goes
-		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "down"); err != nil {
+	return l.changeHost(name, func(hs *HostState) error {
+		if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Port, "down"); err != nil {
 			return err
 		}
-		hs.Link1.Down = true
-	}
-	if !linkOnly && !hs.PowerOff {
-		if hs.Link1 != nil {
-			if err := l.ip(ctx, hs.NetNS, "addr", "flush", "dev", hs.Link1.NIC); err != nil {
+		hs.LinkDown = true
+		if hs.Link1 != nil { // isolated: every link goes
+			if err := l.ip(ctx, l.state.switchNS(), "link", "set", hs.Link1.Port, "down"); err != nil {
 				return err
 			}
-			if err := l.ip(ctx, hs.NetNS, "link", "set", hs.Link1.NIC, "down"); err != nil {
-				return err
-			}
+			hs.Link1.Down = true
 		}
-		if h, err := l.host(hs); err == nil {
-			if err := h.Kill(ctx); err != nil {
-				return err
-			}
+		if !linkOnly && !hs.PowerOff {
+			return l.powerOff(ctx, hs)
 		}
-		if err := l.ip(ctx, hs.NetNS, "addr", "flush", "dev", hs.NIC); err != nil {
-			return err
-		}
-		if err := l.ip(ctx, hs.NetNS, "link", "set", hs.NIC, "down"); err != nil {
-			return err
-		}
-		hs.PowerOff, hs.Pid = true, 0
-	}
-	return l.save()
+		return nil
+	})
 }
 
 // Partition cuts the switch between the sets of hosts: each set after the first gets a
 // bridge of its own; hosts named in no set and the client stay with the first set.
 func (l *Lab) Partition(ctx context.Context, sets [][]string) error {
+	unlock, err := l.begin()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	seen := map[string]bool{}
 	for _, set := range sets {
 		for _, n := range set {
@@ -712,40 +742,32 @@ func (l *Lab) join(ctx context.Context) error {
 // again (with the CIB they had on disk), a dead corosync or pacemakerd started again (see
 // pcmkhost.Host.Revive). It returns once every host sees the whole cluster.
 func (l *Lab) Heal(ctx context.Context) error {
+	if err := l.heal(ctx); err != nil {
+		return err
+	}
+	return l.waitWhole(ctx)
+}
+
+// heal is Heal's change of the lab, under the state lock (waiting for the cluster is not: the
+// BMC may have to fence a host meanwhile).
+func (l *Lab) heal(ctx context.Context) error {
+	unlock, err := l.begin()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := l.join(ctx); err != nil {
 		return err
 	}
 	for i := range l.state.Hosts {
 		hs := &l.state.Hosts[i]
 		if hs.PowerOff {
-			if err := l.ip(ctx, hs.NetNS, "link", "set", hs.NIC, "up"); err != nil {
+			if err := l.powerOn(ctx, hs); err != nil {
 				return err
 			}
-			if err := l.addAddr(ctx, hs.NetNS, hs.NIC, hs.Address); err != nil {
-				return err
-			}
-			if hs.Link1 != nil {
-				if err := l.ip(ctx, hs.NetNS, "link", "set", hs.Link1.NIC, "up"); err != nil {
-					return err
-				}
-				if err := l.addAddr(ctx, hs.NetNS, hs.Link1.NIC, hs.Link1.Address); err != nil {
-					return err
-				}
-			}
-			if err := l.startHost(ctx, hs); err != nil {
-				return err
-			}
-			if l.state.Stack {
-				if err := l.startHostStack(ctx, hs); err != nil {
-					return err
-				}
-			}
-		}
-		if !hs.PowerOff {
-			if h, err := l.host(hs); err == nil {
-				if err := h.Revive(ctx); err != nil {
-					return fmt.Errorf("lab: heal: %w", err)
-				}
+		} else if h, err := l.host(hs); err == nil {
+			if err := h.Revive(ctx); err != nil {
+				return fmt.Errorf("lab: heal: %w", err)
 			}
 		}
 		if hs.LinkDown {
@@ -764,7 +786,7 @@ func (l *Lab) Heal(ctx context.Context) error {
 			return err
 		}
 	}
-	return l.waitWhole(ctx)
+	return nil
 }
 
 // Holders returns the hosts whose network namespace has the group's VIP, checked through
@@ -774,6 +796,7 @@ func (l *Lab) Holders(group string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("lab: unknown host group %q", group)
 	}
+	l.reload()
 	holders := []string{}
 	for _, hs := range l.state.Hosts {
 		if !slices.Contains(g.Hosts, hs.Name) {
@@ -811,6 +834,7 @@ func (l *Lab) WaitHeld(ctx context.Context) error {
 // Settle waits until Pacemaker has nothing left to do (crm_resource --wait, asked inside
 // a running, connected host) and every VIP is held by exactly one host.
 func (l *Lab) Settle(ctx context.Context) error {
+	l.reload()
 	h, err := l.anyHost()
 	if err != nil {
 		return err

@@ -30,6 +30,34 @@ func TestDefaultTopologyLoads(t *testing.T) {
 	}
 }
 
+// FencedTopology is DefaultTopology with fencing on and one lab fence device per host, and
+// nothing else changed.
+func TestFencedTopology(t *testing.T) {
+	tp, err := topology.Parse([]byte(FencedTopology), "lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tp.Pacemaker.StonithEnabled || len(tp.Warnings) != 0 {
+		t.Errorf("fenced lab topology: stonith %v, warnings %v; want true and none", tp.Pacemaker.StonithEnabled, tp.Warnings)
+	}
+	def, err := topology.Parse([]byte(DefaultTopology), "lab.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tp.Hosts) != len(def.Hosts) || len(tp.Groups) != len(def.Groups) || len(tp.Clusters) != len(def.Clusters) {
+		t.Errorf("fenced and default lab topologies differ beyond fencing")
+	}
+	fenced := map[string]string{}
+	for _, f := range tp.Fences {
+		fenced[f.Host] = f.Agent
+	}
+	for _, h := range tp.Hosts {
+		if fenced[h.Name] != FenceAgentName {
+			t.Errorf("host %s: fence agent %q, want %s", h.Name, fenced[h.Name], FenceAgentName)
+		}
+	}
+}
+
 func TestNamespacePrefix(t *testing.T) {
 	if got := NamespacePrefix(DefaultDir + "/"); got != Prefix {
 		t.Errorf("NamespacePrefix(DefaultDir) = %q, want %q", got, Prefix)

@@ -42,6 +42,11 @@ func (l *Lab) RemoveHost(ctx context.Context, topologyFile, name string) error {
 }
 
 func (l *Lab) changeHosts(ctx context.Context, file, name string, change hostChange) error {
+	unlock, err := l.begin()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if !l.state.Fresh {
 		return ErrNotFresh
 	}

@@ -61,7 +61,8 @@ type State struct {
 	Topology  string      `json:"topology"`        // the topology file the lab runs
 	Stack     bool        `json:"stack,omitempty"` // Consul, Patroni + PostgreSQL and HAProxy run too
 	Fresh     bool        `json:"fresh,omitempty"` // hosts as new machines: bootstrap makes the cluster
-	Vipctl    string      `json:"vipctl"`          // the vipctl binary (listeners)
+	Vipctl    string      `json:"vipctl"`          // the vipctl binary (listeners, the BMC, the fence agent)
+	BMC       int         `json:"bmc,omitempty"`   // the pid of the lab's BMC (ServeBMC)
 	Hosts     []HostState `json:"hosts"`
 	Client    ClientState `json:"client"`
 	Partition [][]string  `json:"partition,omitempty"` // the sets cut apart; nil when whole

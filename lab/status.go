@@ -38,6 +38,7 @@ type VIPReport struct {
 
 // Status reports every host and every VIP of the lab.
 func (l *Lab) Status(ctx context.Context) (Report, error) {
+	l.reload()
 	r := Report{Partition: l.state.Partition}
 	var quorate *pcmk.Status
 	for i := range l.state.Hosts {

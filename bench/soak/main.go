@@ -82,6 +82,7 @@ type result struct {
 	bound      time.Duration
 	dualFault  time.Duration // how long two hosts answered ARP during the fault (allowed, shown)
 	cutOffStop time.Duration // link, partition of the holder: fault to the cut-off host dropping the VIP
+	fence      time.Duration // how long the lab's BMC took to fence the target (0: not fenced)
 	violations []string
 }
 
@@ -117,6 +118,7 @@ func run() int {
 		slack   = flag.Duration("slack", 3*time.Second, "Pacemaker's allowance in the failover bound")
 		logFile = flag.String("log", "", "also write every line here")
 		keep    = flag.Bool("keep-logs", false, "keep the hosts' logs (in /var/tmp/vipctl-soak-*) even when no drill broke a rule")
+		fencing = flag.Bool("fencing", true, "run the lab with fencing on (lab.FencedTopology); false runs it without, as the default lab")
 	)
 	flag.Parse()
 	var enabled []string
@@ -141,7 +143,7 @@ func run() int {
 	}
 	defer r.Close()
 	ctx, log, out := r.Ctx, r.Log, r.Out
-	s := soak{out: out, log: log, dir: *dir, slack: *slack, kept: *keep}
+	s := soak{out: out, log: log, dir: *dir, slack: *slack, kept: *keep, fencing: *fencing}
 	rs, err := s.run(ctx, *vipctl, *seed, *drills, enabled)
 	report(out, rs)
 	violations := 0
@@ -160,11 +162,12 @@ func run() int {
 }
 
 type soak struct {
-	out   io.Writer
-	log   *slog.Logger
-	dir   string
-	slack time.Duration
-	kept  bool // a violation happened (or -keep-logs): keep the logs
+	out     io.Writer
+	log     *slog.Logger
+	dir     string
+	slack   time.Duration
+	kept    bool // a violation happened (or -keep-logs): keep the logs
+	fencing bool // the lab runs lab.FencedTopology
 
 	l      *lab.Lab
 	w      *watcher
@@ -178,7 +181,22 @@ func (s *soak) run(ctx context.Context, vipctl string, seed uint64, drills int, 
 		return nil, err
 	}
 	upCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	s.l, err = lab.Up(upCtx, lab.Options{Dir: s.dir, Vipctl: vipctl, Logger: s.log})
+	opts := lab.Options{Dir: s.dir, Vipctl: vipctl, Logger: s.log}
+	if s.fencing {
+		f, err := os.CreateTemp("", "vipctl-soak-*.hcl")
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		defer os.Remove(f.Name())
+		_, err = f.WriteString(lab.FencedTopology)
+		if err = errors.Join(err, f.Close()); err != nil {
+			cancel()
+			return nil, err
+		}
+		opts.TopologyFile = f.Name()
+	}
+	s.l, err = lab.Up(upCtx, opts)
 	cancel()
 	if err != nil {
 		return nil, err
@@ -203,8 +221,8 @@ func (s *soak) run(ctx context.Context, vipctl string, seed uint64, drills int, 
 	if s.timing, err = s.readTimings(ctx); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(s.out, "soak: seed=%d drills=%d token_runtime=%s consensus=%s monitor=%s slack=%s\n",
-		seed, drills, s.timing.token, s.timing.consensus, s.timing.monitor, s.timing.slack)
+	fmt.Fprintf(s.out, "soak: seed=%d drills=%d fencing=%v token_runtime=%s consensus=%s monitor=%s slack=%s\n",
+		seed, drills, s.fencing, s.timing.token, s.timing.consensus, s.timing.monitor, s.timing.slack)
 	hostOf := map[string]string{}
 	for _, hs := range s.l.State().Hosts {
 		h, err := vip.OpenHost(hs.NetNS)
@@ -234,8 +252,8 @@ func (s *soak) run(ctx context.Context, vipctl string, seed uint64, drills int, 
 			s.kept = true
 			verdict = "VIOLATION " + strings.Join(r.violations, "; ")
 		}
-		fmt.Fprintf(s.out, "drill %3d seed=%d kind=%s target=%s holder=%s outage_ms=%d bound_ms=%d dual_during_fault_ms=%d cut_off_stop_ms=%d %s\n",
-			n, p.seed, p.kind, r.target, r.wasHolder, r.outage.Milliseconds(), r.bound.Milliseconds(), r.dualFault.Milliseconds(), r.cutOffStop.Milliseconds(), verdict)
+		fmt.Fprintf(s.out, "drill %3d seed=%d kind=%s target=%s holder=%s outage_ms=%d bound_ms=%d fence_ms=%d dual_during_fault_ms=%d cut_off_stop_ms=%d %s\n",
+			n, p.seed, p.kind, r.target, r.wasHolder, r.outage.Milliseconds(), r.bound.Milliseconds(), r.fence.Milliseconds(), r.dualFault.Milliseconds(), r.cutOffStop.Milliseconds(), verdict)
 		rs = append(rs, r)
 	}
 	return rs, nil
@@ -319,11 +337,20 @@ func (s *soak) drill(ctx context.Context, n int, p plan) (result, error) {
 	}
 	s.hold(hctx, p, faultAt, r.bound)
 	if (p.kind == "link" || p.kind == "partition") && r.target == r.wasHolder {
-		// Without fencing (the lab has no fence device) nothing makes the survivors wait for
-		// the cut-off holder: it drops the VIP only once it has noticed it lost quorum, elected
-		// itself DC and run the stop. The heal waits for that, and the time is a rule of its own:
-		// a cut that heals sooner makes two holders whatever the stack does (docs/reliability.md).
+		// Without fencing nothing makes the survivors wait for the cut-off holder: it drops the
+		// VIP only once it has noticed it lost quorum, elected itself DC and run the stop, and a
+		// cut that heals sooner makes two holders whatever the stack does (docs/reliability.md).
+		// With fencing the survivors power it off before they start the VIP, so this wait ends
+		// at once: the VIP is gone from the cut-off host by the time the client is served again.
+		// Either way the time is a rule of its own.
 		allowance := r.bound + s.timing.slack
+		if s.fencing { // the survivors' fence of the cut-off host comes first
+			f, err := s.fenced(r.target, faultAt)
+			if err != nil {
+				return r, err
+			}
+			allowance += f
+		}
 		err := wait.Until(hctx, tick, func() (bool, error) {
 			hs, err := s.l.Holders(s.group)
 			if err != nil {
@@ -341,7 +368,7 @@ func (s *soak) drill(ctx context.Context, n int, p plan) (result, error) {
 		}
 	}
 	healAt := time.Now()
-	if err := s.heal(hctx, p, r.target); err != nil {
+	if err := s.heal(hctx, p, r.target, faultAt); err != nil {
 		return r, err
 	}
 	settleErr := s.l.Settle(hctx)
@@ -360,8 +387,13 @@ func (s *soak) drill(ctx context.Context, n int, p plan) (result, error) {
 	samples := s.w.since(faultAt)
 	var gapEnd bool
 	r.outage, gapEnd = longestGap(samples)
-	if r.outage > r.bound {
-		r.violations = append(r.violations, fmt.Sprintf("VIP missing %d ms > bound %d ms", r.outage.Milliseconds(), r.bound.Milliseconds()))
+	// A host the others lost is fenced before its VIP moves: the bound grows by the time the
+	// BMC took to power it off and on again.
+	if r.fence, err = s.fenced(r.target, faultAt); err != nil {
+		return r, err
+	}
+	if r.outage > r.bound+r.fence {
+		r.violations = append(r.violations, fmt.Sprintf("VIP missing %d ms > bound %d ms + fencing %d ms", r.outage.Milliseconds(), r.bound.Milliseconds(), r.fence.Milliseconds()))
 	}
 	if !gapEnd {
 		r.violations = append(r.violations, "VIP not served at the end of the drill")
@@ -473,15 +505,54 @@ func (s *soak) hold(ctx context.Context, p plan, faultAt time.Time, bound time.D
 
 // heal undoes the fault as an operator (or systemd) would, and returns once every host sees
 // the whole cluster again (Lab.Heal, which also undoes the lab's own faults).
-func (s *soak) heal(ctx context.Context, p plan, target string) error {
-	if err := s.undo(ctx, p, target); err != nil {
+func (s *soak) heal(ctx context.Context, p plan, target string, faultAt time.Time) error {
+	// A host that was fenced was booted again by the lab's BMC: its daemons run anew and there
+	// is nothing of the fault left in it to undo (the lab's own faults, the switch's, stay).
+	fence, err := s.fenced(target, faultAt)
+	if err != nil {
 		return err
+	}
+	if fence == 0 {
+		if err := s.undo(ctx, p, target); err != nil {
+			// The others may have lost the host and begun to fence it: the undo then fails
+			// (the host's processes are gone, or end under it). The fence, once done, counts.
+			if !s.fencing {
+				return err
+			}
+			fctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if werr := wait.Until(fctx, 500*time.Millisecond, func() (bool, error) {
+				d, err := s.fenced(target, faultAt)
+				return d > 0, err
+			}); werr != nil {
+				return fmt.Errorf("%w (and %s was not fenced: %w)", err, target, werr)
+			}
+		}
 	}
 	// Nothing is cleaned up by hand (no crm_resource --cleanup): a host whose start of the VIP
 	// found the address still held by the lost holder keeps probing until it is free, so no
 	// start fails and no host is banned (seed 14581358548721462154, two drills, left the VIP
 	// nowhere for 13.8 s when such starts failed at once; docs/reliability.md).
 	return s.l.Heal(ctx)
+}
+
+// fenced returns how long the lab's BMC spent on power actions on host since the fault, 0 when
+// there were none.
+func (s *soak) fenced(host string, since time.Time) (time.Duration, error) {
+	acts, err := s.l.FenceActions()
+	if err != nil {
+		return 0, err
+	}
+	var d time.Duration
+	for _, a := range acts {
+		if a.Host == host && a.At.After(since) {
+			if a.Error != "" {
+				return 0, fmt.Errorf("the lab's BMC failed to %s %s: %s", a.Action, host, a.Error)
+			}
+			d += a.Duration
+		}
+	}
+	return d, nil
 }
 
 func (s *soak) undo(ctx context.Context, p plan, target string) error {
@@ -630,21 +701,24 @@ func (s *soak) keepLogs() {
 
 // report prints the table per fault kind and the seeds of the drills that broke a rule.
 func report(out io.Writer, rs []result) {
-	fmt.Fprintf(out, "%-16s %6s %10s %10s %10s\n", "KIND", "DRILLS", "MEDIAN_MS", "WORST_MS", "VIOLATIONS")
+	fmt.Fprintf(out, "%-16s %6s %6s %10s %10s %10s\n", "KIND", "DRILLS", "FENCED", "MEDIAN_MS", "WORST_MS", "VIOLATIONS")
 	for _, k := range kinds {
 		var ds []time.Duration
-		v := 0
+		v, fenced := 0, 0
 		for _, r := range rs {
 			if r.plan.kind == k {
 				ds = append(ds, r.outage)
 				v += len(r.violations)
+				if r.fence > 0 {
+					fenced++
+				}
 			}
 		}
 		if len(ds) == 0 {
 			continue
 		}
 		slices.Sort(ds)
-		fmt.Fprintf(out, "%-16s %6d %10d %10d %10d   %s\n", k, len(ds), median(ds).Milliseconds(), ds[len(ds)-1].Milliseconds(), v, what[k])
+		fmt.Fprintf(out, "%-16s %6d %6d %10d %10d %10d   %s\n", k, len(ds), fenced, median(ds).Milliseconds(), ds[len(ds)-1].Milliseconds(), v, what[k])
 	}
 	for _, r := range rs {
 		for _, v := range r.violations {

@@ -3,7 +3,9 @@
 # VIP removed behind Pacemaker's back, pacemakerd or corosync killed, the holder's processes
 # stopped for 1-4 s), each healed, while the lab's client samples the VIP every 50 ms (ARP and
 # TCP to VIP:port). Every drill prints its seed: `-seed SEED -drills 1` replays it.
-#   bench/soak/run.sh [-drills N] [-seed S] [-dir STATE_DIR] [-kinds k1,k2] [-slack D] [-log FILE]
+# The lab runs with fencing on (lab.FencedTopology: the lab's BMC powers a lost host off and on
+# before the VIP moves); -fencing=false runs it without.
+#   bench/soak/run.sh [-drills N] [-seed S] [-dir STATE_DIR] [-kinds k1,k2] [-slack D] [-fencing=false] [-log FILE]
 # The last line is: soak: drills=N violations=V (exit 1 when V > 0).
 # Needs no lab up: it brings its own up in -dir (default /run/vipctl-soak) and takes it down.
 set -euo pipefail

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -62,6 +63,14 @@ func bootstrapHere(t *testing.T, nic vip.NICCheck, dryRun, jsonOut bool) (int, s
 		testenv.RequireTool(t, tool)
 	}
 	root := t.TempDir()
+	// The example's fence devices name fence_ipmilan: the host has the package's agent.
+	agent := filepath.Join(root, "usr/sbin/fence_ipmilan")
+	if err := os.MkdirAll(filepath.Dir(agent), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(agent, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	exe := filepath.Join(t.TempDir(), "vipctl")
 	if err := os.WriteFile(exe, []byte("agent"), 0o755); err != nil {
 		t.Fatal(err)
@@ -81,7 +90,13 @@ func bootstrapHere(t *testing.T, nic vip.NICCheck, dryRun, jsonOut bool) (int, s
 		},
 	}
 	code := exitCode(bootstrapRun(context.Background(), opts))
-	left, err := os.ReadDir(root)
+	var left []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && path != agent {
+			left = append(left, strings.TrimPrefix(path, root))
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ func newCmdLab(g *globals) *cobra.Command {
 		newCmdLabHeal(g, nil),
 		newCmdLabListen(g, nil),
 		newCmdLabProbe(g, nil),
+		newCmdLabBMC(g, nil),
+		newCmdLabFence(g),
 	)
 	return cmd
 }

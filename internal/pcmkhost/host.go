@@ -48,6 +48,10 @@ type Config struct {
 	// Share lists absolute directories of the machine that stay visible at the same path
 	// inside the host, even under /run (the host has its own /run).
 	Share []string
+	// Sbin holds programs that the host sees in its /usr/sbin beside the machine's own (an
+	// overlay in the host's mount namespace: nothing is written to the machine's /usr/sbin),
+	// by name: the lab's fence agent, which Pacemaker looks for there.
+	Sbin map[string][]byte
 }
 
 // Host is one running host: a supervisor that is pid 1 of the host's own pid namespace,
@@ -196,11 +200,27 @@ func (h *Host) Kill(ctx context.Context) error {
 	return h.waitGone(ctx)
 }
 
-// waitGone waits until the supervisor and every process of its pid namespace have exited.
+// waitGone waits until the supervisor and every process of its pid namespace have exited. A
+// process that entered the host (nsenter) is the child of an nsenter outside it, which stops
+// itself when its child is stopped (SIGSTOP, as the soak's starve does) and, stopped, never
+// reaps it: the host's pid namespace then never ends. Such parents are continued.
 func (h *Host) waitGone(ctx context.Context) error {
 	ns, _ := procscan.NS(h.pid, "pid")
 	err := wait.Until(ctx, 50*time.Millisecond, func() (bool, error) {
-		return !h.Alive() && (ns == nil || len(procscan.In("pid", ns)) == 0), nil
+		var left []procscan.Proc
+		if ns != nil {
+			left = procscan.InAll("pid", ns)
+		}
+		live := 0
+		for _, p := range left {
+			if p.Alive() {
+				live++
+			}
+			if pp, ok := procscan.Read(p.PPid); ok && pp.State == 'T' {
+				_ = syscall.Kill(pp.Pid, syscall.SIGCONT)
+			}
+		}
+		return !h.Alive() && live == 0, nil
 	})
 	if err != nil {
 		return fmt.Errorf("pcmkhost: %s: waiting for its processes to end: %w", h.cfg.Name, err)
@@ -394,6 +414,9 @@ func prepare(c Config) error {
 	if err := os.WriteFile(filepath.Join(c.StateDir, "supervisor.sh"), []byte(supervisorScript), 0o644); err != nil {
 		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
 	}
+	if err := writeSbin(c); err != nil {
+		return err
+	}
 	if c.Fresh {
 		if err := os.WriteFile(filepath.Join(c.StateDir, "systemctl"), []byte(systemctlScript), 0o755); err != nil {
 			return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
@@ -408,6 +431,29 @@ func prepare(c Config) error {
 	_ = os.Remove(key) // WriteFile keeps an existing file's 0400 mode and would fail to open it
 	if err := os.WriteFile(key, c.Authkey, 0o400); err != nil {
 		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// writeSbin replaces the host's sbin directory (see Config.Sbin) with the configured programs.
+func writeSbin(c Config) error {
+	dir := filepath.Join(c.StateDir, "sbin")
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	if len(c.Sbin) == 0 {
+		return nil
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+	}
+	for name, b := range c.Sbin {
+		if name == "" || strings.ContainsAny(name, "/ \t\n") || name[0] == '.' {
+			return fmt.Errorf("pcmkhost: %s: program name %q for /usr/sbin: not a file name", c.Name, name)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			return fmt.Errorf("pcmkhost: %s: %w", c.Name, err)
+		}
 	}
 	return nil
 }

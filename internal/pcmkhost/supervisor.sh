@@ -71,6 +71,11 @@ else
 	mount --bind var/lib/pacemaker /var/lib/pacemaker
 fi
 mount --bind var/log/pacemaker /var/log/pacemaker
+# Programs of the host's own (Config.Sbin) appear in its /usr/sbin beside the machine's: a
+# read-only overlay, so the machine's /usr/sbin is never written.
+if [ -d sbin ]; then
+	mount -t overlay overlay -o "lowerdir=$state/sbin:/usr/sbin" /usr/sbin
+fi
 mkdir -p /var/lib/vipctl
 mount --bind var/lib/vipctl /var/lib/vipctl
 i=0

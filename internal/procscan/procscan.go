@@ -54,7 +54,12 @@ func NS(pid int, kind string) (os.FileInfo, error) {
 }
 
 // In lists the live processes whose namespace of kind is one of nss, this process excluded.
-func In(kind string, nss ...os.FileInfo) []Proc {
+func In(kind string, nss ...os.FileInfo) []Proc { return in(kind, true, nss) }
+
+// InAll is In with the processes that have exited and wait for their parent (zombies) too.
+func InAll(kind string, nss ...os.FileInfo) []Proc { return in(kind, false, nss) }
+
+func in(kind string, live bool, nss []os.FileInfo) []Proc {
 	if len(nss) == 0 {
 		return nil
 	}
@@ -75,7 +80,7 @@ func In(kind string, nss ...os.FileInfo) []Proc {
 		}
 		for _, ns := range nss {
 			if os.SameFile(fi, ns) {
-				if p, ok := Read(pid); ok && p.Alive() {
+				if p, ok := Read(pid); ok && (p.Alive() || !live) {
 					out = append(out, p)
 				}
 				break
