@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vipctl/vipctl/bootstrap"
 	"github.com/vipctl/vipctl/internal/wait"
 	"github.com/vipctl/vipctl/topology"
 )
@@ -187,6 +188,30 @@ func checkIdentities(t *testing.T, ctx context.Context, l *Lab, topo *topology.T
 	}
 }
 
+// waitNewDC waits until every host of rest sees the hosts of rest online, quorate, with a DC
+// other than dc, and Pacemaker has nothing left to do.
+func waitNewDC(t *testing.T, ctx context.Context, l *Lab, rest []string, dc string) {
+	t.Helper()
+	for _, h := range rest {
+		hh, err := l.Host(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+			st, err := hh.Status(wctx)
+			return err == nil && st.DC != "" && st.DC != dc && st.Quorate && len(st.Online) == len(rest), nil
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: no new DC after %s's power-off: %v", h, dc, err)
+		}
+	}
+	if err := l.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestReplaceFreshLab replaces a failed host by a new machine of the same name at a new
 // address, with the commands of docs/bootstrap.md's runbook, while the lab's client connects to
 // the VIP every 20 ms. The VIP's holder is powered off for good (its VIP fails over); the
@@ -303,24 +328,7 @@ func TestReplaceFreshLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	rest := slices.DeleteFunc(slices.Clone(all), func(h string) bool { return h == dc })
-	for _, h := range rest {
-		hh, err := l.Host(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err = wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
-			st, err := hh.Status(wctx)
-			return err == nil && st.DC != "" && st.DC != dc && st.Quorate && len(st.Online) == len(rest), nil
-		})
-		cancel()
-		if err != nil {
-			t.Fatalf("%s: no new DC after %s's power-off: %v", h, dc, err)
-		}
-	}
-	if err := l.Settle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	waitNewDC(t, ctx, l, rest, dc)
 	h1, err := l.Host(rest[0])
 	if err != nil {
 		t.Fatal(err)
@@ -432,4 +440,115 @@ func TestRemovedNodeStaysInControllerCache(t *testing.T) {
 			st.DC, asker, nodes, states, gone)
 	}
 	t.Logf("the DC %s lost: %s is DC, its CIB names %s again: nodes %v, node_state %v", st.DC, asker, gone, nodes, states)
+}
+
+// TestRemovalSurvivesDCChangeFreshLab removes a host for good from a cluster of four made by
+// bootstrap from nothing, so that it stays removed: its daemons stopped, the members' bootstrap
+// with the topology without it (reload, exit 1 at cib), then Pacemaker restarted on every member,
+// one at a time, so that each controller starts again from Corosync's nodelist without the node
+// (crm_node --force --remove cannot purge a controller's peer cache: see
+// TestRemovedNodeStaysInControllerCache); then crm_node --force --remove and bootstrap again (one
+// member applies the CIB). Then the DC is powered off: the new DC's CIB, and every member's, still
+// lacks the node, and crm_node -l does not list it.
+func TestRemovalSurvivesDCChangeFreshLab(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	four := labTopology(t, filepath.Join(t.TempDir(), "four.hcl"),
+		[]labHost{{"lab-1", "192.0.2.11", 1}, {"lab-2", "192.0.2.12", 2}, {"lab-3", "192.0.2.13", 3}, {"lab-4", "192.0.2.14", 4}})
+	m, dir, vipctl, vipAddr := freshMembersWith(t, ctx, Options{Fresh: true, TopologyFile: four})
+	l := m.l
+	if err := l.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	was := m.holder(t)
+	h1, err := l.Host("lab-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := h1.Status(ctx)
+	if err != nil || st.DC == "" {
+		t.Fatalf("crm_mon in lab-1: DC %q, %v", st.DC, err)
+	}
+	// The host to remove holds no VIP and is not the DC: the drain of a holder is
+	// TestMembershipFreshLab's; this test is about what Pacemaker remembers.
+	victim := ""
+	for _, h := range m.names() {
+		if h != was && h != st.DC {
+			victim = h
+		}
+	}
+	execOut(t, ctx, l, victim, "systemctl", "stop", "pacemaker", "corosync")
+	m.leaveCorosync(t, labTopology(t, filepath.Join(dir, "without-"+victim+".hcl"), m.without(victim)), victim)
+	left := m.names()
+
+	probe := startProbe(t, ctx, l, vipctl, vipAddr)
+	restarted := time.Now()
+	holderNow := m.holder(t)
+	order := slices.DeleteFunc(slices.Clone(left), func(h string) bool { return h == holderNow })
+	order = append(order, holderNow) // the VIP's holder last: its restart moves the VIP
+	for _, h := range order {
+		execOut(t, ctx, l, h, "systemctl", "restart", "pacemaker")
+		hh, err := l.Host(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = hh.WaitOnline(wctx, len(left))
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps := controllerPeers(t, ctx, l, h); slices.ContainsFunc(ps, func(p peer) bool { return p.name == victim }) {
+			t.Errorf("crm_node -l in %s after its Pacemaker restarted: %+v, still lists %s", h, ps, victim)
+		}
+	}
+	if err := l.Settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changes := probe.stop(t)
+	t.Logf("Pacemaker restarted on %v in %.1f s; the client's outage %v, answers from %v",
+		order, time.Since(restarted).Seconds(), outage(changes, restarted), answerers(changes))
+
+	execOut(t, ctx, l, left[0], "crm_node", "--force", "--remove", victim)
+	wctx, cancel2 := context.WithTimeout(ctx, time.Minute)
+	defer cancel2()
+	if err := wait.Until(wctx, 500*time.Millisecond, func() (bool, error) {
+		for _, h := range left {
+			if nodes, states := cibNodes(t, ctx, l, h); slices.Contains(nodes, victim) || slices.Contains(states, victim) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		t.Fatalf("a minute after crm_node --force --remove a member's CIB still names %s", victim)
+	}
+	wroteCIB := 0
+	for _, h := range left {
+		_, r, err := m.b.on(h, "-f", l.State().Topology)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if statusOf(r, "cib") == bootstrap.StatusChanged {
+			wroteCIB++
+		}
+	}
+	if wroteCIB != 1 {
+		t.Errorf("%d members applied the CIB without %s, want 1", wroteCIB, victim)
+	}
+	checkMembers(t, ctx, l, left)
+	checkIdentities(t, ctx, l, l.Topology(), left)
+
+	// The DC goes: the new DC writes its peer cache into the CIB, which must not bring the node back.
+	st, err = h1.Status(ctx)
+	if err != nil || st.DC == "" {
+		t.Fatalf("crm_mon in lab-1: DC %q, %v", st.DC, err)
+	}
+	dc := st.DC
+	if err := l.Fail(ctx, dc, false); err != nil {
+		t.Fatal(err)
+	}
+	rest := slices.DeleteFunc(slices.Clone(left), func(h string) bool { return h == dc })
+	waitNewDC(t, ctx, l, rest, dc)
+	checkIdentities(t, ctx, l, l.Topology(), rest)
+	t.Logf("removed %s; the DC %s powered off afterwards, %s's CIB still without %s", victim, dc, rest[0], victim)
 }
