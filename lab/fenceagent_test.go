@@ -67,7 +67,7 @@ func TestFenceAgentMetadata(t *testing.T) {
 // Without a BMC to ask, every power action fails with exit 1 and says why; none claims success.
 func TestFenceAgentWithoutBMC(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{{"-o", "reboot", "-n", "lab-2"}, {"-o", "off", "-n", "lab-2"}, {"-o", "status", "-n", "lab-2"}, {"-o", "monitor"}} {
+	for _, args := range [][]string{{"-o", "reboot", "-n", "lab-2"}, {"-o", "off", "-n", "lab-2"}, {"-o", "status", "-n", "lab-2"}, {"-o", "monitor"}, {"-o", "validate-all"}} {
 		var out, errb strings.Builder
 		code := FenceAgent(context.Background(), dir, args, nil, &out, &errb)
 		if code != 1 || !strings.Contains(errb.String(), filepath.Join(dir, bmcSocket)) {
