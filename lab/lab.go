@@ -588,12 +588,12 @@ func (l *Lab) waitWhole(ctx context.Context) error {
 				}
 				return false, err
 			}
-			st, err := h.Status(wctx)
+			st, ok, err := h.Online(wctx, n)
 			if err != nil {
 				last = err
 				return false, nil
 			}
-			if len(st.Online) < n || st.DC == "" || !st.Quorate {
+			if !ok {
 				last = fmt.Errorf("%s sees online %v of %d, DC %q, quorate %v", hs.Name, st.Online, n, st.DC, st.Quorate)
 				return false, nil
 			}

@@ -23,8 +23,18 @@ func (h *Host) Status(ctx context.Context) (pcmk.Status, error) {
 	return s, nil
 }
 
-// WaitOnline polls crm_mon in the host until at least nodes nodes are online, a DC is
-// elected and the partition is quorate, or ctx ends (the error then says what was last seen).
+// Online runs crm_mon in the host once and reports whether at least nodes nodes are online, a
+// DC is elected and the partition is quorate, with what crm_mon said.
+func (h *Host) Online(ctx context.Context, nodes int) (pcmk.Status, bool, error) {
+	st, err := h.Status(ctx)
+	if err != nil {
+		return st, false, err
+	}
+	return st, len(st.Online) >= nodes && st.DC != "" && st.Quorate, nil
+}
+
+// WaitOnline polls Online until it holds, or ctx ends (the error then says what was last seen).
+// A host that is not running, or whose daemons are dead, ends the wait at once.
 func (h *Host) WaitOnline(ctx context.Context, nodes int) error {
 	var last pcmk.Status
 	var lastErr error
@@ -32,8 +42,9 @@ func (h *Host) WaitOnline(ctx context.Context, nodes int) error {
 		if err := h.Check(); err != nil {
 			return false, err
 		}
-		last, lastErr = h.Status(ctx)
-		return lastErr == nil && len(last.Online) >= nodes && last.DC != "" && last.Quorate, nil
+		var ok bool
+		last, ok, lastErr = h.Online(ctx, nodes)
+		return ok, nil
 	})
 	if err != nil {
 		if lastErr != nil {
