@@ -53,10 +53,10 @@ func ExampleRender() {
 		fmt.Println(p.SelectAttrValue("id", ""), p.SelectAttrValue("type", ""))
 	}
 	// Output:
+	// vip-db-a vip
 	// vipctl-fence-ipmi-pg-01 fence_ipmilan
 	// vipctl-fence-ipmi-pg-02 fence_ipmilan
 	// vipctl-fence-ipmi-pg-03 fence_ipmilan
-	// vip-db-a vip
 	// vipctl-health-db-a health
 }
 

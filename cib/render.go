@@ -151,12 +151,16 @@ func Render(t *topology.Topology) (*etree.Document, error) {
 	conf.CreateElement("nodes")
 	resources := conf.CreateElement("resources")
 	constraints := conf.CreateElement("constraints")
-	for _, f := range t.Fences {
-		r.fence(resources, constraints, f)
-	}
+	// The VIPs come first: the controller runs a transition's actions in the order of this
+	// section, and on a loaded machine it runs them one at a time (its throttle lowers the batch
+	// limit to half the peers), so a VIP listed after the fence devices starts only after their
+	// moves off a lost host.
 	for _, g := range t.Groups {
 		r.vip(resources, constraints, g)
 		r.health(resources, constraints, g)
+	}
+	for _, f := range t.Fences {
+		r.fence(resources, constraints, f)
 	}
 	r.rscDefaults(conf.CreateElement("rsc_defaults"))
 	r.alerts(conf.CreateElement("alerts"))
